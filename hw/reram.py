@@ -1,0 +1,111 @@
+"""ReRAM crossbar unit: bit-sliced, bit-serial analog MVM in ISAAC / PUMA / NeuroSim conventions.
+
+A unit is a group of ``crossbars`` arrays of rows x cols cells. A static weight matrix W[N x D]
+is stored transposed: D along crossbar rows, each weight's ``slices`` = ceil(weight_bits /
+bits_per_cell) cells (x2 for differential encoding) along columns. Inputs are streamed
+bit-serially ``dac_bits`` at a time; every step reads all used crossbars in parallel and
+converts each used column with a shared ADC (``cols_per_adc`` columns per ADC).
+"""
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .cost import Cost
+from .errors import PrismError
+from .ops import Op
+
+_ISAAC = "ISAAC (Shafiee et al., ISCA'16) Table 6"
+
+
+class ReramParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["reram"] = "reram"
+    rows: int = Field(128, gt=0, description=f"crossbar rows; {_ISAAC}")
+    cols: int = Field(128, gt=0, description=f"crossbar columns; {_ISAAC}")
+    crossbars: int = Field(3072, gt=0, description="crossbars per unit (chosen: 32 ISAAC tiles of 96)")
+    bits_per_cell: int = Field(2, gt=0, le=8, description=f"bits per cell; {_ISAAC}")
+    weight_bits: int = Field(8, gt=0, le=32, description="bits per weight (chosen: 8-bit models)")
+    input_bits: int = Field(8, gt=0, le=32, description="bits per input activation (chosen: 8-bit)")
+    dac_bits: int = Field(1, gt=0, le=8, description=f"input bits applied per step (1-bit DACs); {_ISAAC}")
+    adc_bits: int = Field(8, gt=0, le=16, description=f"ADC resolution; {_ISAAC}")
+    cols_per_adc: int = Field(128, gt=0, description=f"columns sharing one ADC; {_ISAAC}")
+    adc_gsps: float = Field(1.28, gt=0, description=f"GS/s per ADC; {_ISAAC}")
+    encoding: Literal["differential", "offset"] = Field(
+        "differential", description="signed weights: two arrays (differential) or one plus offset")
+    read_latency_ns: float = Field(100.0, gt=0, description=f"ns per crossbar read step; {_ISAAC}")
+    cell_read_pj: float = Field(
+        0.00234, ge=0, description="pJ per cell per read; PUMA (ASPLOS'19): 0.3 mW per 128x128 read of 128 ns")
+    adc_pj: float = Field(1.5625, ge=0, description=f"pJ per conversion; {_ISAAC}: 2 mW at 1.28 GS/s")
+    dac_pj: float = Field(0.39, ge=0, description=f"pJ per 1-bit DAC drive; {_ISAAC}: 4 mW per 1024 DACs, 100 ns")
+    shift_add_pj: float = Field(0.039, ge=0, description=f"pJ per shift-and-add; {_ISAAC}: 0.05 mW at 1.28 GHz")
+    write_latency_ns: float = Field(
+        1000.0, gt=0, description="ns to program one row (program-and-verify; chosen, NeuroSim order)")
+    write_pj_per_cell: float = Field(10.0, ge=0, description="pJ to program one cell (chosen, NeuroSim order)")
+    endurance_writes: float = Field(1e6, gt=0, description="writes a cell survives; papers.md: 1e6-1e9")
+    buffer_kib: int = Field(64, gt=0, description=f"KiB tile eDRAM/SRAM buffer; {_ISAAC} (64 KB eDRAM)")
+    buffer_pj_per_byte: float = Field(
+        1.25, ge=0, description="pJ/byte SRAM access; Horowitz ISSCC'14: 10 pJ per 64-bit read of 8 KB SRAM")
+    leakage_mw: float = Field(20.0, ge=0, description="mW idle peripheral leakage (chosen)")
+
+    @property
+    def slices(self) -> int:
+        return math.ceil(self.weight_bits / self.bits_per_cell)
+
+    @property
+    def polarity(self) -> int:
+        return 2 if self.encoding == "differential" else 1
+
+    @property
+    def steps(self) -> int:
+        return math.ceil(self.input_bits / self.dac_bits)
+
+    @property
+    def step_ps(self) -> int:
+        """One bit-serial step: the crossbar read or the ADC sweep over its columns, whichever is longer."""
+        adc_ns = self.cols_per_adc / self.adc_gsps
+        return int(round(max(self.read_latency_ns, adc_ns) * 1000))
+
+
+def tiling(p: ReramParams, op: Op) -> tuple[int, int, int]:
+    """(row tiles, column tiles, crossbars) to hold a shard's static weights."""
+    phys_cols = op.n * p.slices * p.polarity
+    rt = math.ceil(op.d / p.rows)
+    ct = math.ceil(phys_cols / p.cols)
+    return rt, ct, op.batch * rt * ct
+
+
+def crossbars_needed(p: ReramParams, op: Op) -> int:
+    return tiling(p, op)[2]
+
+
+def cost(p: ReramParams, op: Op) -> Cost:
+    """Time and energy of M input vectors through a shard's crossbars (weights already written)."""
+    rt, ct, xb = tiling(p, op)
+    if xb > p.crossbars:
+        raise PrismError(f"shard needs {xb} crossbars but the unit has {p.crossbars}")
+    phys_cols = op.n * p.slices * p.polarity
+    reads = op.m * p.steps                       # crossbar read steps, all crossbars in parallel
+    cells = op.batch * op.d * phys_cols
+    convs = op.batch * rt * phys_cols
+    dacs = op.batch * op.d * ct
+    in_bytes = op.batch * op.d * op.m * op.act_bits // 8
+    out_bytes = op.out_elements * op.act_bits // 8
+    energy = {
+        "cell": reads * cells * p.cell_read_pj,
+        "adc": reads * convs * p.adc_pj,
+        "dac": reads * dacs * p.dac_pj,
+        "shift_add": reads * convs * p.shift_add_pj,
+        "buffer": (in_bytes + out_bytes) * p.buffer_pj_per_byte,
+    }
+    return Cost(reads * p.step_ps, energy)
+
+
+def write_cost(p: ReramParams, op: Op) -> Cost:
+    """Programming a shard's weights: rows of all crossbars in parallel, program-and-verify per row."""
+    rt, ct, _ = tiling(p, op)
+    rows_per_xbar = min(op.d, p.rows)
+    cells = op.batch * op.d * op.n * p.slices * p.polarity
+    return Cost(int(round(rows_per_xbar * p.write_latency_ns * 1000)), {"write": cells * p.write_pj_per_cell})

@@ -1,0 +1,188 @@
+"""The architecture as typed, validated data loaded from YAML (presets in ``hw/presets``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .digital import DigitalParams
+from .errors import PrismError
+from .memory import DramParams, GlobalBufferParams
+from .noc import NocParams
+from .photonic import PhotonicParams
+from .reram import ReramParams
+
+UnitParams = Annotated[Union[PhotonicParams, ReramParams, DigitalParams], Field(discriminator="kind")]
+KINDS = ("photonic", "reram", "digital")
+
+
+class UnitGroup(BaseModel):
+    """``count`` identical units named ``name0 .. name{count-1}`` (just ``name`` when count is 1)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+    kind: str
+    count: int = Field(1, gt=0)
+    positions: list[tuple[int, int]] | None = Field(
+        None, description="NoC router of each unit; default: spread over the mesh in order")
+    params: UnitParams
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_into_params(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            kind = data.get("kind")
+            if kind not in KINDS:
+                raise ValueError(f"kind must be one of {', '.join(KINDS)} (got {kind!r})")
+            params = dict(data.get("params") or {})
+            params["kind"] = kind
+            data["params"] = params
+        return data
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One unit instance: a SimPy resource in the simulator, a node in the NoC."""
+
+    name: str
+    kind: str
+    params: PhotonicParams | ReramParams | DigitalParams
+    pos: tuple[int, int]
+
+
+class Arch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = "custom"
+    description: str = ""
+    units: list[UnitGroup] = Field(min_length=1)
+    dram: DramParams = DramParams()
+    global_buffer: GlobalBufferParams = GlobalBufferParams()
+    noc: NocParams = NocParams()
+
+    @model_validator(mode="after")
+    def _check(self) -> "Arch":
+        X, Y = self.noc.dims
+        seen: set[str] = set()
+        for g in self.units:
+            if g.positions is not None and len(g.positions) != g.count:
+                raise ValueError(f"units.{g.name}.positions has {len(g.positions)} entries for count {g.count}")
+            for pos in g.positions or []:
+                if not (0 <= pos[0] < X and 0 <= pos[1] < Y):
+                    raise ValueError(f"units.{g.name}.positions: {list(pos)} is outside the {X}x{Y} mesh")
+            if g.name in seen:
+                raise ValueError(f"units: name {g.name!r} is used twice")
+            seen.add(g.name)
+        for field, pos in (("dram.position", self.dram.position), ("global_buffer.position", self.global_buffer.position)):
+            if len(pos) != 2 or not (0 <= pos[0] < X and 0 <= pos[1] < Y):
+                raise ValueError(f"{field}: {list(pos)} is outside the {X}x{Y} mesh")
+        return self
+
+    def instances(self) -> dict[str, Unit]:
+        """All unit instances by name, in declaration order, with their NoC positions."""
+        X, Y = self.noc.dims
+        grid = [(x, y) for y in range(Y) for x in range(X)]
+        out: dict[str, Unit] = {}
+        k = 0
+        for g in self.units:
+            for i in range(g.count):
+                name = g.name if g.count == 1 else f"{g.name}{i}"
+                if g.positions is not None:
+                    pos = tuple(g.positions[i])
+                else:
+                    pos = grid[k % len(grid)]
+                k += 1
+                out[name] = Unit(name, g.kind, g.params, pos)  # type: ignore[arg-type]
+        return out
+
+    @property
+    def dram_node(self) -> tuple[int, int]:
+        return tuple(self.dram.position)  # type: ignore[return-value]
+
+
+def _format_validation(err: ValidationError, source: str) -> str:
+    e = err.errors()[0]
+    parts = [str(x) for x in e["loc"] if not str(x).startswith(("function-", "tagged-union"))]
+    # drop the union tag pydantic inserts after `params` (units.0.params.reram.rows -> units.0.params.rows)
+    parts = [x for i, x in enumerate(parts) if not (x in KINDS and i and parts[i - 1] == "params")]
+    loc = ".".join(parts)
+    msg = e["msg"].removeprefix("Value error, ")
+    inp = e.get("input")
+    shown = "" if isinstance(inp, (dict, list)) or inp is None else f" (got {inp!r})"
+    where = f" field {loc}:" if loc else ""
+    return f"{source}:{where} {msg}{shown}"
+
+
+def list_presets() -> list[str]:
+    files = resources.files("prismsim.hw").joinpath("presets")
+    return sorted(p.name[:-5] for p in files.iterdir() if p.name.endswith(".yaml"))
+
+
+def preset_text(name: str) -> str:
+    if name not in list_presets():
+        raise PrismError(f"--arch: no preset or file named {name!r} (presets: {', '.join(list_presets())})")
+    return resources.files("prismsim.hw").joinpath("presets", f"{name}.yaml").read_text()
+
+
+def parse_arch(data: Any, source: str) -> Arch:
+    if not isinstance(data, dict):
+        raise PrismError(f"{source}: an architecture must be a YAML mapping")
+    try:
+        return Arch.model_validate(data)
+    except ValidationError as err:
+        raise PrismError(_format_validation(err, source)) from None
+
+
+def load_arch(name_or_path: str | Path) -> Arch:
+    """A preset by name, or a YAML file by path."""
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        if not p.is_file():
+            raise PrismError(f"--arch: file {str(p)!r} does not exist")
+        text, source = p.read_text(), str(p)
+    else:
+        text, source = preset_text(str(name_or_path)), f"preset {name_or_path}"
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise PrismError(f"{source}: not valid YAML ({str(err).splitlines()[0]})") from None
+    return parse_arch(data, source)
+
+
+def arch_yaml(arch: Arch) -> str:
+    """The complete architecture as YAML, each number commented with its unit and source."""
+    lines: list[str] = []
+    _emit(arch, arch.model_dump(mode="json"), 0, lines)
+    return "\n".join(lines) + "\n"
+
+
+def _scalar(v: Any) -> str:
+    return yaml.safe_dump(v, default_flow_style=True, width=10_000).strip().removesuffix("...").strip()
+
+
+def _emit(model: BaseModel | None, data: Any, indent: int, lines: list[str]) -> None:
+    pad = " " * indent
+    fields = type(model).model_fields if isinstance(model, BaseModel) else {}
+    for key, val in data.items():
+        if key == "kind" and isinstance(model, (PhotonicParams, ReramParams, DigitalParams)):
+            continue  # the group says the kind
+        desc = fields[key].description if key in fields else None
+        comment = f"  # {desc}" if desc else ""
+        sub = getattr(model, key, None) if model is not None else None
+        if isinstance(val, dict) and val and isinstance(sub, BaseModel):
+            lines.append(f"{pad}{key}:{comment}")
+            _emit(sub, val, indent + 2, lines)
+        elif isinstance(val, list) and val and isinstance(val[0], dict):
+            lines.append(f"{pad}{key}:")
+            for item_model, item in zip(sub, val):
+                first, rest = True, []
+                _emit(item_model, item, indent + 4, rest)
+                for ln in rest:
+                    lines.append((pad + "  - " + ln.lstrip()) if first else ln)
+                    first = False
+        else:
+            lines.append(f"{pad}{key}: {_scalar(val)}{comment}")

@@ -1,0 +1,136 @@
+"""The Mapping: per layer, which units run which share of it, and the schedule. A YAML artifact
+users read, write and diff; validated against the arch and workload before anything runs."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from prismsim.hw.errors import PrismError
+from prismsim.hw.spec import Arch, Unit
+from prismsim.hw.units import can_run, crossbars_needed
+
+from .workload import Layer, Workload
+
+SCHEDULES = ("sequential", "pipelined")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """``sequential``: layer after layer in topological order, each layer's shards in parallel.
+    ``pipelined``: every layer's output columns (tokens / pixels) split into ``chunks`` jobs that
+    stream to consumers as soon as each is ready."""
+
+    kind: str = "sequential"
+    chunks: int = 1
+
+
+@dataclass
+class Mapping:
+    """``layers[name] = {unit: share}`` (shares of the layer's output rows, summing to 1)."""
+
+    layers: dict[str, dict[str, float]]
+    schedule: Schedule = field(default_factory=Schedule)
+    strategy: str = "manual"
+    model: str = ""
+    arch: str = ""
+
+    def to_yaml(self) -> str:
+        doc = {
+            "prismsim_mapping": 1, "model": self.model, "arch": self.arch, "strategy": self.strategy,
+            "schedule": {"kind": self.schedule.kind, "chunks": self.schedule.chunks},
+            "layers": {k: {u: float(s) for u, s in v.items()} for k, v in self.layers.items()},
+        }
+        return yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120)
+
+    @classmethod
+    def from_yaml(cls, text: str, source: str = "mapping") -> "Mapping":
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise PrismError(f"{source}: not valid YAML ({str(err).splitlines()[0]})") from None
+        return cls.from_dict(doc, source)
+
+    @classmethod
+    def from_dict(cls, doc: Any, source: str = "mapping") -> "Mapping":
+        if not isinstance(doc, dict) or not isinstance(doc.get("layers"), dict):
+            raise PrismError(f"{source}: expected a mapping with a 'layers:' table of layer -> {{unit: share}}")
+        sched = doc.get("schedule") or {}
+        if not isinstance(sched, dict):
+            raise PrismError(f"{source}: field schedule must be a table with kind and chunks (got {sched!r})")
+        kind, chunks = sched.get("kind", "sequential"), sched.get("chunks", 1)
+        if kind not in SCHEDULES:
+            raise PrismError(f"{source}: field schedule.kind must be one of {', '.join(SCHEDULES)} (got {kind!r})")
+        if not isinstance(chunks, int) or isinstance(chunks, bool) or chunks < 1:
+            raise PrismError(f"{source}: field schedule.chunks must be a whole number >= 1 (got {chunks!r})")
+        layers: dict[str, dict[str, float]] = {}
+        for lname, shards in doc["layers"].items():
+            if not isinstance(shards, dict) or not shards:
+                raise PrismError(f"{source}: layer {lname!r}: expected {{unit: share, ...}} (got {shards!r})")
+            for u, s in shards.items():
+                if isinstance(s, bool) or not isinstance(s, (int, float)) or not s > 0:
+                    raise PrismError(f"{source}: layer {lname!r}, unit {u!r}: share must be a number > 0 (got {s!r})")
+            layers[str(lname)] = {str(u): float(s) for u, s in shards.items()}
+        return cls(layers, Schedule(kind, chunks), str(doc.get("strategy", "manual")),
+                   str(doc.get("model", "")), str(doc.get("arch", "")))
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Mapping":
+        p = Path(path)
+        if not p.is_file():
+            raise PrismError(f"--mapping: file {str(p)!r} does not exist")
+        return cls.from_yaml(p.read_text(), str(p))
+
+
+def split_counts(total: int, shares: list[float]) -> list[int]:
+    """Apportion ``total`` rows by ``shares`` (largest remainder, ties to the earlier shard)."""
+    s = sum(shares)
+    exact = [total * x / s for x in shares]
+    counts = [int(e) for e in exact]
+    rest = total - sum(counts)
+    order = sorted(range(len(shares)), key=lambda i: (-(exact[i] - counts[i]), i))
+    for i in order[:rest]:
+        counts[i] += 1
+    return counts
+
+
+def resolve(mapping: Mapping, layer: Layer) -> list[tuple[str, int]]:
+    """(unit, rows of the layer's split dimension) per non-empty shard, in mapping order."""
+    units = list(mapping.layers[layer.name])
+    counts = split_counts(layer.op.split_size, [mapping.layers[layer.name][u] for u in units])
+    return [(u, c) for u, c in zip(units, counts) if c > 0]
+
+
+def validate(mapping: Mapping, arch: Arch, workload: Workload, source: str = "mapping") -> None:
+    """Raise PrismError naming layer and unit for the first problem found."""
+    units: dict[str, Unit] = arch.instances()
+    names = set(workload.order)
+    for lname in mapping.layers:
+        if lname not in names:
+            raise PrismError(f"{source}: layer {lname!r} is not in model {workload.name}")
+    used: dict[str, int] = {}
+    for lname in workload.order:
+        if lname not in mapping.layers:
+            raise PrismError(f"{source}: layer {lname!r} has no shards (every layer must be mapped)")
+        shards = mapping.layers[lname]
+        total = sum(shards.values())
+        if abs(total - 1.0) > 1e-6:
+            raise PrismError(f"{source}: layer {lname!r}: shares sum to {total:.6g}, not 1")
+        layer = workload.layer(lname)
+        for uname in shards:
+            if uname not in units:
+                raise PrismError(f"{source}: layer {lname!r}: unit {uname!r} is not in arch {arch.name}")
+            why = can_run(units[uname], layer.op)
+            if why:
+                raise PrismError(f"{source}: layer {lname!r} cannot run on unit {uname!r}: {why}")
+        for uname, rows in resolve(mapping, layer):
+            need = crossbars_needed(units[uname], layer.op.rows(rows))
+            if need:
+                used[uname] = used.get(uname, 0) + need
+                cap = units[uname].params.crossbars  # type: ignore[union-attr]
+                if used[uname] > cap:
+                    raise PrismError(
+                        f"{source}: layer {lname!r} on unit {uname!r}: static weights do not fit "
+                        f"({used[uname]} crossbars needed by this and earlier layers, unit has {cap})")

@@ -1,0 +1,107 @@
+"""``Result``: what a run produced. The analytical model and the simulator both build it with
+``summarize`` from the same plan, so the two compare field by field."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from prismsim.hw.cost import category_of
+from prismsim.hw.units import leakage_mw
+
+from .plan import DRAM, Plan
+
+
+@dataclass
+class Result:
+    """Latency in ps, energy in pJ, utilization in [0, 1]."""
+
+    model: str
+    arch: str
+    strategy: str
+    evaluator: str                      # analytical | des
+    latency_ps: int
+    energy_pj: float
+    energy_breakdown_pj: dict[str, float]   # by category: compute, conversion, laser_static, memory, noc, static
+    energy_by_kind_pj: dict[str, float]     # by unit kind, plus noc and dram
+    macs: int
+    events: int
+    utilization: dict[str, float]           # per unit
+    link_utilization: dict[str, float] = field(default_factory=dict)
+    stall_ps: dict[str, int] = field(default_factory=dict)   # by cause
+    noc_bytes: int = 0
+    dram_bytes: int = 0
+    per_layer: dict[str, dict] = field(default_factory=dict)
+    per_unit: dict[str, dict] = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """The scalar part (what summary.json holds), per-layer and per-unit tables left out."""
+        d = asdict(self)
+        d.pop("per_layer")
+        d.pop("per_unit")
+        return d
+
+
+def summarize(plan: Plan, evaluator: str, job_start: list[int], job_end: list[int], tr_issue: list[int],
+              tr_end: list[int], link_busy: dict[str, int] | None = None, stall_ps: dict[str, int] | None = None,
+              events: int = 0, latency_floor_ps: int = 0) -> Result:
+    """Account a played-out plan: energy of every job and transfer plus leakage of every unit
+    over the run; utilization = busy time / latency."""
+    latency = max(max(job_end, default=0), max(tr_end, default=0), latency_floor_ps)
+    by_cat: dict[str, float] = {}
+    by_kind: dict[str, float] = {}
+    units = plan.units
+    per_unit = {u: {"kind": units[u].kind, "busy_ps": 0, "jobs": 0, "macs": 0, "energy_pj": 0.0} for u in units}
+    per_layer: dict[str, dict] = {}
+
+    def add(dev: str, e: float, kind: str) -> None:
+        cat = category_of(dev)
+        by_cat[cat] = by_cat.get(cat, 0.0) + e
+        by_kind[kind] = by_kind.get(kind, 0.0) + e
+
+    for j in plan.jobs:
+        kind = units[j.unit].kind
+        e = 0.0
+        for dev, v in j.cost.energy_pj.items():
+            add(dev, v, kind)
+            e += v
+        pu = per_unit[j.unit]
+        pu["busy_ps"] += j.cost.time_ps
+        pu["jobs"] += 1
+        pu["macs"] += j.macs
+        pu["energy_pj"] += e
+        pl = per_layer.setdefault(j.layer, {"start_ps": job_start[j.id], "end_ps": job_end[j.id], "macs": 0,
+                                            "energy_pj": 0.0, "jobs": 0, "units": []})
+        pl["start_ps"] = min(pl["start_ps"], job_start[j.id])
+        pl["end_ps"] = max(pl["end_ps"], job_end[j.id])
+        pl["macs"] += j.macs
+        pl["energy_pj"] += e
+        pl["jobs"] += 1
+        if j.unit not in pl["units"]:
+            pl["units"].append(j.unit)
+    noc_bytes = dram_bytes = 0
+    for t in plan.transfers:
+        for dev, v in t.noc_energy.items():
+            add(dev, v, "noc")
+        for dev, v in t.dram_energy.items():
+            add(dev, v, "dram")
+        noc_bytes += t.nbytes
+        if DRAM in (t.src, t.dst):
+            dram_bytes += t.nbytes
+        if t.layer in per_layer:
+            per_layer[t.layer]["energy_pj"] += sum(t.noc_energy.values()) + sum(t.dram_energy.values())
+    for u, unit in units.items():
+        leak = leakage_mw(unit) * latency * 1e-3  # mW * ps = 1e-3 pJ
+        add("leakage", leak, unit.kind)
+        per_unit[u]["energy_pj"] += leak
+        per_unit[u]["utilization"] = per_unit[u]["busy_ps"] / latency if latency else 0.0
+    for pl in per_layer.values():
+        pl["units"] = ",".join(pl["units"])
+    total = sum(by_cat.values())
+    return Result(
+        model=plan.workload.name, arch=plan.arch.name, strategy=plan.mapping.strategy, evaluator=evaluator,
+        latency_ps=int(latency), energy_pj=total,
+        energy_breakdown_pj=dict(sorted(by_cat.items())), energy_by_kind_pj=dict(sorted(by_kind.items())),
+        macs=plan.macs, events=events,
+        utilization={u: per_unit[u]["utilization"] for u in units},
+        link_utilization={k: v / latency if latency else 0.0 for k, v in sorted((link_busy or {}).items())},
+        stall_ps=dict(sorted((stall_ps or {}).items())), noc_bytes=noc_bytes, dram_bytes=dram_bytes,
+        per_layer=per_layer, per_unit=per_unit)

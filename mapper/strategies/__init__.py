@@ -1,0 +1,23 @@
+"""Mapping strategies: ``(workload, arch, options) -> Mapping``, deterministic for a seed."""
+from __future__ import annotations
+
+from typing import Callable
+
+from prismsim.hw.errors import PrismError
+from prismsim.hw.spec import Arch
+
+from ..mapping import Mapping, Schedule
+from ..workload import Workload
+from .baselines import equal, greedy, homogeneous
+
+STRATEGIES: dict[str, Callable[..., Mapping]] = {"homogeneous": homogeneous, "equal": equal, "greedy": greedy}
+
+
+def make_mapping(strategy: str, workload: Workload, arch: Arch, schedule: Schedule | None = None,
+                 **options) -> Mapping:
+    if strategy not in STRATEGIES:
+        raise PrismError(f"--strategy: unknown strategy {strategy!r} (choose from {', '.join(STRATEGIES)})")
+    m = STRATEGIES[strategy](workload, arch, **options)
+    m.schedule = schedule or Schedule()
+    m.strategy, m.model, m.arch = strategy, workload.name, arch.name
+    return m

@@ -1,0 +1,140 @@
+"""Baselines: all on one unit kind, equal split over every capable unit, greedy per layer."""
+from __future__ import annotations
+
+from collections import Counter
+
+from prismsim.hw.errors import PrismError
+from prismsim.hw.spec import Arch, Unit
+from prismsim.hw.units import can_run, crossbars_needed, unit_cost
+
+from ..mapping import Mapping, split_counts
+from ..plan import transfer_times
+from ..workload import Layer, Workload
+from prismsim.hw.memory import dram_cost, dram_ps
+from prismsim.hw.noc import flits_ps, hops, transfer_energy, xy_route
+
+
+class _Capacity:
+    """Crossbars still free on each ReRAM unit (static weights stay resident for the whole run)."""
+
+    def __init__(self, units: dict[str, Unit]):
+        self.free = {u: x.params.crossbars for u, x in units.items() if x.kind == "reram"}  # type: ignore[union-attr]
+        self.units = units
+
+    def need(self, layer: Layer, names: list[str]) -> dict[str, int]:
+        counts = split_counts(layer.op.split_size, [1.0] * len(names))
+        return {u: crossbars_needed(self.units[u], layer.op.rows(c)) for u, c in zip(names, counts) if c}
+
+    def fits(self, layer: Layer, names: list[str]) -> bool:
+        return all(self.free.get(u, 0) >= n for u, n in self.need(layer, names).items() if n)
+
+    def take(self, layer: Layer, names: list[str]) -> None:
+        for u, n in self.need(layer, names).items():
+            if u in self.free:
+                self.free[u] -= n
+
+
+def _capable(units: dict[str, Unit], layer: Layer, kind: str | None = None) -> list[str]:
+    return [u for u, x in units.items() if (kind is None or x.kind == kind) and can_run(x, layer.op) is None]
+
+
+def _equal(names: list[str]) -> dict[str, float]:
+    return {u: 1.0 / len(names) for u in names}
+
+
+def _place(layer: Layer, names: list[str], cap: _Capacity) -> list[str] | None:
+    """``names`` if the layer fits on them (always, unless they are ReRAM units that are full)."""
+    if not names:
+        return None
+    if any(cap.units[u].kind == "reram" for u in names):
+        if not cap.fits(layer, names):
+            return None
+        cap.take(layer, names)
+    return names
+
+
+def homogeneous(workload: Workload, arch: Arch, kind: str | None = None) -> Mapping:
+    """Every layer on all units of one kind (default: the arch's most numerous non-digital kind),
+    split equally; what that kind cannot run goes to the digital units."""
+    units = arch.instances()
+    kinds = Counter(u.kind for u in units.values() if u.kind != "digital")
+    kind = kind or (kinds.most_common(1)[0][0] if kinds else "digital")
+    if kind not in {u.kind for u in units.values()}:
+        raise PrismError(f"--kind: arch {arch.name} has no {kind!r} units")
+    cap = _Capacity(units)
+    layers = {}
+    for layer in workload.layers:
+        names = _place(layer, _capable(units, layer, kind), cap) or _capable(units, layer, "digital")
+        if not names:
+            raise PrismError(f"strategy homogeneous: no unit of arch {arch.name} can run layer {layer.name!r}")
+        layers[layer.name] = _equal(names)
+    return Mapping(layers)
+
+
+def equal(workload: Workload, arch: Arch) -> Mapping:
+    """Each layer split equally over every unit that can run it (ReRAM units while weights fit)."""
+    units = arch.instances()
+    cap = _Capacity(units)
+    layers = {}
+    for layer in workload.layers:
+        names = _capable(units, layer)
+        rr = [u for u in names if units[u].kind == "reram"]
+        if rr and not cap.fits(layer, rr):
+            names = [u for u in names if units[u].kind != "reram"]
+        elif rr:
+            cap.take(layer, rr)
+        if not names:
+            raise PrismError(f"strategy equal: no unit of arch {arch.name} can run layer {layer.name!r}")
+        layers[layer.name] = _equal(names)
+    return Mapping(layers)
+
+
+def layer_estimate(arch: Arch, layer: Layer, names: list[str]) -> tuple[int, float]:
+    """(latency ps, energy pJ) of ``layer`` split equally over ``names``, with its static weights
+    streamed from DRAM where the unit does not hold them — the same ``hw`` costs the plan uses.
+    Streams share the DRAM channel and the memory controller's first links (XY routing), so
+    their total bytes bound the layer's time from below."""
+    units = arch.instances()
+    lat, energy, streamed, first_links = 0, 0.0, 0, set()
+    for u, c in zip(names, split_counts(layer.op.split_size, [1.0] * len(names))):
+        if not c:
+            continue
+        op = layer.op.rows(c)
+        cost = unit_cost(units[u], op)
+        t, e = cost.time_ps, cost.total_pj
+        if op.weight_bytes and units[u].kind != "reram":
+            _, zl = transfer_times(arch, arch.dram_node, units[u].pos, op.weight_bytes, True, False)
+            t += zl
+            e += dram_cost(arch.dram, op.weight_bytes).total_pj
+            e += transfer_energy(arch.noc, hops(arch.dram_node, units[u].pos), op.weight_bytes).total_pj
+            streamed += op.weight_bytes
+            route = xy_route(arch.dram_node, units[u].pos)
+            first_links.add(route[1] if len(route) > 1 else route[0])
+        lat, energy = max(lat, t), energy + e
+    if streamed:
+        flits = -(-streamed // arch.noc.flit_bytes) // len(first_links)
+        lat = max(lat, dram_ps(arch.dram, streamed), flits_ps(arch.noc, flits))
+    return lat, energy
+
+
+def greedy(workload: Workload, arch: Arch) -> Mapping:
+    """Each layer (largest first, for ReRAM capacity) to the unit kind with the best analytical
+    latency x energy, split equally over that kind's units."""
+    units = arch.instances()
+    cap = _Capacity(units)
+    kinds = list(dict.fromkeys(u.kind for u in units.values()))
+    chosen: dict[str, dict[str, float]] = {}
+    for layer in sorted(workload.layers, key=lambda lay: -lay.macs):
+        options = []
+        for kind in kinds:
+            names = _capable(units, layer, kind)
+            if names and (kind != "reram" or cap.fits(layer, names)):
+                lat, e = layer_estimate(arch, layer, names)
+                options.append((lat * e, kinds.index(kind), names))
+        if not options:
+            raise PrismError(f"strategy greedy: no unit of arch {arch.name} can run layer {layer.name!r}")
+        _, _, names = min(options, key=lambda o: (o[0], o[1]))
+        if units[names[0]].kind == "reram":
+            cap.take(layer, names)
+        chosen[layer.name] = _equal(names)
+    return Mapping({name: chosen[name] for name in workload.order})

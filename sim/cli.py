@@ -1,0 +1,229 @@
+"""``prismsim``: simulate, validate, map, list. Bad input -> one line on stderr, exit 2."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from prismsim.hw.errors import PrismError
+from prismsim.hw.spec import Arch, arch_yaml, list_presets, load_arch
+from prismsim.mapper.analytical import analyze_plan
+from prismsim.mapper.mapping import SCHEDULES, Mapping, Schedule, validate
+from prismsim.mapper.plan import build_plan
+from prismsim.mapper.result import Result
+from prismsim.mapper.strategies import STRATEGIES, make_mapping
+from prismsim.mapper.workload import Workload
+from prismsim.mapper.zoo import ZOO
+from prismsim.traces import CsvRecorder
+
+from .engine import simulate_plan
+from .output import atomic_dir, atomic_write, default_run_dir, write_csv, write_result
+
+DEFAULT_ARCH, DEFAULT_MODEL, DEFAULT_STRATEGY = "hybrid", "pythia-70m", "greedy"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2, no usage dump
+        self.exit(2, f"prismsim: error: {message} (see prismsim --help)\n")
+
+
+def load_model(spec: str) -> Workload:
+    """``NAME`` or ``NAME?key=value&key=value`` (zoo parameters, e.g. ``pythia-70m?seq_len=256``)."""
+    name, _, query = spec.partition("?")
+    if name not in ZOO:
+        raise PrismError(f"--model: no model named {name!r} (zoo: {', '.join(ZOO)})")
+    kwargs = {}
+    for part in filter(None, query.split("&")):
+        k, eq, v = part.partition("=")
+        if not eq or not v.isdigit() or int(v) < 1:
+            raise PrismError(f"--model: parameter {part!r} must be key=positive integer")
+        kwargs[k] = int(v)
+    try:
+        return ZOO[name](**kwargs)
+    except TypeError:
+        raise PrismError(f"--model: {name} takes no parameter named {', '.join(kwargs)}") from None
+
+
+def _select(args) -> tuple[Arch, Workload, Mapping]:
+    arch = load_arch(args.arch)
+    wl = load_model(args.model)
+    sched = Schedule(args.schedule, args.chunks)
+    if args.mapping:
+        mapping = Mapping.load(args.mapping)
+        if args.schedule_given:
+            mapping.schedule = sched
+        validate(mapping, arch, wl, source=args.mapping)
+    else:
+        mapping = make_mapping(args.strategy, wl, arch, schedule=sched)
+        validate(mapping, arch, wl, source=f"strategy {args.strategy}")
+    return arch, wl, mapping
+
+
+def _fmt_ps(ps: int) -> str:
+    return f"{ps / 1e6:,.3f} us" if ps >= 1e6 else f"{ps / 1e3:,.3f} ns"
+
+
+def _print_summary(res: Result, wall_s: float, out: Path | None) -> None:
+    tops = 2 * res.macs / res.latency_ps if res.latency_ps else 0.0  # ops/ps = Tops/s
+    print(f"{res.model} on {res.arch}  (strategy {res.strategy}, evaluator {res.evaluator})")
+    print(f"  latency      {_fmt_ps(res.latency_ps)}")
+    print(f"  energy       {res.energy_pj / 1e6:,.3f} uJ")
+    for cat, e in res.energy_breakdown_pj.items():
+        print(f"    {cat:<12} {e / 1e6:,.3f} uJ  ({100 * e / res.energy_pj:.1f}%)")
+    print(f"  MACs         {res.macs / 1e9:.4f} G  ({tops:.2f} TOPS, {2 * res.macs / res.energy_pj:.3f} TOPS/W)")
+    by_kind: dict[str, list[float]] = {}
+    for u, v in res.per_unit.items():
+        by_kind.setdefault(v["kind"], []).append(v["utilization"])
+    util = ", ".join(f"{k} {100 * sum(v) / len(v):.1f}%" for k, v in by_kind.items())
+    print(f"  utilization  {util} (mean per kind)")
+    if res.stall_ps:
+        print("  stalls       " + ", ".join(f"{k} {_fmt_ps(v)}" for k, v in res.stall_ps.items())
+              + "  (summed over jobs / transfers)")
+    print(f"  events       {res.events:,}  (wall {wall_s:.2f} s)")
+    if out is not None:
+        print(f"  wrote        {out}/")
+
+
+def cmd_simulate(args) -> int:
+    arch, wl, mapping = _select(args)
+    out = Path(args.out) if args.out else default_run_dir()
+    plan = build_plan(arch, wl, mapping, check=False)
+    t0 = time.perf_counter()
+    with atomic_dir(out) as d:
+        rec = CsvRecorder(d / "events.csv")
+        try:
+            res, _ = simulate_plan(plan, ideal_noc=args.ideal_noc, recorder=rec)
+        finally:
+            rec.close()
+        write_result(d, res, {"seed": args.seed, "schedule": mapping.schedule.kind,
+                              "chunks": mapping.schedule.chunks, "ideal_noc": args.ideal_noc})
+        (d / "mapping.yaml").write_text(mapping.to_yaml())
+    _print_summary(res, time.perf_counter() - t0, out)
+    return 0
+
+
+def cmd_validate(args) -> int:
+    arch, wl, mapping = _select(args)
+    out = Path(args.out) if args.out else default_run_dir("-validate")
+    plan = build_plan(arch, wl, mapping, check=False)
+    an = analyze_plan(plan, ideal_noc=args.ideal_noc)
+    des, _ = simulate_plan(plan, ideal_noc=args.ideal_noc)
+
+    def rel(a: float, b: float) -> float:
+        return abs(a - b) / abs(b) if b else float(a != b)
+
+    rows = []
+    for name in wl.order:
+        a, s = an.per_layer[name], des.per_layer[name]
+        rows.append([name, a["start_ps"], a["end_ps"], s["start_ps"], s["end_ps"],
+                     format(rel(s["end_ps"] - s["start_ps"], a["end_ps"] - a["start_ps"]), ".6g")])
+    lat_err, e_err = rel(des.latency_ps, an.latency_ps), rel(des.energy_pj, an.energy_pj)
+    rows.append(["TOTAL", 0, an.latency_ps, 0, des.latency_ps, format(lat_err, ".6g")])
+    with atomic_dir(out) as d:
+        write_csv(d / "validation.csv", ["layer", "analytical_start_ps", "analytical_end_ps", "des_start_ps",
+                                         "des_end_ps", "rel_error"], rows)
+    noc = "ideal NoC (no contention, infinite bandwidth)" if args.ideal_noc else "real NoC"
+    print(f"{wl.name} on {arch.name}, strategy {mapping.strategy}, {mapping.schedule.kind}, {noc}")
+    print(f"  latency  analytical {_fmt_ps(an.latency_ps)}  event-driven {_fmt_ps(des.latency_ps)}  "
+          f"error {100 * lat_err:.4f}%")
+    print(f"  energy   analytical {an.energy_pj / 1e6:,.3f} uJ  event-driven {des.energy_pj / 1e6:,.3f} uJ  "
+          f"error {100 * e_err:.4f}%")
+    print(f"  wrote    {out}/validation.csv")
+    if args.ideal_noc and (lat_err > 1e-3 or e_err > 1e-3):
+        print("prismsim: validation failed: analytical and event-driven differ by more than 0.1%", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_map(args) -> int:
+    arch, wl, mapping = _select(args)
+    out = Path(args.out)
+    atomic_write(out, mapping.to_yaml())
+    print(f"wrote {out} ({len(mapping.layers)} layers, strategy {mapping.strategy})")
+    return 0
+
+
+def cmd_list(args) -> int:
+    if args.arch:
+        sys.stdout.write(arch_yaml(load_arch(args.arch)))
+        return 0
+    print("presets:    " + ", ".join(list_presets()))
+    print("models:     " + ", ".join(ZOO))
+    print("strategies: " + ", ".join(STRATEGIES))
+    print("print a preset as YAML: prismsim list --arch NAME")
+    return 0
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
+    return int(text)
+
+
+def _seed(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0 (got {text!r})")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="prismsim", description="Simulate DNN mappings on heterogeneous photonic + ReRAM chips.")
+    sub = p.add_subparsers(dest="cmd", parser_class=_Parser)
+
+    def selection(sp, out_help: str, out_required: bool = False) -> None:
+        sp.add_argument("--arch", default=DEFAULT_ARCH, help="preset name or YAML file (default: hybrid)")
+        sp.add_argument("--model", default=DEFAULT_MODEL, help="zoo model, e.g. pythia-70m?seq_len=256")
+        g = sp.add_mutually_exclusive_group()
+        g.add_argument("--mapping", help="mapping YAML file")
+        g.add_argument("--strategy", default=DEFAULT_STRATEGY, help=f"one of {', '.join(STRATEGIES)}")
+        sp.add_argument("--schedule", choices=SCHEDULES, default=None, help="sequential (default) or pipelined")
+        sp.add_argument("--chunks", type=_positive, default=None, help="pipeline chunks per layer (default 8)")
+        sp.add_argument("--seed", type=_seed, default=0)
+        sp.add_argument("--out", required=out_required, help=out_help)
+
+    s = sub.add_parser("simulate", help="run a mapping event by event")
+    selection(s, "run directory (default runs/<timestamp>)")
+    s.add_argument("--ideal-noc", action="store_true", help="no NoC/memory contention, infinite bandwidth")
+    s.set_defaults(fn=cmd_simulate)
+    v = sub.add_parser("validate", help="analytical model vs event-driven simulation")
+    selection(v, "directory for validation.csv (default runs/<timestamp>-validate)")
+    v.add_argument("--ideal-noc", action="store_true", help="remove contention: the two must agree within 0.1%%")
+    v.set_defaults(fn=cmd_validate)
+    m = sub.add_parser("map", help="write a strategy's mapping as YAML")
+    selection(m, "mapping YAML file to write", out_required=True)
+    m.set_defaults(fn=cmd_map)
+    lst = sub.add_parser("list", help="presets, models, strategies; --arch NAME prints a preset as YAML")
+    lst.add_argument("--arch")
+    lst.set_defaults(fn=cmd_list)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv or ["simulate"])
+    except SystemExit as stop:  # --help, or a bad flag already reported on one line
+        return int(stop.code or 0)
+    if args.cmd is None:
+        parser.print_help()
+        return 0
+    if hasattr(args, "schedule"):
+        args.schedule_given = args.schedule is not None or args.chunks is not None
+        args.schedule = args.schedule or ("pipelined" if args.chunks else "sequential")
+        args.chunks = args.chunks or (8 if args.schedule == "pipelined" else 1)
+        if args.mapping:
+            args.strategy = None
+    try:
+        return args.fn(args)
+    except PrismError as err:
+        print(f"prismsim: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("prismsim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""The command line end to end, and every kind of bad input."""
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from prismsim.hw.spec import load_arch, parse_arch
+from prismsim.sim.cli import main
+
+MLP = ["--model", "mlp"]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_simulate_writes_a_complete_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    code, text, _ = run(capsys, "simulate", *MLP, "--out", str(out))
+    assert code == 0 and "latency" in text
+    assert sorted(p.name for p in out.iterdir()) == \
+        ["events.csv", "layers.csv", "links.csv", "mapping.yaml", "summary.json", "units.csv"]
+    s = json.loads((out / "summary.json").read_text())
+    for key in ("latency_ps", "energy_pj", "energy_breakdown_pj", "macs", "events", "utilization"):
+        assert key in s
+    assert s["macs"] == 784 * 256 * 16 + 256 * 256 * 16 + 256 * 10 * 16
+    assert abs(sum(s["energy_breakdown_pj"].values()) - s["energy_pj"]) < 1e-6 * s["energy_pj"]
+    with open(out / "events.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0])[:9] == ["t_start_ps", "t_end_ps", "kind", "resource", "layer", "shard", "chunk",
+                                 "bytes", "macs"]
+    assert len(rows) == s["events"]
+    assert sum(int(r["macs"]) for r in rows) == s["macs"]
+    assert max(int(r["t_end_ps"]) for r in rows) == s["latency_ps"]
+
+
+def test_same_inputs_same_bytes(tmp_path, capsys):
+    for name in ("a", "b"):
+        assert run(capsys, "simulate", *MLP, "--schedule", "pipelined", "--seed", "7",
+                   "--out", str(tmp_path / name))[0] == 0
+    for f in ("events.csv", "summary.json", "units.csv", "layers.csv", "links.csv", "mapping.yaml"):
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+
+
+def test_validate_ideal_noc_agrees(tmp_path, capsys):
+    code, text, _ = run(capsys, "validate", "--model", "pythia-70m?seq_len=32", "--ideal-noc",
+                        "--out", str(tmp_path / "v"))
+    assert code == 0 and "error 0.0000%" in text
+    rows = list(csv.DictReader(open(tmp_path / "v" / "validation.csv")))
+    assert rows[-1]["layer"] == "TOTAL" and float(rows[-1]["rel_error"]) == 0.0
+    assert len(rows) == 1 + len({r["layer"] for r in rows[:-1]})
+
+
+def test_map_then_simulate_the_file(tmp_path, capsys):
+    f = tmp_path / "m.yaml"
+    assert run(capsys, "map", "--strategy", "equal", *MLP, "--out", str(f))[0] == 0
+    doc = yaml.safe_load(f.read_text())
+    assert doc["strategy"] == "equal" and set(doc["layers"]) == {"fc1", "relu1", "fc2", "relu2", "fc3"}
+    code, _, _ = run(capsys, "simulate", *MLP, "--mapping", str(f), "--out", str(tmp_path / "r"))
+    assert code == 0
+    assert (tmp_path / "r" / "mapping.yaml").read_text() == f.read_text()
+
+
+def test_list_and_arch_yaml_round_trip(tmp_path, capsys):
+    code, text, _ = run(capsys, "list")
+    assert code == 0 and "hybrid" in text and "pythia-70m" in text and "greedy" in text
+    for preset in ("hybrid", "reram-only", "photonic-only", "digital-only"):
+        code, text, _ = run(capsys, "list", "--arch", preset)
+        assert code == 0
+        assert parse_arch(yaml.safe_load(text), "printed") == load_arch(preset)
+        f = tmp_path / f"{preset}.yaml"
+        f.write_text(text)
+        assert run(capsys, "simulate", *MLP, "--arch", str(f), "--out", str(tmp_path / preset))[0] == 0
+
+
+def _bad_arch(tmp_path, text):
+    f = tmp_path / "bad.yaml"
+    f.write_text(text)
+    return str(f)
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["simulate", "--arch", "nope"], "--arch: no preset or file named 'nope'"),
+    (["simulate", "--model", "gpt-9"], "--model: no model named 'gpt-9'"),
+    (["simulate", "--model", "pythia-70m?seq_len=x"], "--model: parameter 'seq_len=x'"),
+    (["simulate", "--model", "mlp?depth=3"], "--model: mlp takes no parameter named depth"),
+    (["simulate", "--strategy", "magic"], "--strategy: unknown strategy 'magic'"),
+    (["simulate", "--mapping", "missing.yaml"], "--mapping: file 'missing.yaml' does not exist"),
+    (["simulate", "--chunks", "0"], "argument --chunks: must be a whole number >= 1"),
+    (["simulate", "--schedule", "eager"], "argument --schedule: invalid choice"),
+    (["simulate", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+    (["simulate", "--seed", "-1"], "argument --seed"),
+])
+def test_bad_flags_one_line_exit_2(tmp_path, capsys, monkeypatch, argv, needle):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert err.count("\n") == 1 and needle in err and "Traceback" not in err
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("units: [}", "not valid YAML"),
+    ("- 1\n- 2", "must be a YAML mapping"),
+    ("units: [{name: a, kind: quantum}]", "kind must be one of photonic, reram, digital (got 'quantum')"),
+    ("units: [{name: a, kind: reram, params: {rows: -1}}]", "field units.0.params.rows: Input should be greater than 0 (got -1)"),
+    ("units: [{name: a, kind: reram, params: {rowz: 1}}]", "field units.0.params.rowz: Extra inputs are not permitted"),
+    ("units: [{name: a, kind: digital, positions: [[9, 9]]}]", "positions: [9, 9] is outside the 4x4 mesh"),
+    ("units: [{name: a, kind: digital}, {name: a, kind: digital}]", "name 'a' is used twice"),
+])
+def test_bad_arch_files(tmp_path, capsys, text, needle):
+    f = _bad_arch(tmp_path, text)
+    code, _, err = run(capsys, "simulate", *MLP, "--arch", f, "--out", str(tmp_path / "out"))
+    assert code == 2 and err.count("\n") == 1 and needle in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_mapping_names_layer_and_unit(tmp_path, capsys):
+    f = tmp_path / "m.yaml"
+    f.write_text("layers: {fc1: {rr0: 1}, relu1: {rr0: 1}, fc2: {dg0: 1}, relu2: {dg0: 1}, fc3: {dg0: 1}}")
+    code, _, err = run(capsys, "simulate", *MLP, "--mapping", str(f), "--out", str(tmp_path / "out"))
+    assert code == 2 and "layer 'relu1' cannot run on unit 'rr0'" in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_existing_results_are_never_overwritten(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "precious.txt").write_text("keep me")
+    code, _, err = run(capsys, "simulate", *MLP, "--out", str(out))
+    assert code == 2 and "already exists" in err
+    assert [p.name for p in out.iterdir()] == ["precious.txt"]
+
+
+def test_failure_mid_run_leaves_no_directory(tmp_path, capsys, monkeypatch):
+    import prismsim.sim.cli as cli
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "write_result", boom)
+    code, _, err = run(capsys, "simulate", *MLP, "--out", str(tmp_path / "run"))
+    assert code == 130 and list(tmp_path.iterdir()) == []
+
+
+def test_console_script_default_run(tmp_path):
+    """`prismsim simulate` with no arguments: pythia-70m on hybrid, written under runs/."""
+    exe = [sys.executable, "-m", "prismsim.sim.cli"]
+    p = subprocess.run(exe + ["simulate"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "pythia-70m[seq=128] on hybrid" in p.stdout
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert json.loads((run_dir / "summary.json").read_text())["macs"] == 5_813_305_344

@@ -1,0 +1,98 @@
+"""Every cost formula against values computed by hand in the test."""
+import math
+
+import pytest
+
+from prismsim.hw import photonic, reram, digital
+from prismsim.hw.memory import DramParams, dram_cost
+from prismsim.hw.noc import NocParams, head_latency_ps, hops, transfer_energy, xy_route
+from prismsim.hw.ops import Op
+
+
+def test_photonic_lt_cycles_and_counts():
+    p = photonic.PhotonicParams()
+    op = Op("gemm", n=512, d=512, m=128)
+    # iter_N = ceil(512/(12*4)) = 11, iter_D = ceil(512/12) = 43, iter_M = ceil(128/(12*2)) = 6
+    assert photonic.cycles(p, op) == (11 * 43 * 6, 11 * 43 * 6 + 11 * 6)
+    counts = photonic.device_counts(p)
+    assert counts == {"mzm_op1": 1152, "dac_op1": 1152, "mzm_op2": 288, "dac_op2": 288, "adc": 576,
+                      "tia": 1152, "pd": 1152, "mrr": 4608, "laser": 6}
+    c = photonic.cost(p, op)
+    assert c.time_ps == 2904 * 200  # 5 GHz -> 200 ps per cycle, latency = static cycles / f
+
+
+def test_photonic_dataflows():
+    op = Op("gemm", n=100, d=30, m=50)
+    it_n, it_d, it_m = 3, 3, 3  # ceil(100/48), ceil(30/12), ceil(50/24)
+    for flow, extra in (("output_stationary", it_n * it_m), ("weight_stationary", it_n * it_d),
+                        ("input_stationary", it_d * it_m)):
+        p = photonic.PhotonicParams(dataflow=flow)
+        assert photonic.cycles(p, op) == (27, 27 + extra)
+
+
+def test_photonic_powers_and_energy_by_hand():
+    p = photonic.PhotonicParams()
+    dac4 = 50.0 * (2 ** 4 / 5) / (2 ** 8 / 9) * 5.0 / 14.0
+    assert photonic.dac_power_mw(p, 4) == pytest.approx(dac4)
+    assert photonic.adc_power_mw(p) == pytest.approx(14.8 * 0.5 * 0.5)
+    assert photonic.mzm_power_mw(p, 4) == pytest.approx(450 * 5 * 1e-3 * 4)
+    il = 1.2 + 2 * 0.93 + 0.11
+    laser = 10 ** ((il - 25 + 10 * math.log10(144)) / 10) / 0.2 * 16 / (1 - 10 ** -1)
+    assert photonic.laser_power_mw(p) == pytest.approx(laser)
+    op = Op("gemm", n=48, d=12, m=24, static_weights=True)  # one switching cycle, 2 static cycles
+    e = photonic.cost(p, op).energy_pj
+    assert e["dac_op1"] == pytest.approx(1152 * dac4 / 5.0 * 1)
+    assert e["adc"] == pytest.approx(576 * 3.7 / 5.0 * 1 / 3)
+    assert e["tia"] == pytest.approx(1152 * 3.0 / 5.0 / 3)
+    assert e["mrr"] == pytest.approx(4608 * 0.275 / 5.0 * 2)
+    assert e["laser"] == pytest.approx(6 * laser / 5.0 * 2)
+    # buffer: 12*24 inputs + 48*24 outputs + 48*12 weights, one byte each, 1.25 pJ/B
+    assert e["buffer"] == pytest.approx((288 + 1152 + 576) * 1.25)
+
+
+def test_reram_worked_example():
+    p = reram.ReramParams()
+    op = Op("gemm", n=64, d=200, m=3, static_weights=True)
+    # 8-bit weights / 2 bits per cell = 4 slices, x2 differential -> 512 physical columns
+    assert reram.tiling(p, op) == (2, 4, 8)
+    c = reram.cost(p, op)
+    reads = 3 * 8  # 3 vectors x 8 one-bit input steps
+    assert c.time_ps == reads * 100_000  # max(100 ns read, 128 cols / 1.28 GS/s = 100 ns)
+    assert c.energy_pj["cell"] == pytest.approx(reads * 200 * 512 * 0.00234)
+    assert c.energy_pj["adc"] == pytest.approx(reads * 2 * 512 * 1.5625)
+    assert c.energy_pj["dac"] == pytest.approx(reads * 200 * 4 * 0.39)
+    assert c.energy_pj["shift_add"] == pytest.approx(reads * 2 * 512 * 0.039)
+    assert c.energy_pj["buffer"] == pytest.approx((600 + 192) * 1.25)
+    w = reram.write_cost(p, op)
+    assert w.time_ps == 128 * 1_000_000 and w.energy_pj["write"] == pytest.approx(200 * 512 * 10.0)
+
+
+def test_reram_adc_bound_step_and_offset_encoding():
+    p = reram.ReramParams(cols_per_adc=256, encoding="offset", read_latency_ns=50)
+    assert p.step_ps == 200_000  # 256 conversions at 1.28 GS/s = 200 ns > 50 ns read
+    assert reram.tiling(p, Op("gemm", n=64, d=128, m=1, static_weights=True)) == (1, 2, 2)
+
+
+def test_reram_overflow_is_an_error():
+    p = reram.ReramParams(crossbars=2)
+    with pytest.raises(Exception, match="crossbars"):
+        reram.cost(p, Op("gemm", n=64, d=300, m=1, static_weights=True))
+
+
+def test_digital_by_hand():
+    p = digital.DigitalParams()
+    c = digital.cost(p, Op("gemm", n=10, d=20, m=30))
+    assert c.time_ps == 24_000 and c.energy_pj["mac"] == pytest.approx(6000 * 0.23)
+    s = digital.cost(p, Op("softmax", n=10, d=1, m=100))
+    assert s.time_ps == math.ceil(1000 * 5 / 256) * 1000 and s.energy_pj["alu"] == pytest.approx(5000 * 0.4)
+
+
+def test_noc_and_dram_by_hand():
+    noc = NocParams()
+    assert xy_route((0, 0), (2, 1)) == ((0, 0), (1, 0), (2, 0), (2, 1))
+    assert hops((3, 3), (0, 0)) == 6
+    assert head_latency_ps(noc, 3) == (4 * 4 + 3 * 1) * 1000
+    e = transfer_energy(noc, 3, 100).energy_pj
+    assert e["router"] == pytest.approx(800 * 4 * 0.615) and e["link"] == pytest.approx(800 * 3 * 0.344)
+    d = dram_cost(DramParams(), 1000)
+    assert d.time_ps == 1000 and d.energy_pj["dram"] == pytest.approx(62400.0)

@@ -1,0 +1,144 @@
+"""The event-driven engine: equal to the analytical model without contention, and invariants."""
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
+
+from conftest import small_arch
+from prismsim.hw.errors import PrismError
+from prismsim.hw.spec import parse_arch
+from prismsim.hw.units import can_run
+from prismsim.mapper.analytical import analyze_plan
+from prismsim.mapper.mapping import Mapping, Schedule, validate
+from prismsim.mapper.plan import build_plan
+from prismsim.mapper.workload import Builder
+from prismsim.sim.engine import simulate_plan
+
+ARCH = small_arch()
+UNITS = ARCH.instances()
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+class ListRecorder:
+    def __init__(self):
+        self.rows = []
+
+    def row(self, *r):
+        self.rows.append(r)
+
+    def close(self):
+        pass
+
+
+@st.composite
+def workloads(draw, max_layers=6):
+    b = Builder("random")
+    names: list[str] = []
+    for i in range(draw(st.integers(1, max_layers))):
+        kind = draw(st.sampled_from(["gemm", "elementwise", "matmul"]))
+        m = draw(st.integers(1, 40))
+        k = draw(st.integers(1, 3)) if names else 0
+        ins = sorted(set(draw(st.lists(st.sampled_from(names), min_size=k, max_size=k)))) if names else []
+        if kind == "gemm":
+            names.append(b.gemm(f"g{i}", draw(st.integers(1, 64)), draw(st.integers(1, 64)), m, ins))
+        elif kind == "elementwise":
+            names.append(b.eltwise(f"e{i}", draw(st.integers(1, 64)), m, ins))
+        else:
+            names.append(b.add(f"mm{i}", "matmul", draw(st.integers(1, 16)), draw(st.integers(1, 16)), m,
+                               batch=draw(st.integers(1, 4)), inputs=[(x, 0.5, False) for x in ins]))
+    return b.build()
+
+
+@st.composite
+def mapped(draw, schedule=st.just(Schedule())):
+    w = draw(workloads())
+    layers = {}
+    for lay in w.layers:
+        ok = [u for u, x in UNITS.items() if can_run(x, lay.op) is None]
+        chosen = draw(st.lists(st.sampled_from(ok), min_size=1, max_size=len(ok), unique=True))
+        weights = [draw(st.integers(1, 4)) for _ in chosen]
+        layers[lay.name] = {u: wgt / sum(weights) for u, wgt in zip(chosen, weights)}
+    m = Mapping(layers, draw(schedule))
+    try:
+        validate(m, ARCH, w)
+    except PrismError:
+        assume(False)
+    return w, m
+
+
+@SETTINGS
+@given(mapped())
+def test_des_equals_analytical_with_ideal_noc_sequential(wm):
+    w, m = wm
+    plan = build_plan(ARCH, w, m)
+    an = analyze_plan(plan, ideal_noc=True)
+    des, _ = simulate_plan(plan, ideal_noc=True)
+    assert des.latency_ps == an.latency_ps
+    assert des.energy_pj == an.energy_pj
+    assert {k: (v["start_ps"], v["end_ps"]) for k, v in des.per_layer.items()} == \
+           {k: (v["start_ps"], v["end_ps"]) for k, v in an.per_layer.items()}
+
+
+PIPE_ARCH = parse_arch({
+    "name": "pipe", "noc": {"dims": [4, 2]}, "dram": {"position": [0, 0]}, "global_buffer": {"position": [0, 0]},
+    "units": [{"name": "pt", "kind": "photonic", "count": 2, "params": {"tiles": 1}},
+              {"name": "dg", "kind": "digital", "count": 5, "params": {"lanes": 8}}]}, "pipe")
+
+
+@SETTINGS
+@given(workloads(max_layers=7), st.integers(1, 5), st.randoms(use_true_random=False))
+def test_des_equals_analytical_pipelined_when_layers_do_not_share_units(w, chunks, rnd):
+    units = list(PIPE_ARCH.instances())
+    rnd.shuffle(units)
+    m = Mapping({lay.name: {units[i]: 1.0} for i, lay in enumerate(w.layers)}, Schedule("pipelined", chunks))
+    try:
+        validate(m, PIPE_ARCH, w)
+    except PrismError:
+        assume(False)
+    plan = build_plan(PIPE_ARCH, w, m)
+    an = analyze_plan(plan, ideal_noc=True)
+    des, _ = simulate_plan(plan, ideal_noc=True)
+    assert des.latency_ps == an.latency_ps and des.energy_pj == an.energy_pj
+
+
+@SETTINGS
+@given(mapped(schedule=st.builds(Schedule, st.sampled_from(["sequential", "pipelined"]), st.integers(1, 4))))
+def test_invariants_under_contention(wm):
+    w, m = wm
+    plan = build_plan(ARCH, w, m)
+    rec = ListRecorder()
+    res, tl = simulate_plan(plan, recorder=rec)
+    # every MAC runs exactly once
+    assert sum(r[8] for r in rec.rows if r[2] == "compute") == w.macs == res.macs
+    # bytes sent = bytes received
+    assert tl.bytes_sent == tl.bytes_delivered == sum(t.nbytes for t in plan.transfers)
+    assert sum(r[7] for r in rec.rows if r[2] == "transfer") == tl.bytes_sent
+    # energy total = sum of its breakdowns; the trace holds all dynamic energy
+    assert abs(sum(res.energy_breakdown_pj.values()) - res.energy_pj) <= 1e-9 * res.energy_pj
+    assert abs(sum(res.energy_by_kind_pj.values()) - res.energy_pj) <= 1e-9 * res.energy_pj
+    traced = sum(r[9] for r in rec.rows)
+    assert abs(traced + res.energy_breakdown_pj["static"] - res.energy_pj) <= 1e-9 * res.energy_pj
+    # utilization in [0, 1]
+    assert all(0.0 <= u <= 1.0 for u in res.utilization.values())
+    assert all(0.0 <= u <= 1.0 for u in res.link_utilization.values())
+    # nothing runs before its inputs, and a unit runs one job at a time
+    for j in plan.jobs:
+        assert all(tl.job_start[j.id] >= tl.job_end[d] for d in j.deps)
+        assert all(tl.job_start[j.id] >= tl.tr_end[t] for t in j.inputs)
+        assert tl.job_end[j.id] - tl.job_start[j.id] == j.cost.time_ps
+    for t in plan.transfers:
+        assert tl.tr_issue[t.id] >= max((tl.job_end[a] for a in t.after), default=0)
+    by_unit: dict[str, list] = {}
+    for j in plan.jobs:
+        by_unit.setdefault(j.unit, []).append((tl.job_start[j.id], tl.job_end[j.id]))
+    for spans in by_unit.values():
+        spans.sort()
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+
+
+def test_contention_only_delays():
+    from prismsim.hw.spec import load_arch
+    from prismsim.mapper.strategies import make_mapping
+    from prismsim.mapper.zoo import pythia_70m
+    a, w = load_arch("hybrid"), pythia_70m(seq_len=32)
+    plan = build_plan(a, w, make_mapping("equal", w, a))
+    ideal, _ = simulate_plan(plan, ideal_noc=True)
+    real, _ = simulate_plan(plan)
+    assert real.latency_ps > ideal.latency_ps and real.stall_ps["noc_contention"] > 0
