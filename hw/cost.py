@@ -15,7 +15,7 @@ _CATEGORIES: dict[str, str] = {
     "mac": "compute", "alu": "compute",
     "write": "compute",
     # memories and network
-    "dram": "memory", "sram": "memory", "buffer": "memory",
+    "dram": "memory", "global_buffer": "memory", "buffer": "memory",
     "router": "noc", "link": "noc",
     "leakage": "static",
 }

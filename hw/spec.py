@@ -103,6 +103,10 @@ class Arch(BaseModel):
     def dram_node(self) -> tuple[int, int]:
         return tuple(self.dram.position)  # type: ignore[return-value]
 
+    def memories(self) -> dict[str, DramParams | GlobalBufferParams]:
+        """Memory endpoints of transfers by name: ``dram`` and ``gb`` (the global buffer)."""
+        return {"dram": self.dram, "gb": self.global_buffer}
+
 
 def _format_validation(err: ValidationError, source: str) -> str:
     e = err.errors()[0]

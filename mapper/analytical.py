@@ -27,7 +27,7 @@ def analyze_plan(plan: Plan, ideal_noc: bool = False) -> Result:
     def finish_transfer(tid: int) -> int:
         if tid not in issued:
             t = plan.transfers[tid]
-            tr_issue[tid] = max((end[a] for a in t.after), default=0)
+            tr_issue[tid] = max([end[a] for a in t.after] + [finish_transfer(x) for x in t.after_tr], default=0)
             tr_end[tid] = tr_issue[tid] + (t.ideal_ps if ideal_noc else t.zero_load_ps)
             issued.add(tid)
         return tr_end[tid]

@@ -1,13 +1,18 @@
 """The execution plan of a mapping: jobs (a shard of a layer, one chunk, on one unit) and the
 transfers between them, each with its ``hw`` cost. The analytical model and the event-driven
 simulator both play this same plan; they differ only in scheduling, contention and data movement.
+
+Data movement: activations go from the producing unit straight to each consuming unit, or, when
+a transfer is larger than the consumer's own buffer, through the global buffer (through DRAM when
+it does not fit there either); static weights stream from DRAM to units that do not hold them
+(ReRAM units hold theirs); model inputs come from DRAM and model outputs go back to it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prismsim.hw.cost import Cost
-from prismsim.hw.memory import dram_cost, dram_ps
+from prismsim.hw.memory import mem_cost, mem_latency_ps, mem_ps
 from prismsim.hw.noc import flits_ps, head_latency_ps, hops, transfer_energy
 from prismsim.hw.ops import GEMM_KINDS
 from prismsim.hw.spec import Arch, Unit
@@ -16,7 +21,7 @@ from prismsim.hw.units import unit_cost
 from .mapping import Mapping, resolve, split_counts, validate
 from .workload import Workload
 
-DRAM = "dram"
+DRAM, GB = "dram", "gb"
 
 
 @dataclass
@@ -34,7 +39,8 @@ class Job:
 
 @dataclass
 class Transfer:
-    """``nbytes`` from ``src`` to ``dst`` (unit names or ``dram``), issued when ``after`` jobs end."""
+    """``nbytes`` from ``src`` to ``dst`` (unit names, ``dram`` or ``gb``), issued when the
+    ``after`` jobs have ended and the ``after_tr`` transfers have arrived."""
 
     id: int
     src: str
@@ -43,13 +49,14 @@ class Transfer:
     dst_node: tuple[int, int]
     nbytes: int
     after: list[int]
-    layer: str          # the layer this data is for (its producer, for writes to DRAM)
-    kind: str           # activation | weight | input | output
+    layer: str          # the layer this data is for (its producer, for model outputs)
+    kind: str           # activation | staging | weight | input | output
     hops: int
     noc_energy: dict[str, float]
-    dram_energy: dict[str, float]
+    mem_energy: dict[str, float]
     ideal_ps: int       # latency with infinite bandwidth and no contention
     zero_load_ps: int   # latency with real bandwidth and no contention
+    after_tr: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -70,63 +77,79 @@ def _chunk_sizes(m: int, chunks: int) -> list[int]:
     return split_counts(m, [1.0] * min(m, chunks))
 
 
-def transfer_times(arch: Arch, src_node, dst_node, nbytes: int, from_dram: bool, to_dram: bool) -> tuple[int, int]:
-    """(ideal, zero-load) latency in ps of one transfer on an idle network."""
-    noc, n_hops = arch.noc, hops(src_node, dst_node)
-    dram_lat = int(round(arch.dram.latency_ns * 1000)) if (from_dram or to_dram) else 0
-    ideal = head_latency_ps(noc, n_hops) + dram_lat
-    nflits = -(-nbytes // noc.flit_bytes)
-    ser = flits_ps(noc, nflits)
-    if from_dram or to_dram:
-        ser = max(ser, dram_ps(arch.dram, nbytes))
+def transfer_times(arch: Arch, src_node, dst_node, nbytes: int, src_mem: str | None = None,
+                   dst_mem: str | None = None) -> tuple[int, int]:
+    """(ideal, zero-load) latency in ps of one transfer on an idle network; ``src_mem`` /
+    ``dst_mem`` name a memory endpoint (``dram``, ``gb``) whose latency and bandwidth apply."""
+    noc, mems = arch.noc, arch.memories()
+    ends = [mems[m] for m in (src_mem, dst_mem) if m]
+    ideal = head_latency_ps(noc, hops(src_node, dst_node)) + sum(mem_latency_ps(m) for m in ends)
+    ser = max([flits_ps(noc, -(-nbytes // noc.flit_bytes))] + [mem_ps(m, nbytes) for m in ends])
     return ideal, ideal + ser
 
 
+def need_fraction(op, rows: int) -> float:
+    """Share of a layer's input a shard of ``rows`` reads: all of it when it splits the output rows
+    of a GEMM (every output row needs every input), else its own share."""
+    return 1.0 if (op.kind in GEMM_KINDS and op.split_dim == "n") else rows / op.split_size
+
+
 def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = True) -> Plan:
-    """Expand a validated mapping into jobs and transfers."""
+    """Expand a (validated) mapping into jobs and transfers."""
     if check:
         validate(mapping, arch, workload)
     units = arch.instances()
-    dram_node = arch.dram_node
+    mems = arch.memories()
     pipelined = mapping.schedule.kind == "pipelined"
     n_chunks = mapping.schedule.chunks if pipelined else 1
     jobs: list[Job] = []
     transfers: list[Transfer] = []
-    # layer -> list of shards; each shard: (unit, rows, [job ids per chunk], [chunk m sizes])
+    # layer -> shards: (unit, rows, job id per chunk, m per chunk)
     placed: dict[str, list[tuple[str, int, list[int], list[int]]]] = {}
     prev_layer_jobs: list[int] = []
 
     def node(u: str):
-        return dram_node if u == DRAM else units[u].pos
+        return tuple(mems[u].position) if u in mems else units[u].pos
 
-    def add_transfer(src: str, dst: str, nbytes: int, after: list[int], layer: str, kind: str) -> int:
+    def add_transfer(src: str, dst: str, nbytes: int, after: list[int], layer: str, kind: str,
+                     after_tr: list[int] | None = None) -> int:
         sn, dn = node(src), node(dst)
+        src_mem, dst_mem = (src if src in mems else None), (dst if dst in mems else None)
         n_hops = hops(sn, dn)
-        ideal, zl = transfer_times(arch, sn, dn, nbytes, src == DRAM, dst == DRAM)
-        dram_e = dram_cost(arch.dram, nbytes).energy_pj if DRAM in (src, dst) else {}
+        ideal, zl = transfer_times(arch, sn, dn, nbytes, src_mem, dst_mem)
+        mem_e: dict[str, float] = {}
+        for m in (src_mem, dst_mem):
+            if m:
+                for k, v in mem_cost(mems[m], nbytes).energy_pj.items():
+                    mem_e[k] = mem_e.get(k, 0.0) + v
         t = Transfer(len(transfers), src, dst, sn, dn, nbytes, after, layer, kind, n_hops,
-                     transfer_energy(arch.noc, n_hops, nbytes).energy_pj, dram_e, ideal, zl)
+                     transfer_energy(arch.noc, n_hops, nbytes).energy_pj, mem_e, ideal, zl, after_tr or [])
         transfers.append(t)
         return t.id
+
+    def send_activation(src: str, dst: str, nbytes: int, after: list[int], layer: str) -> int:
+        """Direct when it fits the consumer's buffer, else staged through the global buffer/DRAM."""
+        if nbytes <= units[dst].params.buffer_kib * 1024:
+            return add_transfer(src, dst, nbytes, after, layer, "activation")
+        stage = GB if nbytes <= mems[GB].capacity_bytes else DRAM
+        first = add_transfer(src, stage, nbytes, after, layer, "staging")
+        return add_transfer(stage, dst, nbytes, [], layer, "staging", after_tr=[first])
 
     for lname in workload.order:
         layer = workload.layer(lname)
         op = layer.op
         sizes = _chunk_sizes(op.m, n_chunks)
         barrier = [] if pipelined else list(prev_layer_jobs)
-        shards = []
         producers = workload.producers(lname)
+        shards = []
         this_layer_jobs: list[int] = []
         for si, (uname, rows) in enumerate(resolve(mapping, layer)):
             unit = units[uname]
             sop = op.rows(rows)
-            # bytes of the layer's input this shard reads: all of it when it splits output rows
-            # of a GEMM (every row needs every input), else its own share
-            need = 1.0 if (op.kind in GEMM_KINDS and op.split_dim == "n") else rows / op.split_size
+            need = need_fraction(op, rows)
             ids: list[int] = []
             for ci, mc in enumerate(sizes):
                 cop = sop.cols(mc)
-                jid = len(jobs)
                 deps = list(barrier) + ([ids[-1]] if ids else [])
                 inputs: list[int] = []
                 if ci == 0 and sop.weight_bytes and unit.kind != "reram":
@@ -135,30 +158,28 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                     nb = int(round(workload.input_bytes[lname] * mc / op.m * need))
                     if nb:
                         inputs.append(add_transfer(DRAM, uname, nb, list(barrier), lname, "input"))
+                jid = len(jobs)
                 jobs.append(Job(jid, lname, uname, si, ci, unit_cost(unit, cop), cop.macs, deps, inputs))
                 ids.append(jid)
                 this_layer_jobs.append(jid)
             shards.append((uname, rows, ids, sizes))
-        # data from producers: producer chunk j goes to the first consumer chunk it overlaps
+        # producer chunk j feeds the first consumer chunk it overlaps (all of it to chunk 0 when
+        # the consumer needs the whole tensor)
         for pname, frac, stream in producers:
             player = workload.layer(pname)
             for (pu, prow, pids, psizes) in placed[pname]:
-                cp = len(pids)
                 for j, pj in enumerate(pids):
                     p_bytes = player.op.rows(prow).cols(psizes[j]).out_elements * player.act_bits / 8
-                    for (cu, crow, cids, _csz) in shards:
-                        cc = len(cids)
-                        target = cids[(j * cc) // cp] if stream else cids[0]
-                        need = 1.0 if (op.kind in GEMM_KINDS and op.split_dim == "n") else crow / op.split_size
-                        nb = int(round(p_bytes * frac * need))
+                    for (cu, crow, cids, _) in shards:
+                        target = cids[(j * len(cids)) // len(pids)] if stream else cids[0]
+                        nb = int(round(p_bytes * frac * need_fraction(op, crow)))
                         if cu == pu or nb == 0:
                             jobs[target].deps.append(pj)
                         else:
-                            jobs[target].inputs.append(add_transfer(pu, cu, nb, [pj], lname, "activation"))
+                            jobs[target].inputs.append(send_activation(pu, cu, nb, [pj], lname))
         placed[lname] = shards
         prev_layer_jobs = this_layer_jobs
-    # model outputs back to DRAM
-    for lname in workload.sinks():
+    for lname in workload.sinks():  # model outputs back to DRAM
         layer = workload.layer(lname)
         for (u, rows, ids, sizes) in placed[lname]:
             for j, jid in enumerate(ids):

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from prismsim.hw.cost import category_of
 from prismsim.hw.units import leakage_mw
 
-from .plan import DRAM, Plan
+from .plan import DRAM, GB, Plan
 
 
 @dataclass
@@ -21,7 +21,7 @@ class Result:
     latency_ps: int
     energy_pj: float
     energy_breakdown_pj: dict[str, float]   # by category: compute, conversion, laser_static, memory, noc, static
-    energy_by_kind_pj: dict[str, float]     # by unit kind, plus noc and dram
+    energy_by_kind_pj: dict[str, float]     # by unit kind, plus noc, dram and global_buffer
     macs: int
     events: int
     utilization: dict[str, float]           # per unit
@@ -29,6 +29,7 @@ class Result:
     stall_ps: dict[str, int] = field(default_factory=dict)   # by cause
     noc_bytes: int = 0
     dram_bytes: int = 0
+    gb_bytes: int = 0
     per_layer: dict[str, dict] = field(default_factory=dict)
     per_unit: dict[str, dict] = field(default_factory=dict)
 
@@ -77,17 +78,17 @@ def summarize(plan: Plan, evaluator: str, job_start: list[int], job_end: list[in
         pl["jobs"] += 1
         if j.unit not in pl["units"]:
             pl["units"].append(j.unit)
-    noc_bytes = dram_bytes = 0
+    noc_bytes = dram_bytes = gb_bytes = 0
     for t in plan.transfers:
         for dev, v in t.noc_energy.items():
             add(dev, v, "noc")
-        for dev, v in t.dram_energy.items():
-            add(dev, v, "dram")
+        for dev, v in t.mem_energy.items():
+            add(dev, v, dev)
         noc_bytes += t.nbytes
-        if DRAM in (t.src, t.dst):
-            dram_bytes += t.nbytes
+        dram_bytes += t.nbytes * ((t.src == DRAM) + (t.dst == DRAM))
+        gb_bytes += t.nbytes * ((t.src == GB) + (t.dst == GB))
         if t.layer in per_layer:
-            per_layer[t.layer]["energy_pj"] += sum(t.noc_energy.values()) + sum(t.dram_energy.values())
+            per_layer[t.layer]["energy_pj"] += sum(t.noc_energy.values()) + sum(t.mem_energy.values())
     for u, unit in units.items():
         leak = leakage_mw(unit) * latency * 1e-3  # mW * ps = 1e-3 pJ
         add("leakage", leak, unit.kind)
@@ -104,4 +105,5 @@ def summarize(plan: Plan, evaluator: str, job_start: list[int], job_end: list[in
         utilization={u: per_unit[u]["utilization"] for u in units},
         link_utilization={k: v / latency if latency else 0.0 for k, v in sorted((link_busy or {}).items())},
         stall_ps=dict(sorted((stall_ps or {}).items())), noc_bytes=noc_bytes, dram_bytes=dram_bytes,
+        gb_bytes=gb_bytes,
         per_layer=per_layer, per_unit=per_unit)

@@ -14,7 +14,7 @@ import simpy
 
 from prismsim.hw.spec import Arch
 from prismsim.mapper.mapping import Mapping
-from prismsim.mapper.plan import DRAM, Plan, build_plan
+from prismsim.mapper.plan import Plan, build_plan
 from prismsim.mapper.result import Result, summarize
 from prismsim.mapper.workload import Workload
 from prismsim.traces import NullRecorder, Recorder
@@ -74,13 +74,16 @@ class _Run:
         def go(_ev=None) -> None:
             now = self.env.now
             self.tr_issue[t.id] = now
-            arrive = self.net.send(t.src_node, t.dst_node, t.nbytes, now, t.src == DRAM, t.dst == DRAM)
+            mems = self.net.mems
+            arrive = self.net.send(t.src_node, t.dst_node, t.nbytes, now, t.src if t.src in mems else None,
+                                   t.dst if t.dst in mems else None)
             ideal = t.ideal_ps if self.net.ideal else t.zero_load_ps
             self.stall["noc_contention"] += max(0, arrive - now - ideal)
             self.env.timeout(arrive - now).callbacks.append(lambda _e: self.land(t, now))
 
-        if t.after:
-            simpy.AllOf(self.env, [self.job_done[a] for a in t.after]).callbacks.append(go)
+        waits = [self.job_done[a] for a in t.after] + [self.arrived[x] for x in t.after_tr]
+        if waits:
+            simpy.AllOf(self.env, waits).callbacks.append(go)
         else:
             go()
 
@@ -91,8 +94,9 @@ class _Run:
         route = f"{t.src}->{t.dst}"
         self.rec.row(issued, now, "transfer", route, t.layer, -1, -1, t.nbytes, 0, sum(t.noc_energy.values()))
         self.events += 1
-        if t.dram_energy:
-            self.rec.row(issued, now, "memory", DRAM, t.layer, -1, -1, t.nbytes, 0, sum(t.dram_energy.values()))
+        if t.mem_energy:
+            mem = t.src if t.src in self.net.mems else t.dst
+            self.rec.row(issued, now, "memory", mem, t.layer, -1, -1, t.nbytes, 0, sum(t.mem_energy.values()))
             self.events += 1
         self.arrived[t.id].succeed()
 

@@ -12,8 +12,8 @@ along its dimension-order route when the transfer is issued:
 * the link adds ``link_latency_cycles``; body flits follow the head one per cycle.
 
 Injection (NI -> router) and ejection (router -> NI) are channels too, so transfers from or to
-the same unit serialize; the DRAM controller's channels run at the DRAM bandwidth and add its
-latency. Links are granted first come, first served in the order transfers are issued (the
+the same unit serialize; a memory endpoint's (DRAM, global buffer) read and write channels run at
+its bandwidth and add its latency. Links are granted first come, first served in the order transfers are issued (the
 simulator issues them in time order). With ``ideal=True`` links have infinite bandwidth and
 never contend: a transfer takes its zero-load head latency.
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import heapq
 
-from prismsim.hw.memory import dram_ps
+from prismsim.hw.memory import mem_latency_ps, mem_ps
 from prismsim.hw.noc import head_latency_ps, xy_route
 from prismsim.hw.spec import Arch
 
@@ -36,7 +36,7 @@ class Network:
         self.flit_bytes = noc.flit_bytes
         self.packet_flits = noc.packet_flits
         self.slots = max(1, noc.buffer_flits // noc.packet_flits)
-        self.dram_lat = int(round(arch.dram.latency_ns * 1000))
+        self.mems = arch.memories()
         self.free: dict = {}        # channel -> time it is next free
         self.busy: dict = {}        # channel -> total busy ps
         self.occupants: dict = {}   # link -> min-heap of the latest `slots` buffer departure times
@@ -59,16 +59,21 @@ class Network:
         h = self.occupants.get(link)
         return h[0] if h and len(h) >= self.slots else 0
 
-    def send(self, src, dst, nbytes: int, t: int, from_dram: bool = False, to_dram: bool = False) -> int:
-        """Reserve a transfer issued at ``t`` (ps); return the time its last byte is delivered."""
+    def send(self, src, dst, nbytes: int, t: int, src_mem: str | None = None, dst_mem: str | None = None) -> int:
+        """Reserve a transfer issued at ``t`` (ps) from router ``src`` to router ``dst``; return the
+        time its last byte is delivered. ``src_mem``/``dst_mem`` name a memory endpoint."""
         self.bytes_sent += nbytes
         route = xy_route(src, dst)
+        rd = self.mems[src_mem] if src_mem else None
+        wr = self.mems[dst_mem] if dst_mem else None
+        lat_in = mem_latency_ps(rd) if rd else 0
+        lat_out = mem_latency_ps(wr) if wr else 0
         if self.ideal:
-            return t + head_latency_ps(self.arch.noc, len(route) - 1) + (self.dram_lat if from_dram or to_dram else 0)
+            return t + lat_in + head_latency_ps(self.arch.noc, len(route) - 1) + lat_out
         links = [(route[i], route[i + 1]) for i in range(len(route) - 1)]
-        inj = ("dram_rd",) if from_dram else ("inj", src)
-        ej = ("dram_wr",) if to_dram else ("ej", dst)
-        t0 = t + (self.dram_lat if from_dram else 0)
+        inj = (f"{src_mem}_rd",) if rd else ("inj", src)
+        ej = (f"{dst_mem}_wr",) if wr else ("ej", dst)
+        t0 = t + lat_in
         pbytes = self.flit_bytes * self.packet_flits
         done = t
         left = nbytes
@@ -76,7 +81,7 @@ class Network:
             b = min(pbytes, left)
             left -= b
             ser = int(round(-(-b // self.flit_bytes) * self.cyc))
-            head = self._hold(inj, t0, dram_ps(self.arch.dram, b) if from_dram else ser)
+            head = self._hold(inj, t0, mem_ps(rd, b) if rd else ser)
             prev = None
             for link in links:
                 dep = max(head + self.R, self.free.get(link, 0), self._slot(link))
@@ -86,16 +91,16 @@ class Network:
                     self._leave(prev, dep + ser)
                 prev = link
                 head = dep + self.L
-            out = dram_ps(self.arch.dram, b) if to_dram else ser
+            out = mem_ps(wr, b) if wr else ser
             dep = self._hold(ej, head + self.R, out)
             if prev is not None:
                 self._leave(prev, dep + out)
-            done = dep + out + (self.dram_lat if to_dram else 0)
+            done = dep + out + lat_out
             self.packets += 1
         return done
 
     def link_busy(self) -> dict[str, int]:
-        """Busy ps per named channel: ``x,y->x,y`` links, ``inj@x,y``, ``ej@x,y``, ``dram_rd``, ``dram_wr``."""
+        """Busy ps per named channel: ``x,y->x,y`` links, ``inj@x,y``, ``ej@x,y``, ``dram_rd``, ``gb_wr``, ..."""
         out = {}
         for ch, v in self.busy.items():
             if len(ch) == 2 and isinstance(ch[0], tuple) and isinstance(ch[1], tuple):

@@ -4,7 +4,7 @@ import math
 import pytest
 
 from prismsim.hw import photonic, reram, digital
-from prismsim.hw.memory import DramParams, dram_cost
+from prismsim.hw.memory import DramParams, GlobalBufferParams, mem_cost
 from prismsim.hw.noc import NocParams, head_latency_ps, hops, transfer_energy, xy_route
 from prismsim.hw.ops import Op
 
@@ -94,5 +94,7 @@ def test_noc_and_dram_by_hand():
     assert head_latency_ps(noc, 3) == (4 * 4 + 3 * 1) * 1000
     e = transfer_energy(noc, 3, 100).energy_pj
     assert e["router"] == pytest.approx(800 * 4 * 0.615) and e["link"] == pytest.approx(800 * 3 * 0.344)
-    d = dram_cost(DramParams(), 1000)
+    d = mem_cost(DramParams(), 1000)
     assert d.time_ps == 1000 and d.energy_pj["dram"] == pytest.approx(62400.0)
+    g = mem_cost(GlobalBufferParams(), 512)
+    assert g.time_ps == 2000 and g.energy_pj["global_buffer"] == pytest.approx(512 * 2.5)

@@ -142,3 +142,31 @@ def test_contention_only_delays():
     ideal, _ = simulate_plan(plan, ideal_noc=True)
     real, _ = simulate_plan(plan)
     assert real.latency_ps > ideal.latency_ps and real.stall_ps["noc_contention"] > 0
+
+
+def test_activations_too_big_for_the_consumer_buffer_are_staged():
+    from prismsim.mapper.plan import GB, DRAM
+    a = parse_arch({
+        "name": "tiny-buffers", "noc": {"dims": [3, 1]}, "dram": {"position": [0, 0]},
+        "global_buffer": {"position": [1, 0], "capacity_kib": 4},
+        "units": [{"name": "p", "kind": "digital", "positions": [[0, 0]]},
+                  {"name": "c", "kind": "digital", "positions": [[2, 0]], "params": {"buffer_kib": 1}}]}, "t")
+    b = Builder("stage")
+    x = b.gemm("small", 64, 8, 32)            # 2 KiB p -> c: over c's 1 KiB, via the 4 KiB global buffer
+    y = b.gemm("mid", 64, 64, 32, [x])        # 2 KiB c -> p: fits p's buffer, direct
+    b.gemm("big", 8, 256, 32, [b.gemm("huge", 256, 64, 32, [y])])  # 8 KiB p -> c: via DRAM
+    w = b.build()
+    m = Mapping({"small": {"p": 1.0}, "mid": {"c": 1.0}, "huge": {"p": 1.0}, "big": {"c": 1.0}})
+    plan = build_plan(a, w, m)
+    kinds = [(t.layer, t.src, t.dst, t.kind) for t in plan.transfers if t.kind in ("activation", "staging")]
+    assert ("mid", "p", GB, "staging") in kinds and ("mid", GB, "c", "staging") in kinds
+    assert ("huge", "c", "p", "activation") in kinds
+    assert ("big", "p", DRAM, "staging") in kinds and ("big", DRAM, "c", "staging") in kinds
+    an = analyze_plan(plan, ideal_noc=True)
+    des, tl = simulate_plan(plan, ideal_noc=True)
+    assert des.latency_ps == an.latency_ps and des.energy_by_kind_pj["global_buffer"] > 0
+    assert des.gb_bytes == 2 * 2048 == 2 * sum(t.nbytes for t in plan.transfers if t.dst == GB)
+    second = [t for t in plan.transfers if t.after_tr]
+    assert second and all(tl.tr_issue[t.id] >= tl.tr_end[t.after_tr[0]] for t in second)
+    real, _ = simulate_plan(plan)
+    assert real.latency_ps >= an.latency_ps

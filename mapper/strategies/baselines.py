@@ -10,7 +10,7 @@ from prismsim.hw.units import can_run, crossbars_needed, unit_cost
 from ..mapping import Mapping, split_counts
 from ..plan import transfer_times
 from ..workload import Layer, Workload
-from prismsim.hw.memory import dram_cost, dram_ps
+from prismsim.hw.memory import mem_cost, mem_ps
 from prismsim.hw.noc import flits_ps, hops, transfer_energy, xy_route
 
 
@@ -103,9 +103,9 @@ def layer_estimate(arch: Arch, layer: Layer, names: list[str]) -> tuple[int, flo
         cost = unit_cost(units[u], op)
         t, e = cost.time_ps, cost.total_pj
         if op.weight_bytes and units[u].kind != "reram":
-            _, zl = transfer_times(arch, arch.dram_node, units[u].pos, op.weight_bytes, True, False)
+            _, zl = transfer_times(arch, arch.dram_node, units[u].pos, op.weight_bytes, "dram")
             t += zl
-            e += dram_cost(arch.dram, op.weight_bytes).total_pj
+            e += mem_cost(arch.dram, op.weight_bytes).total_pj
             e += transfer_energy(arch.noc, hops(arch.dram_node, units[u].pos), op.weight_bytes).total_pj
             streamed += op.weight_bytes
             route = xy_route(arch.dram_node, units[u].pos)
@@ -113,7 +113,7 @@ def layer_estimate(arch: Arch, layer: Layer, names: list[str]) -> tuple[int, flo
         lat, energy = max(lat, t), energy + e
     if streamed:
         flits = -(-streamed // arch.noc.flit_bytes) // len(first_links)
-        lat = max(lat, dram_ps(arch.dram, streamed), flits_ps(arch.noc, flits))
+        lat = max(lat, mem_ps(arch.dram, streamed), flits_ps(arch.noc, flits))
     return lat, energy
 
 
