@@ -13,7 +13,7 @@ _CATEGORIES: dict[str, str] = {
     # reram / digital
     "cell": "compute", "shift_add": "compute", "dac": "conversion",
     "mac": "compute", "alu": "compute",
-    "write": "compute",
+    "write": "memory",
     # memories and network
     "dram": "memory", "global_buffer": "memory", "buffer": "memory",
     "router": "noc", "link": "noc",

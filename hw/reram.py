@@ -45,10 +45,18 @@ class ReramParams(BaseModel):
         1000.0, gt=0, description="ns to program one row (program-and-verify; chosen, NeuroSim order)")
     write_pj_per_cell: float = Field(10.0, ge=0, description="pJ to program one cell (chosen, NeuroSim order)")
     endurance_writes: float = Field(1e6, gt=0, description="writes a cell survives; papers.md: 1e6-1e9")
+    mem_read_pj_per_byte: float = Field(
+        1.0, ge=0, description="pJ/byte read in memory mode (sense amplifiers, no ADC; chosen)")
+    mode_switch_ns: float = Field(1.0, ge=0, description="ns to flip an array between compute and memory mode (CMSwitch: 1 cycle at 1 GHz)")
     buffer_kib: int = Field(64, gt=0, description=f"KiB tile eDRAM/SRAM buffer; {_ISAAC} (64 KB eDRAM)")
     buffer_pj_per_byte: float = Field(
         1.25, ge=0, description="pJ/byte SRAM access; Horowitz ISSCC'14: 10 pJ per 64-bit read of 8 KB SRAM")
     leakage_mw: float = Field(20.0, ge=0, description="mW idle peripheral leakage (chosen)")
+
+    @property
+    def arrays(self) -> int:
+        """Weight-holding arrays (the capacity static weights are checked against)."""
+        return self.crossbars
 
     @property
     def slices(self) -> int:
@@ -81,6 +89,11 @@ def crossbars_needed(p: ReramParams, op: Op) -> int:
     return tiling(p, op)[2]
 
 
+def cycles(p: ReramParams, op: Op) -> tuple[int, int]:
+    """(read steps, read steps): every used crossbar reads in parallel, M vectors x input steps."""
+    return op.m * p.steps, op.m * p.steps
+
+
 def cost(p: ReramParams, op: Op) -> Cost:
     """Time and energy of M input vectors through a shard's crossbars (weights already written)."""
     rt, ct, xb = tiling(p, op)
@@ -104,8 +117,38 @@ def cost(p: ReramParams, op: Op) -> Cost:
 
 
 def write_cost(p: ReramParams, op: Op) -> Cost:
-    """Programming a shard's weights: rows of all crossbars in parallel, program-and-verify per row."""
-    rt, ct, _ = tiling(p, op)
+    """Programming a shard's weights: all crossbars in parallel, one row at a time, program-and-verify."""
     rows_per_xbar = min(op.d, p.rows)
-    cells = op.batch * op.d * op.n * p.slices * p.polarity
-    return Cost(int(round(rows_per_xbar * p.write_latency_ns * 1000)), {"write": cells * p.write_pj_per_cell})
+    return Cost(int(round(rows_per_xbar * p.write_latency_ns * 1000)), {"write": cells_written(p, op) * p.write_pj_per_cell})
+
+
+def cells_written(p: ReramParams, op: Op) -> int:
+    return op.batch * op.d * op.n * p.slices * p.polarity
+
+
+# --- dual mode (CMSwitch): an array in memory mode is a buffer of rows x cols x bits_per_cell ---
+
+def memory_capacity_bytes(p: ReramParams, arrays: int) -> int:
+    """Bytes ``arrays`` crossbars hold in memory mode."""
+    return arrays * p.rows * p.cols * p.bits_per_cell // 8
+
+
+def memory_read_cost(p: ReramParams, nbytes: int, arrays: int) -> Cost:
+    """Reading ``nbytes`` spread over ``arrays`` memory-mode crossbars: one row (cols x bits/cell)
+    per array per read step, arrays in parallel."""
+    row_bytes = p.cols * p.bits_per_cell / 8
+    steps = math.ceil(nbytes / (row_bytes * max(1, arrays)))
+    return Cost(int(round(steps * p.read_latency_ns * 1000)), {"cell": nbytes * p.mem_read_pj_per_byte})
+
+
+def memory_write_cost(p: ReramParams, nbytes: int, arrays: int) -> Cost:
+    """Writing ``nbytes`` into memory-mode crossbars: program-and-verify one row per array at a time."""
+    row_bytes = p.cols * p.bits_per_cell / 8
+    steps = math.ceil(nbytes / (row_bytes * max(1, arrays)))
+    cells = math.ceil(nbytes * 8 / p.bits_per_cell)
+    return Cost(int(round(steps * p.write_latency_ns * 1000)), {"write": cells * p.write_pj_per_cell})
+
+
+def mode_switch_cost(p: ReramParams, arrays: int) -> Cost:
+    """Flipping ``arrays`` crossbars between compute and memory mode (all at once)."""
+    return Cost(int(round(p.mode_switch_ns * 1000)) if arrays else 0, {})

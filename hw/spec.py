@@ -15,9 +15,11 @@ from .memory import DramParams, GlobalBufferParams
 from .noc import NocParams
 from .photonic import PhotonicParams
 from .reram import ReramParams
+from .sram_pim import SramPimParams
 
-UnitParams = Annotated[Union[PhotonicParams, ReramParams, DigitalParams], Field(discriminator="kind")]
-KINDS = ("photonic", "reram", "digital")
+UnitParams = Annotated[Union[PhotonicParams, ReramParams, SramPimParams, DigitalParams], Field(discriminator="kind")]
+KINDS = ("photonic", "reram", "sram_pim", "digital")
+PARAMS = (PhotonicParams, ReramParams, SramPimParams, DigitalParams)
 
 
 class UnitGroup(BaseModel):
@@ -51,7 +53,7 @@ class Unit:
 
     name: str
     kind: str
-    params: PhotonicParams | ReramParams | DigitalParams
+    params: PhotonicParams | ReramParams | SramPimParams | DigitalParams
     pos: tuple[int, int]
 
 
@@ -172,7 +174,7 @@ def _emit(model: BaseModel | None, data: Any, indent: int, lines: list[str]) -> 
     pad = " " * indent
     fields = type(model).model_fields if isinstance(model, BaseModel) else {}
     for key, val in data.items():
-        if key == "kind" and isinstance(model, (PhotonicParams, ReramParams, DigitalParams)):
+        if key == "kind" and isinstance(model, PARAMS):
             continue  # the group says the kind
         desc = fields[key].description if key in fields else None
         comment = f"  # {desc}" if desc else ""

@@ -10,7 +10,7 @@ import yaml
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch, Unit
-from prismsim.hw.units import can_run, crossbars_needed
+from prismsim.hw.units import arrays_available, arrays_needed, can_run
 
 from .workload import Layer, Workload
 
@@ -21,10 +21,13 @@ SCHEDULES = ("sequential", "pipelined")
 class Schedule:
     """``sequential``: layer after layer in topological order, each layer's shards in parallel.
     ``pipelined``: every layer's output columns (tokens / pixels) split into ``chunks`` jobs that
-    stream to consumers as soon as each is ready."""
+    stream to consumers as soon as each is ready. ``program_weights``: the run starts by writing
+    the static weights into weight-resident units (ReRAM program-and-verify, SRAM-PIM writes);
+    otherwise they are already there, as after a model load."""
 
     kind: str = "sequential"
     chunks: int = 1
+    program_weights: bool = False
 
 
 @dataclass
@@ -40,7 +43,8 @@ class Mapping:
     def to_yaml(self) -> str:
         doc = {
             "prismsim_mapping": 1, "model": self.model, "arch": self.arch, "strategy": self.strategy,
-            "schedule": {"kind": self.schedule.kind, "chunks": self.schedule.chunks},
+            "schedule": {"kind": self.schedule.kind, "chunks": self.schedule.chunks,
+                         "program_weights": self.schedule.program_weights},
             "layers": {k: {u: float(s) for u, s in v.items()} for k, v in self.layers.items()},
         }
         return yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120)
@@ -61,6 +65,12 @@ class Mapping:
         if not isinstance(sched, dict):
             raise PrismError(f"{source}: field schedule must be a table with kind and chunks (got {sched!r})")
         kind, chunks = sched.get("kind", "sequential"), sched.get("chunks", 1)
+        program = sched.get("program_weights", False)
+        if not isinstance(program, bool):
+            raise PrismError(f"{source}: field schedule.program_weights must be true or false (got {program!r})")
+        unknown = set(sched) - {"kind", "chunks", "program_weights"}
+        if unknown:
+            raise PrismError(f"{source}: field schedule.{sorted(unknown)[0]} is not a schedule setting")
         if kind not in SCHEDULES:
             raise PrismError(f"{source}: field schedule.kind must be one of {', '.join(SCHEDULES)} (got {kind!r})")
         if not isinstance(chunks, int) or isinstance(chunks, bool) or chunks < 1:
@@ -73,7 +83,7 @@ class Mapping:
                 if isinstance(s, bool) or not isinstance(s, (int, float)) or not s > 0:
                     raise PrismError(f"{source}: layer {lname!r}, unit {u!r}: share must be a number > 0 (got {s!r})")
             layers[str(lname)] = {str(u): float(s) for u, s in shards.items()}
-        return cls(layers, Schedule(kind, chunks), str(doc.get("strategy", "manual")),
+        return cls(layers, Schedule(kind, chunks, program), str(doc.get("strategy", "manual")),
                    str(doc.get("model", "")), str(doc.get("arch", "")))
 
     @classmethod
@@ -126,11 +136,11 @@ def validate(mapping: Mapping, arch: Arch, workload: Workload, source: str = "ma
             if why:
                 raise PrismError(f"{source}: layer {lname!r} cannot run on unit {uname!r}: {why}")
         for uname, rows in resolve(mapping, layer):
-            need = crossbars_needed(units[uname], layer.op.rows(rows))
+            need = arrays_needed(units[uname], layer.op.rows(rows))
             if need:
                 used[uname] = used.get(uname, 0) + need
-                cap = units[uname].params.crossbars  # type: ignore[union-attr]
+                cap = arrays_available(units[uname])
                 if used[uname] > cap:
                     raise PrismError(
                         f"{source}: layer {lname!r} on unit {uname!r}: static weights do not fit "
-                        f"({used[uname]} crossbars needed by this and earlier layers, unit has {cap})")
+                        f"({used[uname]} arrays needed by this and earlier layers, unit has {cap})")

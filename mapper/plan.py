@@ -5,7 +5,7 @@ simulator both play this same plan; they differ only in scheduling, contention a
 Data movement: activations go from the producing unit straight to each consuming unit, or, when
 a transfer is larger than the consumer's own buffer, through the global buffer (through DRAM when
 it does not fit there either); static weights stream from DRAM to units that do not hold them
-(ReRAM units hold theirs); model inputs come from DRAM and model outputs go back to it.
+(ReRAM and SRAM-PIM units hold theirs); model inputs come from DRAM and model outputs go back to it.
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from prismsim.hw.memory import mem_cost, mem_latency_ps, mem_ps
 from prismsim.hw.noc import flits_ps, head_latency_ps, hops, transfer_energy
 from prismsim.hw.ops import GEMM_KINDS
 from prismsim.hw.spec import Arch, Unit
-from prismsim.hw.units import unit_cost
+from prismsim.hw.errors import PrismError
+from prismsim.hw.units import RESIDENT, unit_cost, write_cost, writes_per_cell_limit
 
 from .mapping import Mapping, resolve, split_counts, validate
 from .workload import Workload
@@ -35,6 +36,7 @@ class Job:
     macs: int
     deps: list[int]     # jobs that must end before this one may start
     inputs: list[int]   # transfers that must arrive before this one may start
+    kind: str = "compute"   # compute | write (programming static weights)
 
 
 @dataclass
@@ -67,6 +69,7 @@ class Plan:
     units: dict[str, Unit]
     jobs: list[Job]
     transfers: list[Transfer]
+    writes_per_cell: dict[str, int] = field(default_factory=dict)  # per weight-resident unit, over the run
 
     @property
     def macs(self) -> int:
@@ -107,6 +110,7 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
     # layer -> shards: (unit, rows, job id per chunk, m per chunk)
     placed: dict[str, list[tuple[str, int, list[int], list[int]]]] = {}
     prev_layer_jobs: list[int] = []
+    writes: dict[str, int] = {}
 
     def node(u: str):
         return tuple(mems[u].position) if u in mems else units[u].pos
@@ -148,11 +152,18 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
             sop = op.rows(rows)
             need = need_fraction(op, rows)
             ids: list[int] = []
+            written: list[int] = []
+            if mapping.schedule.program_weights and unit.kind in RESIDENT and sop.weight_bytes:
+                # model load: weights come from DRAM and are written before the unit computes
+                w_in = add_transfer(DRAM, uname, sop.weight_bytes, [], lname, "weight")
+                written.append(len(jobs))
+                jobs.append(Job(len(jobs), lname, uname, si, -1, write_cost(unit, sop), 0, [], [w_in], "write"))
+                writes[uname] = 1
             for ci, mc in enumerate(sizes):
                 cop = sop.cols(mc)
-                deps = list(barrier) + ([ids[-1]] if ids else [])
+                deps = list(barrier) + ([ids[-1]] if ids else written)
                 inputs: list[int] = []
-                if ci == 0 and sop.weight_bytes and unit.kind != "reram":
+                if ci == 0 and sop.weight_bytes and unit.kind not in RESIDENT:
                     inputs.append(add_transfer(DRAM, uname, sop.weight_bytes, list(barrier), lname, "weight"))
                 if not producers:
                     nb = int(round(workload.input_bytes[lname] * mc / op.m * need))
@@ -185,4 +196,8 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
             for j, jid in enumerate(ids):
                 nb = int(round(layer.op.rows(rows).cols(sizes[j]).out_elements * layer.act_bits / 8))
                 add_transfer(u, DRAM, nb, [jid], lname, "output")
-    return Plan(arch, workload, mapping, units, jobs, transfers)
+    for u, n in writes.items():
+        if n > writes_per_cell_limit(units[u]):
+            raise PrismError(f"unit {u!r}: {n} writes per cell in this run exceed its endurance of "
+                             f"{writes_per_cell_limit(units[u]):g} writes")
+    return Plan(arch, workload, mapping, units, jobs, transfers, writes)

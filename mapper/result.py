@@ -30,6 +30,7 @@ class Result:
     noc_bytes: int = 0
     dram_bytes: int = 0
     gb_bytes: int = 0
+    writes_per_cell: dict[str, int] = field(default_factory=dict)
     per_layer: dict[str, dict] = field(default_factory=dict)
     per_unit: dict[str, dict] = field(default_factory=dict)
 
@@ -105,5 +106,5 @@ def summarize(plan: Plan, evaluator: str, job_start: list[int], job_end: list[in
         utilization={u: per_unit[u]["utilization"] for u in units},
         link_utilization={k: v / latency if latency else 0.0 for k, v in sorted((link_busy or {}).items())},
         stall_ps=dict(sorted((stall_ps or {}).items())), noc_bytes=noc_bytes, dram_bytes=dram_bytes,
-        gb_bytes=gb_bytes,
+        gb_bytes=gb_bytes, writes_per_cell=dict(plan.writes_per_cell),
         per_layer=per_layer, per_unit=per_unit)

@@ -48,10 +48,10 @@ def load_model(spec: str) -> Workload:
 def _select(args) -> tuple[Arch, Workload, Mapping]:
     arch = load_arch(args.arch)
     wl = load_model(args.model)
-    sched = Schedule(args.schedule, args.chunks)
+    sched = Schedule(args.schedule, args.chunks, args.program_weights)
     if args.mapping:
         mapping = Mapping.load(args.mapping)
-        if args.schedule_given:
+        if args.schedule_given or args.program_weights:
             mapping.schedule = sched
         validate(mapping, arch, wl, source=args.mapping)
     else:
@@ -97,7 +97,8 @@ def cmd_simulate(args) -> int:
         finally:
             rec.close()
         write_result(d, res, {"seed": args.seed, "schedule": mapping.schedule.kind,
-                              "chunks": mapping.schedule.chunks, "ideal_noc": args.ideal_noc})
+                              "chunks": mapping.schedule.chunks, "program_weights": mapping.schedule.program_weights,
+                              "ideal_noc": args.ideal_noc})
         (d / "mapping.yaml").write_text(mapping.to_yaml())
     _print_summary(res, time.perf_counter() - t0, out)
     return 0
@@ -144,6 +145,50 @@ def cmd_map(args) -> int:
     return 0
 
 
+def cmd_cost(args) -> int:
+    import json
+
+    from prismsim.hw.ops import Op
+    from prismsim.hw.units import can_run, unit_cost, unit_cycles
+
+    arch = load_arch(args.arch)
+    units = arch.instances()
+    if args.unit is None:
+        name = next((u for u, x in units.items() if x.kind == "photonic"), next(iter(units)))
+    elif args.unit in units:
+        name = args.unit
+    else:
+        raise PrismError(f"--unit: arch {arch.name} has no unit {args.unit!r} (units: {', '.join(units)})")
+    parts = args.gemm.split(",")
+    if len(parts) != 3 or not all(x.isdigit() and int(x) > 0 for x in parts):
+        raise PrismError(f"--gemm: expected N,D,M as three positive integers (got {args.gemm!r})")
+    n, d, m = map(int, parts)
+    op = Op("gemm", n, d, m, static_weights=True)
+    unit = units[name]
+    why = can_run(unit, op)
+    if why:
+        raise PrismError(f"--unit: {name}: {why}")
+    try:
+        c = unit_cost(unit, op)
+    except PrismError as err:
+        raise PrismError(f"--gemm {args.gemm} on unit {name}: {err}") from None
+    sw, st = unit_cycles(unit, op)
+    doc = {"unit": name, "kind": unit.kind, "gemm": {"N": n, "D": d, "M": m}, "cycles": sw,
+           "static_cycles": st, "time_ps": c.time_ps, "energy_pj": c.energy_pj, "total_energy_pj": c.total_pj}
+    if args.json:
+        print(json.dumps(doc, sort_keys=False))
+        return 0
+    print(f"{unit.kind} unit {name} of {arch.name}: GEMM Y[{n}x{m}] = W[{n}x{d}] . X[{d}x{m}]  ({n * d * m:,} MACs)")
+    print(f"  cycles         {sw:,}")
+    print(f"  static cycles  {st:,}")
+    print(f"  time           {c.time_ps:,} ps")
+    print("  energy (pJ)")
+    for k, v in c.energy_pj.items():
+        print(f"    {k:<10} {v:>16,.3f}")
+    print(f"    {'total':<10} {c.total_pj:>16,.3f}")
+    return 0
+
+
 def cmd_list(args) -> int:
     if args.arch:
         sys.stdout.write(arch_yaml(load_arch(args.arch)))
@@ -179,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
         g.add_argument("--strategy", default=DEFAULT_STRATEGY, help=f"one of {', '.join(STRATEGIES)}")
         sp.add_argument("--schedule", choices=SCHEDULES, default=None, help="sequential (default) or pipelined")
         sp.add_argument("--chunks", type=_positive, default=None, help="pipeline chunks per layer (default 8)")
+        sp.add_argument("--program-weights", action="store_true",
+                        help="start by writing static weights into ReRAM/SRAM-PIM units (model load)")
         sp.add_argument("--seed", type=_seed, default=0)
         sp.add_argument("--out", required=out_required, help=out_help)
 
@@ -193,6 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("map", help="write a strategy's mapping as YAML")
     selection(m, "mapping YAML file to write", out_required=True)
     m.set_defaults(fn=cmd_map)
+    c = sub.add_parser("cost", help="cycles, time and energy per device of one GEMM on one unit")
+    c.add_argument("--arch", default=DEFAULT_ARCH, help="preset name or YAML file (default: hybrid)")
+    c.add_argument("--unit", help="unit name (default: the first photonic unit)")
+    c.add_argument("--gemm", required=True, help="N,D,M of Y[N x M] = W[N x D] . X[D x M], e.g. 512,512,128")
+    c.add_argument("--json", action="store_true", help="one JSON object")
+    c.set_defaults(fn=cmd_cost)
     lst = sub.add_parser("list", help="presets, models, strategies; --arch NAME prints a preset as YAML")
     lst.add_argument("--arch")
     lst.set_defaults(fn=cmd_list)

@@ -66,7 +66,8 @@ class _Run:
                 self.events += 1
             yield env.timeout(j.cost.time_ps)
         self.end[j.id] = env.now
-        self.rec.row(t0, env.now, "compute", j.unit, j.layer, j.shard, j.chunk, 0, j.macs, j.cost.total_pj)
+        kind = "compute" if j.kind == "compute" else "memory"
+        self.rec.row(t0, env.now, kind, j.unit, j.layer, j.shard, j.chunk, 0, j.macs, j.cost.total_pj)
         self.events += 1
         self.job_done[j.id].succeed()
 

@@ -35,7 +35,7 @@ def test_photonic_powers_and_energy_by_hand():
     dac4 = 50.0 * (2 ** 4 / 5) / (2 ** 8 / 9) * 5.0 / 14.0
     assert photonic.dac_power_mw(p, 4) == pytest.approx(dac4)
     assert photonic.adc_power_mw(p) == pytest.approx(14.8 * 0.5 * 0.5)
-    assert photonic.mzm_power_mw(p, 4) == pytest.approx(450 * 5 * 1e-3 * 4)
+    assert photonic.mzm_power_mw(p) == pytest.approx(450 * 5 * 1e-3 * 1)  # fJ/bit * GHz * testing bit
     il = 1.2 + 2 * 0.93 + 0.11
     laser = 10 ** ((il - 25 + 10 * math.log10(144)) / 10) / 0.2 * 16 / (1 - 10 ** -1)
     assert photonic.laser_power_mw(p) == pytest.approx(laser)
@@ -48,6 +48,30 @@ def test_photonic_powers_and_energy_by_hand():
     assert e["laser"] == pytest.approx(6 * laser / 5.0 * 2)
     # buffer: 12*24 inputs + 48*24 outputs + 48*12 weights, one byte each, 1.25 pJ/B
     assert e["buffer"] == pytest.approx((288 + 1152 + 576) * 1.25)
+
+
+def test_photonic_flash_adc_and_laser_distribution():
+    p = photonic.PhotonicParams(adc_type="flash", out_bits=6)
+    assert photonic.adc_power_mw(p) == pytest.approx(14.8 * 0.5 * 63 / 255)
+    q = photonic.PhotonicParams(laser_distribution_factor=12)
+    assert photonic.laser_power_mw(q) == pytest.approx(photonic.laser_power_mw(photonic.PhotonicParams()) / 12)
+
+
+def test_photonic_dim_map_and_stationary_reuse():
+    op = Op("gemm", n=96, d=24, m=48)
+    p = photonic.PhotonicParams(dim_map={"N": "width", "D": "wavelength", "M": "height"})
+    assert photonic.iterations(p, op) == (4, 2, 1)  # N over W*C = 24, D over 12, M over H*R = 48
+    ws = photonic.PhotonicParams(dataflow="weight_stationary")
+    os_ = photonic.PhotonicParams()
+    e_ws, e_os = photonic.cost(ws, op).energy_pj, photonic.cost(os_, op).energy_pj
+    it_m = 2  # 48 / (12*2)
+    assert e_ws["dac_op1"] == pytest.approx(e_os["dac_op1"] / it_m) and e_ws["dac_op2"] == e_os["dac_op2"]
+    is_ = photonic.PhotonicParams(dataflow="input_stationary")
+    assert photonic.cost(is_, op).energy_pj["mzm_op2"] == pytest.approx(e_os["mzm_op2"] / 2)  # iter_N = 2
+    with pytest.raises(ValueError, match="dim_map"):
+        photonic.PhotonicParams(dim_map={"N": "height", "D": "height", "M": "width"})
+    with pytest.raises(ValueError, match="MZM symbol rate"):
+        photonic.PhotonicParams(freq_ghz=30)
 
 
 def test_reram_worked_example():

@@ -5,7 +5,7 @@ from collections import Counter
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch, Unit
-from prismsim.hw.units import can_run, crossbars_needed, unit_cost
+from prismsim.hw.units import RESIDENT, arrays_available, arrays_needed, can_run, unit_cost
 
 from ..mapping import Mapping, split_counts
 from ..plan import transfer_times
@@ -15,15 +15,16 @@ from prismsim.hw.noc import flits_ps, hops, transfer_energy, xy_route
 
 
 class _Capacity:
-    """Crossbars still free on each ReRAM unit (static weights stay resident for the whole run)."""
+    """Arrays still free on each weight-resident unit (ReRAM, SRAM-PIM: static weights stay
+    written for the whole run)."""
 
     def __init__(self, units: dict[str, Unit]):
-        self.free = {u: x.params.crossbars for u, x in units.items() if x.kind == "reram"}  # type: ignore[union-attr]
+        self.free = {u: arrays_available(x) for u, x in units.items() if x.kind in RESIDENT}
         self.units = units
 
     def need(self, layer: Layer, names: list[str]) -> dict[str, int]:
         counts = split_counts(layer.op.split_size, [1.0] * len(names))
-        return {u: crossbars_needed(self.units[u], layer.op.rows(c)) for u, c in zip(names, counts) if c}
+        return {u: arrays_needed(self.units[u], layer.op.rows(c)) for u, c in zip(names, counts) if c}
 
     def fits(self, layer: Layer, names: list[str]) -> bool:
         return all(self.free.get(u, 0) >= n for u, n in self.need(layer, names).items() if n)
@@ -43,10 +44,10 @@ def _equal(names: list[str]) -> dict[str, float]:
 
 
 def _place(layer: Layer, names: list[str], cap: _Capacity) -> list[str] | None:
-    """``names`` if the layer fits on them (always, unless they are ReRAM units that are full)."""
+    """``names`` if the layer fits on them (always, unless they are weight-resident units that are full)."""
     if not names:
         return None
-    if any(cap.units[u].kind == "reram" for u in names):
+    if any(cap.units[u].kind in RESIDENT for u in names):
         if not cap.fits(layer, names):
             return None
         cap.take(layer, names)
@@ -72,15 +73,16 @@ def homogeneous(workload: Workload, arch: Arch, kind: str | None = None) -> Mapp
 
 
 def equal(workload: Workload, arch: Arch) -> Mapping:
-    """Each layer split equally over every unit that can run it (ReRAM units while weights fit)."""
+    """Each layer split equally over every unit that can run it (weight-resident units while the
+    weights fit)."""
     units = arch.instances()
     cap = _Capacity(units)
     layers = {}
     for layer in workload.layers:
         names = _capable(units, layer)
-        rr = [u for u in names if units[u].kind == "reram"]
+        rr = [u for u in names if units[u].kind in RESIDENT]
         if rr and not cap.fits(layer, rr):
-            names = [u for u in names if units[u].kind != "reram"]
+            names = [u for u in names if units[u].kind not in RESIDENT]
         elif rr:
             cap.take(layer, rr)
         if not names:
@@ -102,7 +104,7 @@ def layer_estimate(arch: Arch, layer: Layer, names: list[str]) -> tuple[int, flo
         op = layer.op.rows(c)
         cost = unit_cost(units[u], op)
         t, e = cost.time_ps, cost.total_pj
-        if op.weight_bytes and units[u].kind != "reram":
+        if op.weight_bytes and units[u].kind not in RESIDENT:
             _, zl = transfer_times(arch, arch.dram_node, units[u].pos, op.weight_bytes, "dram")
             t += zl
             e += mem_cost(arch.dram, op.weight_bytes).total_pj
@@ -118,7 +120,7 @@ def layer_estimate(arch: Arch, layer: Layer, names: list[str]) -> tuple[int, flo
 
 
 def greedy(workload: Workload, arch: Arch) -> Mapping:
-    """Each layer (largest first, for ReRAM capacity) to the unit kind with the best analytical
+    """Each layer (largest first, for weight capacity) to the unit kind with the best analytical
     latency x energy, split equally over that kind's units."""
     units = arch.instances()
     cap = _Capacity(units)
@@ -128,13 +130,13 @@ def greedy(workload: Workload, arch: Arch) -> Mapping:
         options = []
         for kind in kinds:
             names = _capable(units, layer, kind)
-            if names and (kind != "reram" or cap.fits(layer, names)):
+            if names and (kind not in RESIDENT or cap.fits(layer, names)):
                 lat, e = layer_estimate(arch, layer, names)
                 options.append((lat * e, kinds.index(kind), names))
         if not options:
             raise PrismError(f"strategy greedy: no unit of arch {arch.name} can run layer {layer.name!r}")
         _, _, names = min(options, key=lambda o: (o[0], o[1]))
-        if units[names[0]].kind == "reram":
+        if units[names[0]].kind in RESIDENT:
             cap.take(layer, names)
         chosen[layer.name] = _equal(names)
     return Mapping({name: chosen[name] for name in workload.order})
