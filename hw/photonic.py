@@ -71,6 +71,10 @@ class PhotonicParams(BaseModel):
     laser_distribution_factor: int | None = Field(
         None, gt=0, description="ways one laser's power is split (default: H*W nodes, papers.md s.1)")
     integration_cycles: int = Field(3, gt=0, description="cycles ADC/TIA integrate over (SimPhony: 3)")
+    weight_noise_sigma: float = Field(
+        0.01, ge=0, description="std of encoded weights from phase noise, fraction of full scale (chosen; TeMPO-style)")
+    crosstalk: float = Field(
+        0.005, ge=0, description="thermal crosstalk: share of a neighbour's phase a shifter picks up (chosen)")
     buffer_kib: int = Field(256, gt=0, description="KiB local SRAM buffer (chosen)")
     buffer_pj_per_byte: float = Field(
         1.25, ge=0, description="pJ/byte SRAM access; Horowitz ISSCC'14: 10 pJ per 64-bit read of 8 KB SRAM")

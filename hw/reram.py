@@ -48,6 +48,14 @@ class ReramParams(BaseModel):
     mem_read_pj_per_byte: float = Field(
         1.0, ge=0, description="pJ/byte read in memory mode (sense amplifiers, no ADC; chosen)")
     mode_switch_ns: float = Field(1.0, ge=0, description="ns to flip an array between compute and memory mode (CMSwitch: 1 cycle at 1 GHz)")
+    noise_model: Literal["pcm", "reram"] = Field(
+        "pcm", description="non-idealities: PCM-like (aihwkit; papers.md s.2) or ReRAM with the variations below")
+    g_max_us: float = Field(25.0, gt=0, description="uS maximum conductance (aihwkit PCM model, papers.md s.2)")
+    prog_sigma: float = Field(0.03, ge=0, description="ReRAM variant: programming sigma, fraction of g_max (chosen)")
+    read_sigma: float = Field(0.01, ge=0, description="ReRAM variant: read-noise sigma, fraction of g_max (chosen)")
+    drift_nu: float = Field(0.0, ge=0, description="ReRAM variant: drift exponent (chosen: ReRAM barely drifts)")
+    stuck_at_0: float = Field(0.0, ge=0, le=1, description="fraction of cells stuck at g = 0 (chosen: none)")
+    stuck_at_1: float = Field(0.0, ge=0, le=1, description="fraction of cells stuck at g_max (chosen: none)")
     buffer_kib: int = Field(64, gt=0, description=f"KiB tile eDRAM/SRAM buffer; {_ISAAC} (64 KB eDRAM)")
     buffer_pj_per_byte: float = Field(
         1.25, ge=0, description="pJ/byte SRAM access; Horowitz ISSCC'14: 10 pJ per 64-bit read of 8 KB SRAM")
