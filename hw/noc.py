@@ -1,31 +1,75 @@
-"""Network-on-chip topology (networkx), deterministic dimension-order routes, per-hop costs."""
+"""Network-on-chip topologies (networkx), deterministic dimension-order routes, per-link costs.
+
+Topologies (``NocParams.topology``):
+
+* ``mesh``: X x Y routers, nodes (x, y), XY routing.
+* ``mesh3d``: X x Y x Z routers (stacked tiers), nodes (x, y, z); links within a tier are mesh
+  links, links between tiers vertical TSV links with their own width, latency and energy; XYZ
+  routing.
+* ``chiplet`` (2.5D): a grid of ``chiplets`` (CX x CY), each an X x Y mesh; nodes are global
+  (x, y) on the (CX*X) x (CY*Y) grid. Chiplets meet only through their ``gateway`` routers, joined
+  by interposer links between neighbouring chiplets. Route: XY to the source chiplet's gateway, XY
+  over the chiplet grid on the interposer, XY from the destination gateway.
+
+A ``route_table`` may override routes for given (src, dst) pairs; ``check_deadlock_free`` proves a
+set of routes free of routing deadlock (acyclic channel dependency graph, Dally & Seitz) or names
+the links of a cycle.
+"""
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from typing import Literal
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .cost import Cost
+from .errors import PrismError
 
 Node = tuple[int, ...]
 
 
 class NocParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    topology: Literal["mesh"] = "mesh"
-    dims: tuple[int, int] = Field((4, 4), description="routers along x and y")
+    topology: Literal["mesh", "mesh3d", "chiplet"] = "mesh"
+    dims: tuple[int, ...] = Field((4, 4), description="routers along x, y (and z for mesh3d); per chiplet for chiplet")
+    chiplets: tuple[int, int] = Field((1, 1), description="chiplet grid (topology chiplet)")
+    gateway: tuple[int, int] = Field((0, 0), description="router of each chiplet on the interposer (chiplet-local x, y)")
     link_width_bits: int = Field(256, gt=0, description="bits per flit per cycle (chosen: 32 B links)")
     clock_ghz: float = Field(1.0, gt=0, description="GHz NoC clock (chosen)")
     router_latency_cycles: int = Field(4, ge=0, description="router pipeline: RC, VA, SA, ST (BookSim-style)")
     link_latency_cycles: int = Field(1, ge=0, description="cycles per link traversal (papers.md)")
-    buffer_flits: int = Field(16, gt=0, description="flits per router input buffer (BookSim: 3 VC x 10; we: one 16-flit queue)")
+    buffer_flits: int = Field(16, gt=0, description="flits per input buffer per VC (BookSim: 10; we: 16)")
+    vcs: int = Field(1, gt=0, description="virtual channels per input port (BookSim default 3; we: 1)")
     packet_flits: int = Field(8, gt=0, description="flits per packet (chosen)")
     router_pj_per_bit: float = Field(
         0.615, ge=0, description="pJ/bit per router traversal; Noxim defaults (9.38 buffer + 10.3 crossbar pJ per 32-bit flit)")
     link_pj_per_bit: float = Field(0.344, ge=0, description="pJ/bit per link; Noxim default (11 pJ per 32-bit flit)")
+    interposer_width_bits: int = Field(128, gt=0, description="bits per cycle on an interposer link (chosen)")
+    interposer_latency_cycles: int = Field(4, ge=0, description="cycles per interposer hop (chosen: mm-scale wire + PHY)")
+    interposer_pj_per_bit: float = Field(0.5, ge=0, description="pJ/bit per interposer hop (chosen: UCIe-class die-to-die 0.25-0.5)")
+    tsv_width_bits: int = Field(256, gt=0, description="bits per cycle on a vertical link (chosen)")
+    tsv_latency_cycles: int = Field(1, ge=0, description="cycles per TSV hop (chosen: tens of um)")
+    tsv_pj_per_bit: float = Field(0.05, ge=0, description="pJ/bit per TSV hop (chosen: TSVs are short, ~tens of fJ/bit)")
+    route_table: dict[str, list[tuple[int, ...]]] = Field(
+        default_factory=dict, description="routes overriding dimension order: 'x,y->x,y': [[x,y], ...]")
+
+    @model_validator(mode="after")
+    def _check(self) -> "NocParams":
+        want = 3 if self.topology == "mesh3d" else 2
+        if len(self.dims) != want or min(self.dims) < 1:
+            raise ValueError(f"dims must be {want} positive integers for topology {self.topology} (got {list(self.dims)})")
+        if self.topology == "chiplet":
+            if min(self.chiplets) < 1 or not (0 <= self.gateway[0] < self.dims[0] and 0 <= self.gateway[1] < self.dims[1]):
+                raise ValueError(f"gateway {list(self.gateway)} must lie inside a {self.dims[0]}x{self.dims[1]} chiplet")
+        for key, path in self.route_table.items():
+            src, dst = parse_pair(key)
+            if tuple(path[0]) != src or tuple(path[-1]) != dst:
+                raise ValueError(f"route_table[{key!r}] must start at {list(src)} and end at {list(dst)}")
+            for a, b in zip(path, path[1:]):
+                if link_kind(self, tuple(a), tuple(b)) is None:
+                    raise ValueError(f"route_table[{key!r}]: {list(a)} -> {list(b)} is not a link")
+        return self
 
     @property
     def cycle_ps(self) -> float:
@@ -39,47 +83,186 @@ class NocParams(BaseModel):
     def packet_bytes(self) -> int:
         return self.flit_bytes * self.packet_flits
 
+    @property
+    def grid(self) -> tuple[int, ...]:
+        """Extent of node coordinates along each axis."""
+        if self.topology == "chiplet":
+            return (self.dims[0] * self.chiplets[0], self.dims[1] * self.chiplets[1])
+        return tuple(self.dims)
 
-def mesh_graph(p: NocParams) -> nx.DiGraph:
-    """2D mesh: routers (x, y), a directed link each way between neighbours."""
-    g = nx.grid_2d_graph(*p.dims).to_directed()
-    return nx.DiGraph(g)
 
 
-@lru_cache(maxsize=65536)
-def xy_route(src: Node, dst: Node) -> tuple[Node, ...]:
-    """Dimension-order route: along x first, then y. Includes both end routers."""
-    path = [src]
-    x, y = src
-    while x != dst[0]:
-        x += 1 if dst[0] > x else -1
-        path.append((x, y))
-    while y != dst[1]:
-        y += 1 if dst[1] > y else -1
-        path.append((x, y))
+def parse_pair(key: str) -> tuple[Node, Node]:
+    try:
+        a, b = key.split("->")
+        return tuple(int(v) for v in a.split(",")), tuple(int(v) for v in b.split(","))
+    except ValueError:
+        raise ValueError(f"route_table key {key!r} must look like 'x,y->x,y'") from None
+
+
+def nodes(p: NocParams) -> list[Node]:
+    """Every router, x fastest."""
+    g = p.grid
+    if len(g) == 3:
+        return [(x, y, z) for z in range(g[2]) for y in range(g[1]) for x in range(g[0])]
+    return [(x, y) for y in range(g[1]) for x in range(g[0])]
+
+
+def _chip(p: NocParams, a: Node) -> tuple[int, int]:
+    return a[0] // p.dims[0], a[1] // p.dims[1]
+
+
+def _gw(p: NocParams, chip: tuple[int, int]) -> Node:
+    return chip[0] * p.dims[0] + p.gateway[0], chip[1] * p.dims[1] + p.gateway[1]
+
+
+def link_kind(p: NocParams, a: Node, b: Node) -> str | None:
+    """``mesh``, ``tsv`` or ``interposer`` if a -> b is a link, else None."""
+    if len(a) != len(b) or a == b:
+        return None
+    diff = [abs(u - v) for u, v in zip(a, b)]
+    if any(not (0 <= c < e) for c, e in zip(a + b, p.grid + p.grid)):
+        return None
+    if p.topology == "mesh3d":
+        if sum(diff) != 1:
+            return None
+        return "tsv" if diff[2] else "mesh"
+    if p.topology == "chiplet":
+        ca, cb = _chip(p, a), _chip(p, b)
+        if ca == cb:
+            return "mesh" if sum(diff) == 1 else None
+        if a == _gw(p, ca) and b == _gw(p, cb) and abs(ca[0] - cb[0]) + abs(ca[1] - cb[1]) == 1:
+            return "interposer"
+        return None
+    return "mesh" if sum(diff) == 1 else None
+
+
+def graph(p: NocParams) -> nx.DiGraph:
+    """Routers and directed links, each link with its ``kind``."""
+    g = nx.DiGraph()
+    ns = nodes(p)
+    g.add_nodes_from(ns)
+    for a in ns:
+        for axis in range(len(a)):
+            for step in (-1, 1):
+                b = tuple(v + (step if i == axis else 0) for i, v in enumerate(a))
+                k = link_kind(p, a, b)
+                if k:
+                    g.add_edge(a, b, kind=k)
+    if p.topology == "chiplet":
+        cx, cy = p.chiplets
+        for x in range(cx):
+            for y in range(cy):
+                for nx_, ny_ in ((x + 1, y), (x, y + 1), (x - 1, y), (x, y - 1)):
+                    if 0 <= nx_ < cx and 0 <= ny_ < cy:
+                        g.add_edge(_gw(p, (x, y)), _gw(p, (nx_, ny_)), kind="interposer")
+    return g
+
+
+def _dor(src: Node, dst: Node) -> list[Node]:
+    """Dimension order: x first, then y, then z."""
+    path, cur = [src], list(src)
+    for axis in range(len(src)):
+        while cur[axis] != dst[axis]:
+            cur[axis] += 1 if dst[axis] > cur[axis] else -1
+            path.append(tuple(cur))
+    return path
+
+
+def _route(p: NocParams, src: Node, dst: Node) -> tuple[Node, ...]:
+    key = f"{','.join(map(str, src))}->{','.join(map(str, dst))}"
+    if key in p.route_table:
+        return tuple(tuple(n) for n in p.route_table[key])
+    if p.topology != "chiplet" or _chip(p, src) == _chip(p, dst):
+        return tuple(_dor(src, dst))
+    cs, cd = _chip(p, src), _chip(p, dst)
+    path = _dor(src, _gw(p, cs))
+    for chip in _dor(cs, cd)[1:]:
+        path.append(_gw(p, chip))
+    path += _dor(_gw(p, cd), dst)[1:]
     return tuple(path)
 
 
+_CACHE: dict[int, tuple[NocParams, dict]] = {}
+
+
+def route(p: NocParams, src: Node, dst: Node) -> tuple[Node, ...]:
+    """The deterministic route from ``src`` to ``dst``, both end routers included (memoized per
+    NocParams object)."""
+    ent = _CACHE.get(id(p))
+    if ent is None or ent[0] is not p:
+        if len(_CACHE) > 64:
+            _CACHE.clear()
+        ent = _CACHE[id(p)] = (p, {})
+    key = (src, dst)
+    r = ent[1].get(key)
+    if r is None:
+        r = ent[1][key] = _route(p, tuple(src), tuple(dst))
+    return r
+
+
+def xy_route(src: Node, dst: Node) -> tuple[Node, ...]:
+    """Dimension-order route on a plain mesh (or 3D mesh)."""
+    return tuple(_dor(tuple(src), tuple(dst)))
+
+
 def hops(src: Node, dst: Node) -> int:
-    return len(xy_route(src, dst)) - 1
+    """Hops of the dimension-order route on a plain mesh."""
+    return sum(abs(a - b) for a, b in zip(src, dst))
+
+
+def link_props(p: NocParams, kind: str) -> tuple[int, int, float]:
+    """(width bytes, latency cycles, pJ per bit) of a link kind."""
+    if kind == "interposer":
+        return max(1, p.interposer_width_bits // 8), p.interposer_latency_cycles, p.interposer_pj_per_bit
+    if kind == "tsv":
+        return max(1, p.tsv_width_bits // 8), p.tsv_latency_cycles, p.tsv_pj_per_bit
+    return p.flit_bytes, p.link_latency_cycles, p.link_pj_per_bit
+
+
+def _kinds(p: NocParams, path: tuple[Node, ...]) -> list[str]:
+    return [link_kind(p, a, b) or "interposer" for a, b in zip(path, path[1:])]
+
+
+def transfer_energy(p: NocParams, path: tuple[Node, ...], nbytes: int) -> Cost:
+    """Energy of ``nbytes`` along ``path``: every router it passes and every link by kind (time: see sim)."""
+    bits = nbytes * 8
+    link = sum(link_props(p, k)[2] for k in _kinds(p, path))
+    return Cost(0, {"router": bits * len(path) * p.router_pj_per_bit, "link": bits * link})
+
+
+def head_latency_ps(p: NocParams, path: tuple[Node, ...]) -> int:
+    """Zero-load head latency: a router pipeline at every router on the path, each link's latency."""
+    cyc = len(path) * p.router_latency_cycles + sum(link_props(p, k)[1] for k in _kinds(p, path))
+    return int(round(cyc * p.cycle_ps))
+
+
+def serialization_ps(p: NocParams, path: tuple[Node, ...], nbytes: int) -> int:
+    """Time the narrowest link on ``path`` (or the endpoint channel) needs for ``nbytes``."""
+    width = min([p.flit_bytes] + [link_props(p, k)[0] for k in _kinds(p, path)])
+    return flits_ps(p, -(-nbytes // width))
+
+
+def flits_ps(p: NocParams, nflits: int) -> int:
+    """Serialization of ``nflits`` on one link."""
+    return int(round(nflits * p.cycle_ps))
 
 
 def packets(p: NocParams, nbytes: int) -> int:
     return math.ceil(nbytes / p.packet_bytes)
 
 
-def transfer_energy(p: NocParams, n_hops: int, nbytes: int) -> Cost:
-    """Energy of ``nbytes`` crossing ``n_hops`` links and ``n_hops + 1`` routers (time: see sim)."""
-    bits = nbytes * 8
-    return Cost(0, {"router": bits * (n_hops + 1) * p.router_pj_per_bit, "link": bits * n_hops * p.link_pj_per_bit})
-
-
-def head_latency_ps(p: NocParams, n_hops: int) -> int:
-    """Zero-load head latency: a router pipeline at each of n_hops + 1 routers, a link per hop."""
-    cyc = (n_hops + 1) * p.router_latency_cycles + n_hops * p.link_latency_cycles
-    return int(round(cyc * p.cycle_ps))
-
-
-def flits_ps(p: NocParams, nflits: int) -> int:
-    """Serialization of ``nflits`` on one link."""
-    return int(round(nflits * p.cycle_ps))
+def check_deadlock_free(p: NocParams, pairs) -> None:
+    """Raise PrismError naming the links of a cycle if the routes of ``pairs`` can deadlock:
+    a routing function is deadlock-free iff its channel dependency graph is acyclic."""
+    cdg = nx.DiGraph()
+    for s, d in pairs:
+        path = route(p, s, d)
+        links = list(zip(path, path[1:]))
+        cdg.add_edges_from(zip(links, links[1:]))
+    try:
+        cycle = nx.find_cycle(cdg)
+    except nx.NetworkXNoCycle:
+        return
+    names = " -> ".join(f"{','.join(map(str, a))}>{','.join(map(str, b))}" for (a, b), _ in cycle)
+    raise PrismError(f"noc: routes can deadlock: channel dependency cycle through links {names}")

@@ -13,6 +13,7 @@ from .digital import DigitalParams
 from .errors import PrismError
 from .memory import DramParams, GlobalBufferParams
 from .noc import NocParams
+from .noc import nodes as noc_nodes
 from .photonic import PhotonicParams
 from .reram import ReramParams
 from .sram_pim import SramPimParams
@@ -29,7 +30,7 @@ class UnitGroup(BaseModel):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")
     kind: str
     count: int = Field(1, gt=0)
-    positions: list[tuple[int, int]] | None = Field(
+    positions: list[tuple[int, ...]] | None = Field(
         None, description="NoC router of each unit; default: spread over the mesh in order")
     params: UnitParams
 
@@ -54,7 +55,7 @@ class Unit:
     name: str
     kind: str
     params: PhotonicParams | ReramParams | SramPimParams | DigitalParams
-    pos: tuple[int, int]
+    pos: tuple[int, ...]
 
 
 class Arch(BaseModel):
@@ -68,42 +69,40 @@ class Arch(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> "Arch":
-        X, Y = self.noc.dims
+        valid = set(noc_nodes(self.noc))
+        shape = "x".join(map(str, self.noc.grid))
         seen: set[str] = set()
         for g in self.units:
             if g.positions is not None and len(g.positions) != g.count:
                 raise ValueError(f"units.{g.name}.positions has {len(g.positions)} entries for count {g.count}")
             for pos in g.positions or []:
-                if not (0 <= pos[0] < X and 0 <= pos[1] < Y):
-                    raise ValueError(f"units.{g.name}.positions: {list(pos)} is outside the {X}x{Y} mesh")
+                if tuple(pos) not in valid:
+                    raise ValueError(f"units.{g.name}.positions: {list(pos)} is not a router of the {shape} {self.noc.topology}")
             if g.name in seen:
                 raise ValueError(f"units: name {g.name!r} is used twice")
             seen.add(g.name)
         for field, pos in (("dram.position", self.dram.position), ("global_buffer.position", self.global_buffer.position)):
-            if len(pos) != 2 or not (0 <= pos[0] < X and 0 <= pos[1] < Y):
-                raise ValueError(f"{field}: {list(pos)} is outside the {X}x{Y} mesh")
+            if tuple(pos) not in valid:
+                raise ValueError(f"{field}: {list(pos)} is not a router of the {shape} {self.noc.topology}")
         return self
 
     def instances(self) -> dict[str, Unit]:
-        """All unit instances by name, in declaration order, with their NoC positions."""
-        X, Y = self.noc.dims
-        grid = [(x, y) for y in range(Y) for x in range(X)]
+        """All unit instances by name, in declaration order, with their NoC positions (units
+        without positions fill the routers in order, x fastest)."""
+        grid = noc_nodes(self.noc)
         out: dict[str, Unit] = {}
         k = 0
         for g in self.units:
             for i in range(g.count):
                 name = g.name if g.count == 1 else f"{g.name}{i}"
-                if g.positions is not None:
-                    pos = tuple(g.positions[i])
-                else:
-                    pos = grid[k % len(grid)]
+                pos = tuple(g.positions[i]) if g.positions is not None else grid[k % len(grid)]
                 k += 1
                 out[name] = Unit(name, g.kind, g.params, pos)  # type: ignore[arg-type]
         return out
 
     @property
-    def dram_node(self) -> tuple[int, int]:
-        return tuple(self.dram.position)  # type: ignore[return-value]
+    def dram_node(self) -> tuple[int, ...]:
+        return tuple(self.dram.position)
 
     def memories(self) -> dict[str, DramParams | GlobalBufferParams]:
         """Memory endpoints of transfers by name: ``dram`` and ``gb`` (the global buffer)."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from prismsim.hw.cost import Cost
 from prismsim.hw.memory import mem_cost, mem_latency_ps, mem_ps
-from prismsim.hw.noc import flits_ps, head_latency_ps, hops, transfer_energy
+from prismsim.hw.noc import head_latency_ps, route, serialization_ps, transfer_energy
 from prismsim.hw.ops import GEMM_KINDS
 from prismsim.hw.spec import Arch, Unit
 from prismsim.hw.errors import PrismError
@@ -47,8 +47,8 @@ class Transfer:
     id: int
     src: str
     dst: str
-    src_node: tuple[int, int]
-    dst_node: tuple[int, int]
+    src_node: tuple[int, ...]
+    dst_node: tuple[int, ...]
     nbytes: int
     after: list[int]
     layer: str          # the layer this data is for (its producer, for model outputs)
@@ -86,8 +86,9 @@ def transfer_times(arch: Arch, src_node, dst_node, nbytes: int, src_mem: str | N
     ``dst_mem`` name a memory endpoint (``dram``, ``gb``) whose latency and bandwidth apply."""
     noc, mems = arch.noc, arch.memories()
     ends = [mems[m] for m in (src_mem, dst_mem) if m]
-    ideal = head_latency_ps(noc, hops(src_node, dst_node)) + sum(mem_latency_ps(m) for m in ends)
-    ser = max([flits_ps(noc, -(-nbytes // noc.flit_bytes))] + [mem_ps(m, nbytes) for m in ends])
+    path = route(noc, src_node, dst_node)
+    ideal = head_latency_ps(noc, path) + sum(mem_latency_ps(m) for m in ends)
+    ser = max([serialization_ps(noc, path, nbytes)] + [mem_ps(m, nbytes) for m in ends])
     return ideal, ideal + ser
 
 
@@ -119,7 +120,8 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                      after_tr: list[int] | None = None) -> int:
         sn, dn = node(src), node(dst)
         src_mem, dst_mem = (src if src in mems else None), (dst if dst in mems else None)
-        n_hops = hops(sn, dn)
+        path = route(arch.noc, sn, dn)
+        n_hops = len(path) - 1
         ideal, zl = transfer_times(arch, sn, dn, nbytes, src_mem, dst_mem)
         mem_e: dict[str, float] = {}
         for m in (src_mem, dst_mem):
@@ -127,7 +129,7 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                 for k, v in mem_cost(mems[m], nbytes).energy_pj.items():
                     mem_e[k] = mem_e.get(k, 0.0) + v
         t = Transfer(len(transfers), src, dst, sn, dn, nbytes, after, layer, kind, n_hops,
-                     transfer_energy(arch.noc, n_hops, nbytes).energy_pj, mem_e, ideal, zl, after_tr or [])
+                     transfer_energy(arch.noc, path, nbytes).energy_pj, mem_e, ideal, zl, after_tr or [])
         transfers.append(t)
         return t.id
 

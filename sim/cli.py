@@ -189,6 +189,65 @@ def cmd_cost(args) -> int:
     return 0
 
 
+def _dims(text: str, flag: str) -> tuple[int, ...]:
+    parts = text.lower().split("x")
+    if not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise PrismError(f"{flag}: expected sizes like 8x8 or 4x4x2 (got {text!r})")
+    return tuple(int(p) for p in parts)
+
+
+def cmd_noc(args) -> int:
+    import json
+
+    from pydantic import ValidationError
+
+    from prismsim.hw.noc import NocParams
+    from prismsim.hw.spec import _format_validation
+
+    from .traffic import plot_curve, run_load
+
+    try:
+        rates = [float(r) for r in args.rate.split(",")]
+    except ValueError:
+        raise PrismError(f"--rate: expected comma-separated numbers (got {args.rate!r})") from None
+    fields = {"topology": args.topology, "dims": _dims(args.dims, "--dims"),
+              "packet_flits": args.packet_flits, "router_latency_cycles": args.router_latency,
+              "link_latency_cycles": args.link_latency, "buffer_flits": args.buffer_flits, "vcs": args.vcs}
+    if args.chiplets:
+        fields["chiplets"] = _dims(args.chiplets, "--chiplets")
+    try:
+        noc = NocParams(**fields)
+    except ValidationError as err:
+        raise PrismError(_format_validation(err, "noc").replace("noc: field ", "--")) from None
+    if args.plot and not args.plot.endswith(".png"):
+        raise PrismError(f"--plot: expected a .png file name (got {args.plot!r})")
+    points = []
+    shape = "x".join(map(str, noc.grid))
+    if not args.json:
+        print(f"{args.traffic} traffic on a {shape} {noc.topology}, {noc.packet_flits}-flit packets, "
+              f"{args.cycles} cycles")
+        print(f"{'offered':>8} {'accepted':>9} {'pkt lat':>9} {'net lat':>9} {'hops':>6}  saturated")
+    for r in rates:
+        p = run_load(noc, args.traffic, r, args.cycles, seed=args.seed)
+        points.append(p)
+        if args.json:
+            print(json.dumps(p.to_dict()))
+        else:
+            print(f"{p.rate:8.3f} {p.accepted:9.4f} {p.avg_packet_latency:9.1f} {p.avg_network_latency:9.1f} "
+                  f"{p.avg_hops:6.2f}  {'yes' if p.saturated else 'no'}", flush=True)
+    if args.plot:
+        from pathlib import Path
+
+        out = Path(args.plot)
+        from .output import check_new
+
+        check_new(out, "--plot")
+        plot_curve(points, f"{args.traffic}, {shape} {noc.topology}", str(out))
+        if not args.json:
+            print(f"wrote {out}")
+    return 0
+
+
 def cmd_list(args) -> int:
     if args.arch:
         sys.stdout.write(arch_yaml(load_arch(args.arch)))
@@ -246,6 +305,23 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--gemm", required=True, help="N,D,M of Y[N x M] = W[N x D] . X[D x M], e.g. 512,512,128")
     c.add_argument("--json", action="store_true", help="one JSON object")
     c.set_defaults(fn=cmd_cost)
+    nc = sub.add_parser("noc", help="synthetic traffic: latency and throughput against offered load")
+    nc.add_argument("--topology", default="mesh", choices=["mesh", "mesh3d", "chiplet"])
+    nc.add_argument("--dims", default="8x8", help="routers, e.g. 8x8 (mesh), 4x4x4 (mesh3d), per chiplet (chiplet)")
+    nc.add_argument("--chiplets", default=None, help="chiplet grid for --topology chiplet, e.g. 2x2")
+    nc.add_argument("--traffic", default="uniform", choices=["uniform", "transpose", "bitcomplement", "hotspot"])
+    nc.add_argument("--rate", default="0.02,0.05,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.5",
+                    help="offered loads in flits/node/cycle, comma-separated")
+    nc.add_argument("--packet-flits", type=_positive, default=4)
+    nc.add_argument("--router-latency", type=_seed, default=4, help="router pipeline depth in cycles")
+    nc.add_argument("--link-latency", type=_seed, default=1, help="cycles per link")
+    nc.add_argument("--buffer-flits", type=_positive, default=8, help="flits per input buffer per VC")
+    nc.add_argument("--vcs", type=_positive, default=1, help="virtual channels per port")
+    nc.add_argument("--cycles", type=_positive, default=6000)
+    nc.add_argument("--seed", type=_seed, default=0)
+    nc.add_argument("--json", action="store_true", help="one JSON object per rate")
+    nc.add_argument("--plot", help="PNG of latency against offered load")
+    nc.set_defaults(fn=cmd_noc)
     lst = sub.add_parser("list", help="presets, models, strategies; --arch NAME prints a preset as YAML")
     lst.add_argument("--arch")
     lst.set_defaults(fn=cmd_list)

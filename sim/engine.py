@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import simpy
 
+from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch
 from prismsim.mapper.mapping import Mapping
 from prismsim.mapper.plan import Plan, build_plan
@@ -39,7 +40,7 @@ class _Run:
     def __init__(self, plan: Plan, ideal_noc: bool, recorder: Recorder):
         self.plan = plan
         self.env = simpy.Environment()
-        self.net = Network(plan.arch, ideal=ideal_noc)
+        self.net = Network(self.env, plan.arch.noc, plan.arch.memories(), ideal=ideal_noc)
         self.rec = recorder
         self.units = {u: simpy.Resource(self.env, capacity=1) for u in plan.units}
         nj, nt = len(plan.jobs), len(plan.transfers)
@@ -72,15 +73,13 @@ class _Run:
         self.job_done[j.id].succeed()
 
     def issue(self, t) -> None:
+        mems = self.net.mems
+
         def go(_ev=None) -> None:
             now = self.env.now
             self.tr_issue[t.id] = now
-            mems = self.net.mems
-            arrive = self.net.send(t.src_node, t.dst_node, t.nbytes, now, t.src if t.src in mems else None,
-                                   t.dst if t.dst in mems else None)
-            ideal = t.ideal_ps if self.net.ideal else t.zero_load_ps
-            self.stall["noc_contention"] += max(0, arrive - now - ideal)
-            self.env.timeout(arrive - now).callbacks.append(lambda _e: self.land(t, now))
+            self.net.send(t.src_node, t.dst_node, t.nbytes, on_done=lambda _t: self.land(t, now),
+                          src_mem=t.src if t.src in mems else None, dst_mem=t.dst if t.dst in mems else None)
 
         waits = [self.job_done[a] for a in t.after] + [self.arrived[x] for x in t.after_tr]
         if waits:
@@ -92,6 +91,8 @@ class _Run:
         now = self.env.now
         self.tr_end[t.id] = now
         self.bytes_delivered += t.nbytes
+        ideal = t.ideal_ps if self.net.ideal else t.zero_load_ps
+        self.stall["noc_contention"] += max(0, now - issued - ideal)
         route = f"{t.src}->{t.dst}"
         self.rec.row(issued, now, "transfer", route, t.layer, -1, -1, t.nbytes, 0, sum(t.noc_energy.values()))
         self.events += 1
@@ -109,10 +110,12 @@ class _Run:
         self.env.run()
         if not all(e.triggered for e in self.job_done):
             stuck = next(j for j, e in zip(self.plan.jobs, self.job_done) if not e.triggered)
-            raise RuntimeError(f"simulation stalled: job {stuck.layer}[{stuck.shard}/{stuck.chunk}] never ran")
+            links = self.net.stuck()
+            why = f"; packets stuck at channels {', '.join(links[:8])}" if links else ""
+            raise PrismError(f"simulation stalled at {self.env.now} ps: job {stuck.layer}"
+                             f"[shard {stuck.shard}, chunk {stuck.chunk}] never ran{why}")
         res = summarize(self.plan, "des", self.start, self.end, self.tr_issue, self.tr_end,
                         link_busy=self.net.link_busy(), stall_ps=self.stall, events=self.events)
-        res.noc_bytes = self.net.bytes_sent
         return res
 
 

@@ -110,7 +110,7 @@ def test_bad_flags_one_line_exit_2(tmp_path, capsys, monkeypatch, argv, needle):
     ("units: [{name: a, kind: quantum}]", "kind must be one of photonic, reram, sram_pim, digital (got 'quantum')"),
     ("units: [{name: a, kind: reram, params: {rows: -1}}]", "field units.0.params.rows: Input should be greater than 0 (got -1)"),
     ("units: [{name: a, kind: reram, params: {rowz: 1}}]", "field units.0.params.rowz: Extra inputs are not permitted"),
-    ("units: [{name: a, kind: digital, positions: [[9, 9]]}]", "positions: [9, 9] is outside the 4x4 mesh"),
+    ("units: [{name: a, kind: digital, positions: [[9, 9]]}]", "positions: [9, 9] is not a router of the 4x4 mesh"),
     ("units: [{name: a, kind: digital}, {name: a, kind: digital}]", "name 'a' is used twice"),
 ])
 def test_bad_arch_files(tmp_path, capsys, text, needle):

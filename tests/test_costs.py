@@ -115,8 +115,9 @@ def test_noc_and_dram_by_hand():
     noc = NocParams()
     assert xy_route((0, 0), (2, 1)) == ((0, 0), (1, 0), (2, 0), (2, 1))
     assert hops((3, 3), (0, 0)) == 6
-    assert head_latency_ps(noc, 3) == (4 * 4 + 3 * 1) * 1000
-    e = transfer_energy(noc, 3, 100).energy_pj
+    path = xy_route((0, 0), (2, 1))
+    assert head_latency_ps(noc, path) == (4 * 4 + 3 * 1) * 1000
+    e = transfer_energy(noc, path, 100).energy_pj
     assert e["router"] == pytest.approx(800 * 4 * 0.615) and e["link"] == pytest.approx(800 * 3 * 0.344)
     d = mem_cost(DramParams(), 1000)
     assert d.time_ps == 1000 and d.energy_pj["dram"] == pytest.approx(62400.0)

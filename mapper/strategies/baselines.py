@@ -11,7 +11,7 @@ from ..mapping import Mapping, split_counts
 from ..plan import transfer_times
 from ..workload import Layer, Workload
 from prismsim.hw.memory import mem_cost, mem_ps
-from prismsim.hw.noc import flits_ps, hops, transfer_energy, xy_route
+from prismsim.hw.noc import flits_ps, route, transfer_energy
 
 
 class _Capacity:
@@ -94,8 +94,8 @@ def equal(workload: Workload, arch: Arch) -> Mapping:
 def layer_estimate(arch: Arch, layer: Layer, names: list[str]) -> tuple[int, float]:
     """(latency ps, energy pJ) of ``layer`` split equally over ``names``, with its static weights
     streamed from DRAM where the unit does not hold them — the same ``hw`` costs the plan uses.
-    Streams share the DRAM channel and the memory controller's first links (XY routing), so
-    their total bytes bound the layer's time from below."""
+    Streams share the DRAM channel and the memory controller's first links, so their total bytes
+    bound the layer's time from below."""
     units = arch.instances()
     lat, energy, streamed, first_links = 0, 0.0, 0, set()
     for u, c in zip(names, split_counts(layer.op.split_size, [1.0] * len(names))):
@@ -108,10 +108,10 @@ def layer_estimate(arch: Arch, layer: Layer, names: list[str]) -> tuple[int, flo
             _, zl = transfer_times(arch, arch.dram_node, units[u].pos, op.weight_bytes, "dram")
             t += zl
             e += mem_cost(arch.dram, op.weight_bytes).total_pj
-            e += transfer_energy(arch.noc, hops(arch.dram_node, units[u].pos), op.weight_bytes).total_pj
+            path = route(arch.noc, arch.dram_node, units[u].pos)
+            e += transfer_energy(arch.noc, path, op.weight_bytes).total_pj
             streamed += op.weight_bytes
-            route = xy_route(arch.dram_node, units[u].pos)
-            first_links.add(route[1] if len(route) > 1 else route[0])
+            first_links.add(path[1] if len(path) > 1 else path[0])
         lat, energy = max(lat, t), energy + e
     if streamed:
         flits = -(-streamed // arch.noc.flit_bytes) // len(first_links)
