@@ -56,6 +56,11 @@ class ReramParams(BaseModel):
     drift_nu: float = Field(0.0, ge=0, description="ReRAM variant: drift exponent (chosen: ReRAM barely drifts)")
     stuck_at_0: float = Field(0.0, ge=0, le=1, description="fraction of cells stuck at g = 0 (chosen: none)")
     stuck_at_1: float = Field(0.0, ge=0, le=1, description="fraction of cells stuck at g_max (chosen: none)")
+    periphery_lanes: int = Field(
+        32, gt=0, description="ops per cycle of the tile's digital periphery for activations and pooling "
+        "(chosen; ISAAC sigmoid/max-pool units, PUMA vector functional unit)")
+    periphery_ghz: float = Field(1.0, gt=0, description="GHz periphery clock (chosen)")
+    periphery_pj_per_op: float = Field(0.03, ge=0, description="pJ per periphery op; Horowitz ISSCC'14 8-bit add")
     buffer_kib: int = Field(64, gt=0, description=f"KiB tile eDRAM/SRAM buffer; {_ISAAC} (64 KB eDRAM)")
     buffer_pj_per_byte: float = Field(
         1.25, ge=0, description="pJ/byte SRAM access; Horowitz ISSCC'14: 10 pJ per 64-bit read of 8 KB SRAM")
@@ -97,13 +102,31 @@ def crossbars_needed(p: ReramParams, op: Op) -> int:
     return tiling(p, op)[2]
 
 
+PERIPHERY_KINDS = frozenset({"elementwise", "pool"})
+
+
 def cycles(p: ReramParams, op: Op) -> tuple[int, int]:
-    """(read steps, read steps): every used crossbar reads in parallel, M vectors x input steps."""
+    """(read steps, read steps): every used crossbar reads in parallel, M vectors x input steps;
+    for activations and pooling, periphery cycles."""
+    if not op.is_gemm:
+        c = math.ceil(op.vector_ops / p.periphery_lanes)
+        return c, c
     return op.m * p.steps, op.m * p.steps
 
 
+def periphery_cost(p: ReramParams, op: Op) -> Cost:
+    """Activations and pooling in the tile's digital periphery, reading and writing its buffer."""
+    c = math.ceil(op.vector_ops / p.periphery_lanes)
+    nbytes = (op.vector_ops + op.out_elements) * op.act_bits // 8
+    return Cost(int(round(c * 1000 / p.periphery_ghz)),
+                {"alu": op.vector_ops * p.periphery_pj_per_op, "buffer": nbytes * p.buffer_pj_per_byte})
+
+
 def cost(p: ReramParams, op: Op) -> Cost:
-    """Time and energy of M input vectors through a shard's crossbars (weights already written)."""
+    """Time and energy of M input vectors through a shard's crossbars (weights already written),
+    or of an activation/pooling op in the periphery."""
+    if not op.is_gemm:
+        return periphery_cost(p, op)
     rt, ct, xb = tiling(p, op)
     if xb > p.crossbars:
         raise PrismError(f"shard needs {xb} crossbars but the unit has {p.crossbars}")

@@ -17,8 +17,11 @@ def can_run(unit: Unit, op: Op) -> str | None:
     """None if ``unit`` can run ``op``, else the reason it cannot."""
     if unit.kind == "digital":
         return None
+    if unit.kind == "reram" and op.kind in reram.PERIPHERY_KINDS:
+        return None  # the tile's digital periphery
     if op.kind not in GEMM_KINDS:
-        return f"a {unit.kind} unit runs only gemm/conv/matmul, not {op.kind}"
+        allowed = "gemm/conv/matmul, elementwise, pool" if unit.kind == "reram" else "gemm/conv/matmul"
+        return f"a {unit.kind} unit runs only {allowed}, not {op.kind}"
     if unit.kind in RESIDENT and not op.static_weights:
         return f"a {unit.kind} unit cannot run a dynamic matmul (both operands are activations; weights must be written)"
     return None
@@ -35,8 +38,11 @@ def unit_cycles(unit: Unit, op: Op) -> tuple[int, int]:
 
 
 def arrays_needed(unit: Unit, op: Op) -> int:
-    """Arrays (ReRAM crossbars, SRAM-PIM macros) a static-weight shard occupies (0 on other kinds)."""
-    return _TILING[unit.kind](unit.params, op)[2] if unit.kind in RESIDENT else 0  # type: ignore[arg-type]
+    """Arrays (ReRAM crossbars, SRAM-PIM macros) a static-weight shard occupies (0 on other kinds
+    and for ops without static weights)."""
+    if unit.kind not in RESIDENT or not op.weight_bytes:
+        return 0
+    return _TILING[unit.kind](unit.params, op)[2]  # type: ignore[arg-type]
 
 
 def write_cost(unit: Unit, op: Op) -> Cost:

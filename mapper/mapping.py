@@ -15,6 +15,7 @@ from prismsim.hw.units import arrays_available, arrays_needed, can_run
 from .workload import Layer, Workload
 
 SCHEDULES = ("sequential", "pipelined")
+SPLITS = ("rows", "cols")
 
 
 @dataclass(frozen=True)
@@ -32,13 +33,20 @@ class Schedule:
 
 @dataclass
 class Mapping:
-    """``layers[name] = {unit: share}`` (shares of the layer's output rows, summing to 1)."""
+    """``layers[name] = {unit: share}``, shares summing to 1. A layer's shards split its output
+    rows (heads / groups / output features: each unit holds its share of the weights) unless
+    ``split[name] == "cols"``: then they split its output columns (tokens / pixels), every unit
+    holding a full copy of the weights — weight duplication, for throughput."""
 
     layers: dict[str, dict[str, float]]
     schedule: Schedule = field(default_factory=Schedule)
     strategy: str = "manual"
     model: str = ""
     arch: str = ""
+    split: dict[str, str] = field(default_factory=dict)
+
+    def split_of(self, layer: str) -> str:
+        return self.split.get(layer, "rows")
 
     def to_yaml(self) -> str:
         doc = {
@@ -47,6 +55,8 @@ class Mapping:
                          "program_weights": self.schedule.program_weights},
             "layers": {k: {u: float(s) for u, s in v.items()} for k, v in self.layers.items()},
         }
+        if self.split:
+            doc["split"] = dict(self.split)
         return yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120)
 
     @classmethod
@@ -83,8 +93,14 @@ class Mapping:
                 if isinstance(s, bool) or not isinstance(s, (int, float)) or not s > 0:
                     raise PrismError(f"{source}: layer {lname!r}, unit {u!r}: share must be a number > 0 (got {s!r})")
             layers[str(lname)] = {str(u): float(s) for u, s in shards.items()}
+        split = doc.get("split") or {}
+        if not isinstance(split, dict):
+            raise PrismError(f"{source}: field split must be a table of layer -> rows|cols (got {split!r})")
+        for lname, how in split.items():
+            if how not in SPLITS:
+                raise PrismError(f"{source}: field split.{lname} must be rows or cols (got {how!r})")
         return cls(layers, Schedule(kind, chunks, program), str(doc.get("strategy", "manual")),
-                   str(doc.get("model", "")), str(doc.get("arch", "")))
+                   str(doc.get("model", "")), str(doc.get("arch", "")), {str(k): str(v) for k, v in split.items()})
 
     @classmethod
     def load(cls, path: str | Path) -> "Mapping":
@@ -107,17 +123,24 @@ def split_counts(total: int, shares: list[float]) -> list[int]:
 
 
 def resolve(mapping: Mapping, layer: Layer) -> list[tuple[str, int]]:
-    """(unit, rows of the layer's split dimension) per non-empty shard, in mapping order."""
+    """(unit, size along the split dimension) per non-empty shard, in mapping order."""
     units = list(mapping.layers[layer.name])
-    counts = split_counts(layer.op.split_size, [mapping.layers[layer.name][u] for u in units])
+    total = layer.op.m if mapping.split_of(layer.name) == "cols" else layer.op.split_size
+    counts = split_counts(total, [mapping.layers[layer.name][u] for u in units])
     return [(u, c) for u, c in zip(units, counts) if c > 0]
+
+
+def shard_op(mapping: Mapping, layer: Layer, count: int):
+    """The ``hw`` op of one shard: ``count`` rows (with their share of the weights) or ``count``
+    columns (with all of the weights)."""
+    return layer.op.cols(count) if mapping.split_of(layer.name) == "cols" else layer.op.rows(count)
 
 
 def validate(mapping: Mapping, arch: Arch, workload: Workload, source: str = "mapping") -> None:
     """Raise PrismError naming layer and unit for the first problem found."""
     units: dict[str, Unit] = arch.instances()
     names = set(workload.order)
-    for lname in mapping.layers:
+    for lname in list(mapping.layers) + list(mapping.split):
         if lname not in names:
             raise PrismError(f"{source}: layer {lname!r} is not in model {workload.name}")
     used: dict[str, int] = {}
@@ -135,8 +158,8 @@ def validate(mapping: Mapping, arch: Arch, workload: Workload, source: str = "ma
             why = can_run(units[uname], layer.op)
             if why:
                 raise PrismError(f"{source}: layer {lname!r} cannot run on unit {uname!r}: {why}")
-        for uname, rows in resolve(mapping, layer):
-            need = arrays_needed(units[uname], layer.op.rows(rows))
+        for uname, count in resolve(mapping, layer):
+            need = arrays_needed(units[uname], shard_op(mapping, layer, count))
             if need:
                 used[uname] = used.get(uname, 0) + need
                 cap = arrays_available(units[uname])

@@ -2,7 +2,10 @@
 transfers between them, each with its ``hw`` cost. The analytical model and the event-driven
 simulator both play this same plan; they differ only in scheduling, contention and data movement.
 
-Data movement: activations go from the producing unit straight to each consuming unit, or, when
+Data movement: each consumer chunk receives, from each producer chunk, the part of the producer's
+output it reads (regions in normalised token x channel space: a GEMM shard computing output rows
+reads every input channel of its tokens, an aligned token split reads only its own tokens);
+activations go from the producing unit straight to each consuming unit, or, when
 a transfer is larger than the consumer's own buffer, through the global buffer (through DRAM when
 it does not fit there either); static weights stream from DRAM to units that do not hold them
 (ReRAM and SRAM-PIM units hold theirs); model inputs come from DRAM and model outputs go back to it.
@@ -19,7 +22,7 @@ from prismsim.hw.spec import Arch, Unit
 from prismsim.hw.errors import PrismError
 from prismsim.hw.units import RESIDENT, unit_cost, write_cost, writes_per_cell_limit
 
-from .mapping import Mapping, resolve, split_counts, validate
+from .mapping import Mapping, resolve, shard_op, split_counts, validate
 from .workload import Workload
 
 DRAM, GB = "dram", "gb"
@@ -92,10 +95,51 @@ def transfer_times(arch: Arch, src_node, dst_node, nbytes: int, src_mem: str | N
     return ideal, ideal + ser
 
 
-def need_fraction(op, rows: int) -> float:
-    """Share of a layer's input a shard of ``rows`` reads: all of it when it splits the output rows
-    of a GEMM (every output row needs every input), else its own share."""
-    return 1.0 if (op.kind in GEMM_KINDS and op.split_dim == "n") else rows / op.split_size
+Region = tuple[float, float, float, float]  # tokens [t0, t1) x channels [c0, c1), normalised to [0, 1)
+
+
+def shard_regions(mapping: Mapping, layer, counts: list[int]) -> list[Region]:
+    """Output region of each shard: a token (column) interval for ``cols`` splits, a channel
+    (row: feature, head, group) interval for ``rows`` splits."""
+    cols = mapping.split_of(layer.name) == "cols"
+    total = layer.op.m if cols else layer.op.split_size
+    out, cum = [], 0
+    for c in counts:
+        a, b = cum / total, (cum + c) / total
+        out.append((a, b, 0.0, 1.0) if cols else (0.0, 1.0, a, b))
+        cum += c
+    return out
+
+
+def chunk_regions(region: Region, sizes: list[int]) -> list[Region]:
+    """A shard's region cut along its tokens into pipeline chunks of ``sizes`` columns."""
+    t0, t1, c0, c1 = region
+    total, cum, out = sum(sizes), 0, []
+    for s in sizes:
+        out.append((t0 + (t1 - t0) * cum / total, t0 + (t1 - t0) * (cum + s) / total, c0, c1))
+        cum += s
+    return out
+
+
+def input_need(op, split: str, out: Region) -> Region:
+    """The part of a layer's input a chunk with output region ``out`` reads: its own tokens;
+    every channel when it splits tokens or computes output rows of a GEMM (each output row needs
+    every input channel), else its own channels."""
+    t0, t1, c0, c1 = out
+    if split == "cols" or (op.kind in GEMM_KINDS and op.split_dim == "n"):
+        c0, c1 = 0.0, 1.0
+    return (t0, t1, c0, c1)
+
+
+def overlap(a: Region, b: Region) -> float:
+    """Area of the intersection of two regions."""
+    dt = min(a[1], b[1]) - max(a[0], b[0])
+    dc = min(a[3], b[3]) - max(a[2], b[2])
+    return dt * dc if dt > 0 and dc > 0 else 0.0
+
+
+def area(r: Region) -> float:
+    return (r[1] - r[0]) * (r[3] - r[2])
 
 
 def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = True) -> Plan:
@@ -108,8 +152,8 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
     n_chunks = mapping.schedule.chunks if pipelined else 1
     jobs: list[Job] = []
     transfers: list[Transfer] = []
-    # layer -> shards: (unit, rows, job id per chunk, m per chunk)
-    placed: dict[str, list[tuple[str, int, list[int], list[int]]]] = {}
+    # layer -> shards: (unit, count, job id per chunk, m per chunk, output region per chunk)
+    placed: dict[str, list[tuple]] = {}
     prev_layer_jobs: list[int] = []
     writes: dict[str, int] = {}
 
@@ -144,15 +188,18 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
     for lname in workload.order:
         layer = workload.layer(lname)
         op = layer.op
-        sizes = _chunk_sizes(op.m, n_chunks)
+        split = mapping.split_of(lname)
         barrier = [] if pipelined else list(prev_layer_jobs)
         producers = workload.producers(lname)
         shards = []
         this_layer_jobs: list[int] = []
-        for si, (uname, rows) in enumerate(resolve(mapping, layer)):
+        resolved = resolve(mapping, layer)
+        regions = shard_regions(mapping, layer, [c for _, c in resolved])
+        for si, (uname, count) in enumerate(resolved):
             unit = units[uname]
-            sop = op.rows(rows)
-            need = need_fraction(op, rows)
+            sop = shard_op(mapping, layer, count)
+            sizes = _chunk_sizes(sop.m, n_chunks)
+            cregs = chunk_regions(regions[si], sizes)
             ids: list[int] = []
             written: list[int] = []
             if mapping.schedule.program_weights and unit.kind in RESIDENT and sop.weight_bytes:
@@ -168,35 +215,45 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                 if ci == 0 and sop.weight_bytes and unit.kind not in RESIDENT:
                     inputs.append(add_transfer(DRAM, uname, sop.weight_bytes, list(barrier), lname, "weight"))
                 if not producers:
-                    nb = int(round(workload.input_bytes[lname] * mc / op.m * need))
+                    nb = int(round(workload.input_bytes[lname] * area(input_need(op, split, cregs[ci]))))
                     if nb:
                         inputs.append(add_transfer(DRAM, uname, nb, list(barrier), lname, "input"))
                 jid = len(jobs)
                 jobs.append(Job(jid, lname, uname, si, ci, unit_cost(unit, cop), cop.macs, deps, inputs))
                 ids.append(jid)
                 this_layer_jobs.append(jid)
-            shards.append((uname, rows, ids, sizes))
-        # producer chunk j feeds the first consumer chunk it overlaps (all of it to chunk 0 when
-        # the consumer needs the whole tensor)
+            shards.append((uname, count, ids, sizes, cregs))
+        # each producer chunk sends each consumer chunk the part of its output that chunk reads
+        # (across a non-streaming edge, all of it goes to the consumer shard's first chunk)
         for pname, frac, stream in producers:
             player = workload.layer(pname)
-            for (pu, prow, pids, psizes) in placed[pname]:
+            for (pu, pcount, pids, psizes, pregs) in placed[pname]:
+                pop = shard_op(mapping, player, pcount)
                 for j, pj in enumerate(pids):
-                    p_bytes = player.op.rows(prow).cols(psizes[j]).out_elements * player.act_bits / 8
-                    for (cu, crow, cids, _) in shards:
-                        target = cids[(j * len(cids)) // len(pids)] if stream else cids[0]
-                        nb = int(round(p_bytes * frac * need_fraction(op, crow)))
-                        if cu == pu or nb == 0:
-                            jobs[target].deps.append(pj)
+                    p_bytes = pop.cols(psizes[j]).out_elements * player.act_bits / 8
+                    p_area = area(pregs[j])
+                    for (cu, _, cids, _, cregs) in shards:
+                        if stream:
+                            targets = [(cid, input_need(op, split, creg)) for cid, creg in zip(cids, cregs)]
                         else:
-                            jobs[target].inputs.append(send_activation(pu, cu, nb, [pj], lname))
+                            c = input_need(op, split, cregs[0])
+                            targets = [(cids[0], (0.0, 1.0, c[2], c[3]))]
+                        for cid, need in targets:
+                            share = overlap(pregs[j], need) / p_area if p_area else 0.0
+                            if share <= 0:
+                                continue
+                            nb = int(round(p_bytes * frac * share))
+                            if cu == pu or nb == 0:
+                                jobs[cid].deps.append(pj)
+                            else:
+                                jobs[cid].inputs.append(send_activation(pu, cu, nb, [pj], lname))
         placed[lname] = shards
         prev_layer_jobs = this_layer_jobs
     for lname in workload.sinks():  # model outputs back to DRAM
         layer = workload.layer(lname)
-        for (u, rows, ids, sizes) in placed[lname]:
+        for (u, count, ids, sizes, _) in placed[lname]:
             for j, jid in enumerate(ids):
-                nb = int(round(layer.op.rows(rows).cols(sizes[j]).out_elements * layer.act_bits / 8))
+                nb = int(round(shard_op(mapping, layer, count).cols(sizes[j]).out_elements * layer.act_bits / 8))
                 add_transfer(u, DRAM, nb, [jid], lname, "output")
     for u, n in writes.items():
         if n > writes_per_cell_limit(units[u]):

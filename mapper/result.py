@@ -30,6 +30,8 @@ class Result:
     noc_bytes: int = 0
     dram_bytes: int = 0
     gb_bytes: int = 0
+    noc_byte_hops: int = 0                  # sum over transfers of bytes x hops
+    noc_avg_transfer_ps: float = 0.0        # mean time from issue to arrival of a transfer
     writes_per_cell: dict[str, int] = field(default_factory=dict)
     per_layer: dict[str, dict] = field(default_factory=dict)
     per_unit: dict[str, dict] = field(default_factory=dict)
@@ -79,8 +81,9 @@ def summarize(plan: Plan, evaluator: str, job_start: list[int], job_end: list[in
         pl["jobs"] += 1
         if j.unit not in pl["units"]:
             pl["units"].append(j.unit)
-    noc_bytes = dram_bytes = gb_bytes = 0
+    noc_bytes = dram_bytes = gb_bytes = byte_hops = 0
     for t in plan.transfers:
+        byte_hops += t.nbytes * t.hops
         for dev, v in t.noc_energy.items():
             add(dev, v, "noc")
         for dev, v in t.mem_energy.items():
@@ -106,5 +109,6 @@ def summarize(plan: Plan, evaluator: str, job_start: list[int], job_end: list[in
         utilization={u: per_unit[u]["utilization"] for u in units},
         link_utilization={k: v / latency if latency else 0.0 for k, v in sorted((link_busy or {}).items())},
         stall_ps=dict(sorted((stall_ps or {}).items())), noc_bytes=noc_bytes, dram_bytes=dram_bytes,
-        gb_bytes=gb_bytes, writes_per_cell=dict(plan.writes_per_cell),
+        gb_bytes=gb_bytes, writes_per_cell=dict(plan.writes_per_cell), noc_byte_hops=byte_hops,
+        noc_avg_transfer_ps=(sum(e - i for i, e in zip(tr_issue, tr_end)) / len(tr_end)) if tr_end else 0.0,
         per_layer=per_layer, per_unit=per_unit)

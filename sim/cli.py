@@ -55,9 +55,26 @@ def _select(args) -> tuple[Arch, Workload, Mapping]:
             mapping.schedule = sched
         validate(mapping, arch, wl, source=args.mapping)
     else:
-        mapping = make_mapping(args.strategy, wl, arch, schedule=sched)
+        mapping = make_mapping(args.strategy, wl, arch, schedule=sched, **_options(args.option))
         validate(mapping, arch, wl, source=f"strategy {args.strategy}")
     return arch, wl, mapping
+
+
+def _options(pairs: list[str] | None) -> dict:
+    """``KEY=VALUE`` strategy options; whole numbers and decimals become numbers."""
+    out: dict = {}
+    for pair in pairs or []:
+        key, eq, val = pair.partition("=")
+        if not eq or not key:
+            raise PrismError(f"--option: expected KEY=VALUE (got {pair!r})")
+        try:
+            out[key] = int(val)
+        except ValueError:
+            try:
+                out[key] = float(val)
+            except ValueError:
+                out[key] = val
+    return out
 
 
 def _fmt_ps(ps: int) -> str:
@@ -281,6 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
         g = sp.add_mutually_exclusive_group()
         g.add_argument("--mapping", help="mapping YAML file")
         g.add_argument("--strategy", default=DEFAULT_STRATEGY, help=f"one of {', '.join(STRATEGIES)}")
+        sp.add_argument("--option", "-O", action="append", metavar="KEY=VALUE",
+                        help="strategy option, e.g. -O kind=photonic, -O order=rowmajor (repeatable)")
         sp.add_argument("--schedule", choices=SCHEDULES, default=None, help="sequential (default) or pipelined")
         sp.add_argument("--chunks", type=_positive, default=None, help="pipeline chunks per layer (default 8)")
         sp.add_argument("--program-weights", action="store_true",

@@ -122,9 +122,9 @@ def test_bad_arch_files(tmp_path, capsys, text, needle):
 
 def test_bad_mapping_names_layer_and_unit(tmp_path, capsys):
     f = tmp_path / "m.yaml"
-    f.write_text("layers: {fc1: {rr0: 1}, relu1: {rr0: 1}, fc2: {dg0: 1}, relu2: {dg0: 1}, fc3: {dg0: 1}}")
+    f.write_text("layers: {fc1: {rr0: 1}, relu1: {pt0: 1}, fc2: {dg0: 1}, relu2: {dg0: 1}, fc3: {dg0: 1}}")
     code, _, err = run(capsys, "simulate", *MLP, "--mapping", str(f), "--out", str(tmp_path / "out"))
-    assert code == 2 and "layer 'relu1' cannot run on unit 'rr0'" in err and err.count("\n") == 1
+    assert code == 2 and "layer 'relu1' cannot run on unit 'pt0'" in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists()
 
 

@@ -49,13 +49,15 @@ def workloads(draw, max_layers=6):
 @st.composite
 def mapped(draw, schedule=st.just(Schedule())):
     w = draw(workloads())
-    layers = {}
+    layers, split = {}, {}
     for lay in w.layers:
         ok = [u for u, x in UNITS.items() if can_run(x, lay.op) is None]
         chosen = draw(st.lists(st.sampled_from(ok), min_size=1, max_size=len(ok), unique=True))
         weights = [draw(st.integers(1, 4)) for _ in chosen]
         layers[lay.name] = {u: wgt / sum(weights) for u, wgt in zip(chosen, weights)}
-    m = Mapping(layers, draw(schedule))
+        if draw(st.booleans()):
+            split[lay.name] = "cols"
+    m = Mapping(layers, draw(schedule), split=split)
     try:
         validate(m, ARCH, w)
     except PrismError:
@@ -170,3 +172,30 @@ def test_activations_too_big_for_the_consumer_buffer_are_staged():
     assert second and all(tl.tr_issue[t.id] >= tl.tr_end[t.after_tr[0]] for t in second)
     real, _ = simulate_plan(plan)
     assert real.latency_ps >= an.latency_ps
+
+
+def test_aligned_splits_stay_local_and_row_split_gemms_get_everything():
+    b = Builder("align")
+    x = b.gemm("g", 64, 32, 40)
+    y = b.eltwise("relu", 64, 40, [x])
+    b.gemm("h", 16, 64, 40, [y])
+    w = b.build()
+    a = PIPE_ARCH
+    # g and relu split their 40 tokens identically over the same two units: nothing crosses
+    m = Mapping({"g": {"pt0": 0.5, "pt1": 0.5}, "relu": {"dg0": 0.5, "dg1": 0.5}, "h": {"dg2": 0.5, "dg3": 0.5}},
+                split={"g": "cols", "relu": "cols"})
+    plan = build_plan(a, w, m)
+    moved = {(t.src, t.dst): t.nbytes for t in plan.transfers if t.kind == "activation"}
+    assert moved[("pt0", "dg0")] == moved[("pt1", "dg1")] == 64 * 20  # each token half to its twin only
+    assert ("pt0", "dg1") not in moved and ("pt1", "dg0") not in moved
+    # h splits output rows: each of its shards reads every channel of every token
+    assert moved[("dg0", "dg2")] == moved[("dg1", "dg2")] == moved[("dg0", "dg3")] == 64 * 20
+    same = Mapping({"g": {"dg0": 0.5, "dg1": 0.5}, "relu": {"dg0": 0.5, "dg1": 0.5}, "h": {"dg2": 1.0}},
+                   Schedule("pipelined", 1), split={"g": "cols", "relu": "cols"})
+    plan2 = build_plan(a, w, same)
+    assert not [t for t in plan2.transfers if t.layer == "relu" and t.kind == "activation"]
+    relu_jobs = [j for j in plan2.jobs if j.layer == "relu"]
+    g_jobs = {j.unit: j.id for j in plan2.jobs if j.layer == "g"}
+    assert all(j.deps == [g_jobs[j.unit]] for j in relu_jobs)  # waits only for its own half
+    an, des = analyze_plan(plan2, ideal_noc=True), simulate_plan(plan2, ideal_noc=True)[0]
+    assert an.latency_ps == des.latency_ps

@@ -24,7 +24,7 @@ def test_valid_mapping_round_trips_yaml(arch):
 @pytest.mark.parametrize("over,needle", [
     ({"fc1": {"nope": 1.0}}, "layer 'fc1': unit 'nope' is not in arch"),
     ({"fc2": {"pt0": 0.5, "pt1": 0.4}}, "layer 'fc2': shares sum to 0.9"),
-    ({"relu1": {"rr0": 1.0}}, "layer 'relu1' cannot run on unit 'rr0'"),
+    ({"relu1": {"pt0": 1.0}}, "layer 'relu1' cannot run on unit 'pt0'"),
     ({"ghost": {"dg": 1.0}}, "layer 'ghost' is not in model"),
 ])
 def test_mapping_errors_name_layer_and_unit(arch, over, needle):
