@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -15,10 +16,12 @@ from prismsim.mapper.result import Result
 from prismsim.mapper.strategies import STRATEGIES, make_mapping
 from prismsim.mapper.workload import Workload
 from prismsim.mapper.zoo import ZOO
-from prismsim.traces import CsvRecorder
+from prismsim.traces import CsvRecorder, ParquetRecorder, TeeRecorder
 
 from .engine import simulate_plan
-from .output import atomic_dir, atomic_write, default_run_dir, write_csv, write_result
+from prismsim.traces.perfetto import PerfettoRecorder
+
+from .output import atomic_dir, atomic_write, check_new, default_run_dir, write_csv, write_result
 
 DEFAULT_ARCH, DEFAULT_MODEL, DEFAULT_STRATEGY = "hybrid", "pythia-70m", "greedy"
 
@@ -106,18 +109,47 @@ def cmd_simulate(args) -> int:
     arch, wl, mapping = _select(args)
     out = Path(args.out) if args.out else default_run_dir()
     plan = build_plan(arch, wl, mapping, check=False)
+    perfetto = Path(args.perfetto) if args.perfetto else None
+    if perfetto is not None:
+        if perfetto.suffix != ".json":
+            raise PrismError(f"--perfetto: expected a .json file name (got {args.perfetto!r})")
+        check_new(perfetto, "--perfetto")
+    if args.trace_format == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise PrismError("--trace-format parquet needs pyarrow: pip install 'prismsim[parquet]'") from None
     t0 = time.perf_counter()
     with atomic_dir(out) as d:
-        rec = CsvRecorder(d / "events.csv")
+        events = (ParquetRecorder if args.trace_format == "parquet" else CsvRecorder)(d / f"events.{args.trace_format}")
+        pf_tmp = perfetto.with_name(f".{perfetto.name}.tmp-{os.getpid()}") if perfetto else None
+        pf = PerfettoRecorder(pf_tmp) if pf_tmp else None
+        rec = TeeRecorder(events, pf)
         try:
-            res, _ = simulate_plan(plan, ideal_noc=args.ideal_noc, recorder=rec)
-        finally:
+            res, _ = simulate_plan(plan, ideal_noc=args.ideal_noc, recorder=rec, trace=args.trace,
+                                   counters=pf is not None)
             rec.close()
-        write_result(d, res, {"seed": args.seed, "schedule": mapping.schedule.kind,
-                              "chunks": mapping.schedule.chunks, "program_weights": mapping.schedule.program_weights,
-                              "ideal_noc": args.ideal_noc})
+        except BaseException:
+            rec.close()
+            if pf_tmp:
+                pf_tmp.unlink(missing_ok=True)
+            raise
+        write_result(d, res, {"seed": args.seed, "trace": args.trace, "trace_rows": events.rows,
+                              "schedule": mapping.schedule.kind, "chunks": mapping.schedule.chunks,
+                              "program_weights": mapping.schedule.program_weights, "ideal_noc": args.ideal_noc})
         (d / "mapping.yaml").write_text(mapping.to_yaml())
+        (d / "arch.yaml").write_text(arch_yaml(arch))
+    if pf_tmp:
+        os.replace(pf_tmp, perfetto)
     _print_summary(res, time.perf_counter() - t0, out)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import write_report
+
+    out = write_report(args.run_dir)
+    print(f"wrote {out}/report.md")
     return 0
 
 
@@ -310,11 +342,18 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("simulate", help="run a mapping event by event")
     selection(s, "run directory (default runs/<timestamp>)")
     s.add_argument("--ideal-noc", action="store_true", help="no NoC/memory contention, infinite bandwidth")
+    s.add_argument("--trace", choices=["none", "layers", "events", "packets"], default="events",
+                   help="trace detail: none, a row per layer, per event (default), or also per packet hop")
+    s.add_argument("--trace-format", choices=["csv", "parquet"], default="csv", help="events.csv or events.parquet")
+    s.add_argument("--perfetto", help="also write a Chrome/Perfetto trace-event JSON file")
     s.set_defaults(fn=cmd_simulate)
     v = sub.add_parser("validate", help="analytical model vs event-driven simulation")
     selection(v, "directory for validation.csv (default runs/<timestamp>-validate)")
     v.add_argument("--ideal-noc", action="store_true", help="remove contention: the two must agree within 0.1%%")
     v.set_defaults(fn=cmd_validate)
+    rp = sub.add_parser("report", help="plots and report.md of a run directory, into RUN_DIR/report/")
+    rp.add_argument("run_dir")
+    rp.set_defaults(fn=cmd_report)
     m = sub.add_parser("map", help="write a strategy's mapping as YAML")
     selection(m, "mapping YAML file to write", out_required=True)
     m.set_defaults(fn=cmd_map)

@@ -1,13 +1,14 @@
 """The event-driven simulator: a mapping's plan played out in SimPy, time in integer picoseconds.
 
-Every job is a process: it waits for its dependencies and input transfers, takes its unit (a
-SimPy resource, first come first served), holds it for ``cost.time_ps`` from ``hw`` and
-releases it. A transfer is issued by a callback when its producers end; the NoC model reserves
-its packets and the transfer arrives as a timeout. Nothing but scheduling, contention and data
-movement differs from the analytical model.
+Every job waits for its dependencies and input transfers, queues for its unit (first come,
+first served), holds it for ``cost.time_ps`` from ``hw`` and releases it; a transfer enters the
+packet network (``sim/noc.py``) when its producers end. Both are driven by callbacks on SimPy
+events rather than processes. Nothing but scheduling, contention and data movement differs from
+the analytical model.
 """
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import simpy
@@ -34,58 +35,120 @@ class Timeline:
     bytes_sent: int
     bytes_delivered: int
     packets: int
+    sim_events: int     # events processed: SimPy's plus the network's own
+
+
+class CountingEnvironment(simpy.Environment):
+    """A SimPy environment that counts the events it schedules (for throughput figures)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scheduled = 0
+
+    def schedule(self, event, priority=1, delay=0) -> None:  # noqa: D102 - SimPy's signature
+        self.scheduled += 1
+        super().schedule(event, priority, delay)
+
+
+TRACE_LEVELS = ("none", "layers", "events", "packets")
 
 
 class _Run:
-    def __init__(self, plan: Plan, ideal_noc: bool, recorder: Recorder):
+    """One run. Jobs and transfers start from callbacks: each keeps a count of what it waits
+    for; when the count reaches zero a job queues (first come, first served) for its unit and a
+    transfer enters the network."""
+
+    def __init__(self, plan: Plan, ideal_noc: bool, recorder: Recorder, trace: str = "events",
+                 counters: bool = False):
         self.plan = plan
-        self.env = simpy.Environment()
-        self.net = Network(self.env, plan.arch.noc, plan.arch.memories(), ideal=ideal_noc)
-        self.rec = recorder
-        self.units = {u: simpy.Resource(self.env, capacity=1) for u in plan.units}
-        nj, nt = len(plan.jobs), len(plan.transfers)
-        self.job_done = [self.env.event() for _ in range(nj)]
-        self.arrived = [self.env.event() for _ in range(nt)]
+        self.env = CountingEnvironment()
+        self.net = Network(self.env, plan.arch.noc, plan.arch.memories(), ideal=ideal_noc,
+                           recorder=recorder if trace == "packets" else None,
+                           counters=recorder if counters else None)
+        self.rec = recorder if trace in ("events", "packets") else NullRecorder()
+        self.layer_rec = recorder if trace == "layers" else None
+        jobs, trs = plan.jobs, plan.transfers
+        nj, nt = len(jobs), len(trs)
+        self.wait_job = [len(j.deps) + len(j.inputs) for j in jobs]
+        self.wait_tr = [len(t.after) + len(t.after_tr) for t in trs]
+        self.job_then: list[tuple[list[int], list[int]]] = [([], []) for _ in range(nj)]  # jobs, transfers
+        self.tr_then: list[tuple[list[int], list[int]]] = [([], []) for _ in range(nt)]
+        for j in jobs:
+            for d in j.deps:
+                self.job_then[d][0].append(j.id)
+            for t in j.inputs:
+                self.tr_then[t][0].append(j.id)
+        for t in trs:
+            for a in t.after:
+                self.job_then[a][1].append(t.id)
+            for x in t.after_tr:
+                self.tr_then[x][1].append(t.id)
+        self.queue: dict[str, deque] = {u: deque() for u in plan.units}
+        self.busy = {u: False for u in plan.units}
+        self.ready = [0] * nj
         self.start, self.end = [0] * nj, [0] * nj
         self.tr_issue, self.tr_end = [0] * nt, [0] * nt
         self.stall = {"unit_busy": 0, "noc_contention": 0}
         self.bytes_delivered = 0
         self.events = 0
+        self.done = [False] * nj
+        self.jobs_done = 0
 
-    def job(self, j):
-        env = self.env
-        waits = [self.job_done[d] for d in j.deps] + [self.arrived[t] for t in j.inputs]
-        if waits:
-            yield simpy.AllOf(env, waits)
-        ready = env.now
-        with self.units[j.unit].request() as req:
-            yield req
-            self.start[j.id] = t0 = env.now
-            if t0 > ready:
-                self.stall["unit_busy"] += t0 - ready
-                self.rec.row(ready, t0, "stall", j.unit, j.layer, j.shard, j.chunk, 0, 0, 0.0)
-                self.events += 1
-            yield env.timeout(j.cost.time_ps)
-        self.end[j.id] = env.now
+    # -- jobs ---------------------------------------------------------------------------------
+    def job_ready(self, jid: int) -> None:
+        unit = self.plan.jobs[jid].unit
+        self.ready[jid] = self.env.now
+        self.queue[unit].append(jid)
+        if not self.busy[unit]:
+            self.next_job(unit)
+
+    def next_job(self, unit: str) -> None:
+        q = self.queue[unit]
+        if not q:
+            self.busy[unit] = False
+            return
+        jid = q.popleft()
+        self.busy[unit] = True
+        j = self.plan.jobs[jid]
+        now = self.env.now
+        self.start[jid] = now
+        if now > self.ready[jid]:
+            self.stall["unit_busy"] += now - self.ready[jid]
+            self.rec.row(self.ready[jid], now, "stall", unit, j.layer, j.shard, j.chunk, 0, 0, 0.0)
+            self.events += 1
+        self.env.timeout(j.cost.time_ps).callbacks.append(lambda _e, jid=jid: self.job_end(jid))
+
+    def job_end(self, jid: int) -> None:
+        j = self.plan.jobs[jid]
+        now = self.env.now
+        self.end[jid] = now
+        self.done[jid] = True
+        self.jobs_done += 1
         kind = "compute" if j.kind == "compute" else "memory"
-        self.rec.row(t0, env.now, kind, j.unit, j.layer, j.shard, j.chunk, 0, j.macs, j.cost.total_pj)
+        self.rec.row(self.start[jid], now, kind, j.unit, j.layer, j.shard, j.chunk, 0, j.macs, j.cost.total_pj)
         self.events += 1
-        self.job_done[j.id].succeed()
+        self.next_job(j.unit)
+        self.release(self.job_then[jid])
 
-    def issue(self, t) -> None:
+    def release(self, then: tuple[list[int], list[int]]) -> None:
+        """One more thing the given jobs and transfers waited for has happened."""
+        for d in then[0]:
+            self.wait_job[d] -= 1
+            if self.wait_job[d] == 0:
+                self.job_ready(d)
+        for t in then[1]:
+            self.wait_tr[t] -= 1
+            if self.wait_tr[t] == 0:
+                self.issue(t)
+
+    # -- transfers ----------------------------------------------------------------------------
+    def issue(self, tid: int) -> None:
+        t = self.plan.transfers[tid]
         mems = self.net.mems
-
-        def go(_ev=None) -> None:
-            now = self.env.now
-            self.tr_issue[t.id] = now
-            self.net.send(t.src_node, t.dst_node, t.nbytes, on_done=lambda _t: self.land(t, now),
-                          src_mem=t.src if t.src in mems else None, dst_mem=t.dst if t.dst in mems else None)
-
-        waits = [self.job_done[a] for a in t.after] + [self.arrived[x] for x in t.after_tr]
-        if waits:
-            simpy.AllOf(self.env, waits).callbacks.append(go)
-        else:
-            go()
+        now = self.env.now
+        self.tr_issue[tid] = now
+        self.net.send(t.src_node, t.dst_node, t.nbytes, on_done=lambda _t: self.land(t, now),
+                      src_mem=t.src if t.src in mems else None, dst_mem=t.dst if t.dst in mems else None)
 
     def land(self, t, issued: int) -> None:
         now = self.env.now
@@ -93,38 +156,51 @@ class _Run:
         self.bytes_delivered += t.nbytes
         ideal = t.ideal_ps if self.net.ideal else t.zero_load_ps
         self.stall["noc_contention"] += max(0, now - issued - ideal)
-        route = f"{t.src}->{t.dst}"
-        self.rec.row(issued, now, "transfer", route, t.layer, -1, -1, t.nbytes, 0, sum(t.noc_energy.values()))
+        self.rec.row(issued, now, "transfer", f"{t.src}->{t.dst}", t.layer, -1, -1, t.nbytes, 0,
+                     sum(t.noc_energy.values()))
         self.events += 1
         if t.mem_energy:
             mem = t.src if t.src in self.net.mems else t.dst
             self.rec.row(issued, now, "memory", mem, t.layer, -1, -1, t.nbytes, 0, sum(t.mem_energy.values()))
             self.events += 1
-        self.arrived[t.id].succeed()
+        self.release(self.tr_then[t.id])
 
     def run(self) -> Result:
-        for t in self.plan.transfers:
-            self.issue(t)
-        for j in self.plan.jobs:
-            self.env.process(self.job(j))
+        for tid, n in enumerate(self.wait_tr):
+            if n == 0:
+                self.issue(tid)
+        for jid, n in enumerate(self.wait_job):
+            if n == 0:
+                self.job_ready(jid)
         self.env.run()
-        if not all(e.triggered for e in self.job_done):
-            stuck = next(j for j, e in zip(self.plan.jobs, self.job_done) if not e.triggered)
+        if self.jobs_done < len(self.plan.jobs):
+            stuck = next(j for j in self.plan.jobs if not self.done[j.id])
             links = self.net.stuck()
             why = f"; packets stuck at channels {', '.join(links[:8])}" if links else ""
             raise PrismError(f"simulation stalled at {self.env.now} ps: job {stuck.layer}"
                              f"[shard {stuck.shard}, chunk {stuck.chunk}] never ran{why}")
         res = summarize(self.plan, "des", self.start, self.end, self.tr_issue, self.tr_end,
                         link_busy=self.net.link_busy(), stall_ps=self.stall, events=self.events)
+        if self.layer_rec is not None:  # one row per layer: its span, units, MACs and energy
+            for name, pl in res.per_layer.items():
+                self.layer_rec.row(pl["start_ps"], pl["end_ps"], "compute", pl["units"], name, -1, -1, 0,
+                                   pl["macs"], pl["energy_pj"])
         return res
 
 
-def simulate_plan(plan: Plan, *, ideal_noc: bool = False, recorder: Recorder | None = None) -> tuple[Result, Timeline]:
-    """Play ``plan`` out; return the Result and the Timeline of every job and transfer."""
-    run = _Run(plan, ideal_noc, recorder or NullRecorder())
+def simulate_plan(plan: Plan, *, ideal_noc: bool = False, recorder: Recorder | None = None,
+                  trace: str = "events", counters: bool = False) -> tuple[Result, Timeline]:
+    """Play ``plan`` out; return the Result and the Timeline of every job and transfer.
+
+    ``trace``: what goes to ``recorder`` — ``none``; ``layers`` (a row per layer); ``events`` (a
+    row per job, transfer, memory access and stall); ``packets`` (also a row per packet per
+    channel it holds). ``counters``: also send NoC input-buffer occupancy to ``recorder.counter``."""
+    if trace not in TRACE_LEVELS:
+        raise PrismError(f"--trace: must be one of {', '.join(TRACE_LEVELS)} (got {trace!r})")
+    run = _Run(plan, ideal_noc, recorder or NullRecorder(), trace, counters)
     res = run.run()
     return res, Timeline(run.start, run.end, run.tr_issue, run.tr_end, run.net.bytes_sent,
-                         run.bytes_delivered, run.net.packets)
+                         run.bytes_delivered, run.net.packets, run.env.scheduled + run.net.events)
 
 
 def simulate(arch: Arch, workload: Workload, mapping: Mapping, *, seed: int = 0, ideal_noc: bool = False,

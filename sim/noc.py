@@ -16,6 +16,11 @@ serves the heads waiting for it first come, first served:
   the router pipeline (``router_latency_cycles``).
 
 Zero-load latency of one packet is (hops + 1) x router + sum of link latencies + serialization.
+Packet hops are events on the network's own heap (time, then order of scheduling). Hops that
+touch nothing outside the network run ahead of SimPy's clock up to its next scheduled event
+(nothing else can act before then, so causality holds); only deliveries that call back into the
+simulator wait for a SimPy wake-up at their exact time. Network events at a time run before the
+simulator's events at the same time.
 Waiting heads queue per output channel (no head-of-line blocking between outputs). Routes that
 can form a cyclic wait may deadlock; the simulator then reports the channels whose packets never
 moved. With ``ideal=True`` links have infinite bandwidth and never contend: a transfer takes its
@@ -23,17 +28,19 @@ zero-load head latency.
 """
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from typing import Callable
 
 import simpy
+from simpy.core import URGENT
 
 from prismsim.hw.memory import Memory, mem_latency_ps, mem_ps
 from prismsim.hw.noc import NocParams, head_latency_ps, link_kind, link_props, route
 
 
 class _Channel:
-    __slots__ = ("name", "width", "lat", "credits", "queue", "busy", "busy_ps", "rate")
+    __slots__ = ("name", "width", "lat", "credits", "queue", "busy", "busy_ps", "rate", "full_hold", "full_flit")
 
     def __init__(self, name, width: int, lat: int, credits: float, rate=None):
         self.name, self.width, self.lat, self.credits = name, width, lat, credits
@@ -41,13 +48,14 @@ class _Channel:
         self.busy = False
         self.busy_ps = 0
         self.rate = rate  # memory endpoint: hold = mem_ps(rate, bytes)
+        self.full_hold = self.full_flit = -1  # hold and flit time of a full packet, once known
 
 
 class _Packet:
-    __slots__ = ("path", "i", "nbytes", "done", "injected", "prev", "tail")
+    __slots__ = ("path", "i", "nbytes", "done", "injected", "prev", "tail", "ext")
 
-    def __init__(self, path, nbytes: int, done):
-        self.path, self.i, self.nbytes, self.done = path, 0, nbytes, done
+    def __init__(self, path, nbytes: int, done, ext: bool):
+        self.path, self.i, self.nbytes, self.done, self.ext = path, 0, nbytes, done, ext
         self.injected = -1
         self.prev: _Channel | None = None
         self.tail = 0  # when the tail flit is ready (past the router pipeline) to cross the next channel
@@ -57,8 +65,10 @@ class Network:
     """The NoC of one run. ``mems``: memory endpoints by name (``Arch.memories()``)."""
 
     def __init__(self, env: simpy.Environment, noc: NocParams, mems: dict[str, Memory] | None = None,
-                 ideal: bool = False):
+                 ideal: bool = False, recorder=None, counters=None):
         self.env, self.noc, self.ideal = env, noc, ideal
+        self.rec = recorder        # records every channel hold (trace level "packets") when set
+        self.counters = counters   # receives input-buffer occupancy counters when set
         self.mems = mems or {}
         self.cyc = noc.cycle_ps
         self.R = int(round(noc.router_latency_cycles * self.cyc))
@@ -67,10 +77,69 @@ class Network:
         self.pbytes = noc.packet_bytes
         self.channels: dict = {}
         self._paths: dict = {}
+        self.clock = 0                  # the network's time: SimPy's, or ahead of it (see _pump)
         self.packets = 0
         self.in_flight = 0
         self.bytes_sent = 0
         self.bytes_delivered = 0
+        self.events = 0                 # network events processed
+        self._heap: list = []
+        self._seq = 0
+        self._pumps: set[int] = set()   # times a SimPy wake-up is scheduled for
+        self._pumping = False
+
+    # -- the network's own event queue --------------------------------------------------------
+    _RELEASE, _OUT, _REQUEST, _CALL, _CALL_EXT = 0, 1, 2, 3, 4   # _OUT and _CALL_EXT call out
+
+    def _at(self, t: int, kind: int, a=None, b=None) -> None:
+        heapq.heappush(self._heap, (t, self._seq, kind, a, b))
+        self._seq += 1
+        if not self._pumping:  # a running pump looks at the heap when it is done
+            self._wake(t)
+
+    def _wake(self, t: int) -> None:
+        """Make sure SimPy wakes the network up by time ``t`` — before any other event at ``t``
+        (URGENT priority), so network events at a time always precede the simulator's."""
+        if not self._pumps or t < min(self._pumps):
+            self._pumps.add(t)
+            ev = simpy.Event(self.env)
+            ev._ok, ev._value = True, None
+            ev.callbacks.append(self._pump)
+            self.env.schedule(ev, URGENT, max(0, t - self.env.now))
+
+    def _pump(self, _ev) -> None:
+        env = self.env
+        now = env.now
+        self._pumps.discard(now)
+        heap = self._heap
+        limit = env.peek()   # no one outside the network acts before then
+        self._pumping = True
+        while heap:
+            t, _, kind, a, b = heap[0]
+            if t > now and (t > limit or kind == 4 or (kind == 1 and a.ext)):
+                break
+            heapq.heappop(heap)
+            self.events += 1
+            self.clock = t
+            if kind == 2:
+                self._request(a, b)
+            elif kind == 0:
+                a.busy = False
+                if b is not None:  # the tail left the buffer before channel a
+                    b.credits += 1
+                    if self.counters is not None and b.name[0] == "link":
+                        self.counters.counter(t, f"buffer {_name(b.name)}", self.slots - b.credits)
+                    self._arbitrate(b)
+                self._arbitrate(a)
+            elif kind == 1:
+                self.in_flight -= 1
+                a.done(a)
+            else:
+                a(b)
+        self._pumping = False
+        self.clock = now
+        if heap:
+            self._wake(heap[0][0])
 
     # -- topology ---------------------------------------------------------------------------
     def _channel(self, key) -> _Channel:
@@ -109,6 +178,7 @@ class Network:
         """Start a transfer at ``env.now``; ``on_done(t)`` when its last byte arrives,
         ``on_packet(t_injected, t_delivered)`` for every packet."""
         env = self.env
+        self.clock = env.now
         self.bytes_sent += nbytes
         chans, head = self._path(src, dst, src_mem, dst_mem)
         lat_in = mem_latency_ps(self.mems[src_mem]) if src_mem else 0
@@ -122,7 +192,7 @@ class Network:
                     on_packet(env.now - delay + lat_in, env.now)
                 if on_done:
                     on_done(env.now)
-            env.timeout(delay).callbacks.append(fin)
+            self._at(env.now + delay, self._CALL_EXT, fin, None)
             return
         n = -(-nbytes // self.pbytes)
         state = {"left": n}
@@ -130,11 +200,11 @@ class Network:
         def delivered(pk: _Packet) -> None:
             self.bytes_delivered += pk.nbytes
             if on_packet:
-                on_packet(pk.injected, env.now + lat_out)
+                on_packet(pk.injected, self.clock + lat_out)
             state["left"] -= 1
             if state["left"] == 0 and on_done:
                 if lat_out:
-                    env.timeout(lat_out).callbacks.append(lambda _e: on_done(env.now))
+                    self._at(self.clock + lat_out, self._CALL_EXT, lambda _x: on_done(env.now), None)
                 else:
                     on_done(env.now)
 
@@ -145,10 +215,12 @@ class Network:
                 left -= b
                 self.packets += 1
                 self.in_flight += 1
-                self._request(_Packet(chans, b, delivered), chans[0])
+                last = left <= 0
+                ext = on_packet is not None or (last and on_done is not None and not lat_out)
+                self._request(_Packet(chans, b, delivered, ext), chans[0])
 
         if lat_in:
-            env.timeout(lat_in).callbacks.append(start)
+            self._at(env.now + lat_in, self._CALL, start, None)
         else:
             start()
 
@@ -164,40 +236,38 @@ class Network:
         pk = ch.queue.popleft()
         ch.busy = True
         ch.credits -= 1
-        now = self.env.now
-        if ch.rate is not None:
-            hold = mem_ps(ch.rate, pk.nbytes)
-            flit = mem_ps(ch.rate, min(pk.nbytes, self.flit_bytes))
+        now = self.clock
+        if self.counters is not None and ch.name[0] == "link":
+            self.counters.counter(now, f"buffer {_name(ch.name)}", self.slots - ch.credits)
+        nb = pk.nbytes
+        if nb == self.pbytes and ch.full_hold >= 0:
+            hold, flit = ch.full_hold, ch.full_flit
         else:
-            hold = int(round(-(-pk.nbytes // ch.width) * self.cyc))
-            flit = int(round(-(-min(pk.nbytes, self.flit_bytes) // ch.width) * self.cyc))
+            if ch.rate is not None:
+                hold = mem_ps(ch.rate, nb)
+                flit = mem_ps(ch.rate, min(nb, self.flit_bytes))
+            else:
+                hold = int(round(-(-nb // ch.width) * self.cyc))
+                flit = int(round(-(-min(nb, self.flit_bytes) // ch.width) * self.cyc))
+            if nb == self.pbytes:
+                ch.full_hold, ch.full_flit = hold, flit
         # cut-through: a channel cannot finish before the tail flit is ready and has crossed it,
         # which matters after a narrower (or slower) channel upstream
-        hold = max(hold, pk.tail + flit - now)
+        if pk.tail + flit - now > hold:
+            hold = pk.tail + flit - now
         pk.tail = now + hold - flit + ch.lat + self.R
         ch.busy_ps += hold
+        if self.rec is not None:
+            self.rec.row(now, now + hold, "transfer", _name(ch.name), "", -1, -1, pk.nbytes, 0, 0.0)
         if pk.i == 0:
             pk.injected = now
         prev, pk.prev = pk.prev, ch
-        env = self.env
-
-        def released(_e, ch=ch, prev=prev) -> None:
-            ch.busy = False
-            if prev is not None:  # tail left the buffer before this channel
-                prev.credits += 1
-                self._arbitrate(prev)
-            self._arbitrate(ch)
-
-        env.timeout(hold).callbacks.append(released)
+        self._at(now + hold, self._RELEASE, ch, prev)
         pk.i += 1
         if pk.i == len(pk.path):  # ejected: the tail is out when the hold ends
-            def out(_e, pk=pk) -> None:
-                self.in_flight -= 1
-                pk.done(pk)
-            env.timeout(hold).callbacks.append(out)
+            self._at(now + hold, self._OUT, pk, None)
             return
-        nxt = pk.path[pk.i]
-        env.timeout(ch.lat + self.R).callbacks.append(lambda _e, pk=pk, nxt=nxt: self._request(pk, nxt))
+        self._at(now + ch.lat + self.R, self._REQUEST, pk, pk.path[pk.i])
 
     # -- reporting --------------------------------------------------------------------------
     def stuck(self) -> list[str]:

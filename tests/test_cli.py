@@ -24,7 +24,7 @@ def test_simulate_writes_a_complete_run(tmp_path, capsys):
     code, text, _ = run(capsys, "simulate", *MLP, "--out", str(out))
     assert code == 0 and "latency" in text
     assert sorted(p.name for p in out.iterdir()) == \
-        ["events.csv", "layers.csv", "links.csv", "mapping.yaml", "summary.json", "units.csv"]
+        ["arch.yaml", "events.csv", "layers.csv", "links.csv", "mapping.yaml", "summary.json", "units.csv"]
     s = json.loads((out / "summary.json").read_text())
     for key in ("latency_ps", "energy_pj", "energy_breakdown_pj", "macs", "events", "utilization"):
         assert key in s

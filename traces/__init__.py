@@ -1,4 +1,4 @@
-"""Traces: a streaming recorder of every event (imports nothing else of prismsim)."""
-from .recorder import COLUMNS, CsvRecorder, NullRecorder, Recorder
+"""Traces: streaming recorders, Perfetto export, analysis and plots (imports nothing else of prismsim)."""
+from .recorder import COLUMNS, CsvRecorder, ListRecorder, NullRecorder, ParquetRecorder, Recorder, TeeRecorder
 
-__all__ = ["COLUMNS", "CsvRecorder", "NullRecorder", "Recorder"]
+__all__ = ["COLUMNS", "CsvRecorder", "ListRecorder", "NullRecorder", "ParquetRecorder", "Recorder", "TeeRecorder"]

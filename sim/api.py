@@ -1,0 +1,106 @@
+"""The Python API for notebooks: run a simulation, read a run back, get pandas tables."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from prismsim.hw.spec import Arch, load_arch
+from prismsim.mapper.mapping import Mapping, Schedule, validate
+from prismsim.mapper.plan import build_plan
+from prismsim.mapper.result import Result
+from prismsim.mapper.strategies import make_mapping
+from prismsim.mapper.workload import Workload
+from prismsim.traces import COLUMNS, ListRecorder
+from prismsim.traces import analysis
+
+
+@dataclass
+class Run:
+    """A finished run: ``summary`` (dict) and, as DataFrames, ``events``, ``units``, ``layers``,
+    ``links``. Read lazily from ``dir`` when the run was written to disk."""
+
+    summary: dict
+    dir: Path | None = None
+    result: Result | None = None
+    mapping: Mapping | None = None
+    _events: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def events(self) -> pd.DataFrame:
+        if self._events is None:
+            path = analysis.events_path(self.dir) if self.dir else None
+            self._events = analysis.read_events(path) if path else pd.DataFrame(columns=list(COLUMNS))
+        return self._events
+
+    def _table(self, name: str) -> pd.DataFrame:
+        if self.dir is not None and (self.dir / f"{name}.csv").exists():
+            return pd.read_csv(self.dir / f"{name}.csv", keep_default_na=False)
+        r = self.result
+        if r is None:
+            return pd.DataFrame()
+        if name == "units":
+            return pd.DataFrame([{"unit": u, **v} for u, v in r.per_unit.items()])
+        if name == "layers":
+            return pd.DataFrame([{"layer": k, **v} for k, v in r.per_layer.items()])
+        return pd.DataFrame({"link": list(r.link_utilization), "utilization": list(r.link_utilization.values())})
+
+    @property
+    def units(self) -> pd.DataFrame:
+        return self._table("units")
+
+    @property
+    def layers(self) -> pd.DataFrame:
+        return self._table("layers")
+
+    @property
+    def links(self) -> pd.DataFrame:
+        return self._table("links")
+
+
+def simulate(arch: str | Arch = "hybrid", model: str | Workload = "pythia-70m", mapping: str | Path | Mapping | None = None,
+             strategy: str = "greedy", *, schedule: str = "sequential", chunks: int = 1, out: str | Path | None = None,
+             trace: str = "events", seed: int = 0, ideal_noc: bool = False, **options) -> Run:
+    """Simulate ``model`` on ``arch`` event by event. With ``out`` the run is written there as by
+    ``prismsim simulate`` (and read back lazily); without it the events stay in memory."""
+    if out is not None:
+        from .cli import main
+
+        argv = ["simulate", "--arch", str(arch), "--model", str(model), "--out", str(out), "--trace", trace,
+                "--seed", str(seed), "--schedule", schedule, "--chunks", str(chunks)]
+        argv += ["--mapping", str(mapping)] if mapping is not None else ["--strategy", strategy]
+        argv += ["--ideal-noc"] if ideal_noc else []
+        for k, v in options.items():
+            argv += ["--option", f"{k}={v}"]
+        code = main(argv)
+        if code != 0:
+            from prismsim.hw.errors import PrismError
+            raise PrismError(f"simulate failed (exit {code}); see the message above")
+        return load_run(out)
+    from .cli import load_model
+    from .engine import simulate_plan
+
+    a = load_arch(arch) if isinstance(arch, (str, Path)) else arch
+    wl = load_model(model) if isinstance(model, str) else model
+    sched = Schedule(schedule, chunks)
+    if mapping is None:
+        m = make_mapping(strategy, wl, a, schedule=sched, **options)
+    else:
+        m = Mapping.load(mapping) if isinstance(mapping, (str, Path)) else mapping
+    validate(m, a, wl)
+    rec = ListRecorder()
+    res, _ = simulate_plan(build_plan(a, wl, m, check=False), ideal_noc=ideal_noc, recorder=rec, trace=trace)
+    events = pd.DataFrame(rec.data, columns=list(COLUMNS))
+    return Run(res.summary(), None, res, m, events)
+
+
+def load_run(path: str | Path) -> Run:
+    """A run directory written by ``prismsim simulate`` (or ``simulate(..., out=...)``)."""
+    d = Path(path)
+    if not (d / "summary.json").exists():
+        from prismsim.hw.errors import PrismError
+        raise PrismError(f"load_run: {str(d)!r} holds no summary.json")
+    m = Mapping.load(d / "mapping.yaml") if (d / "mapping.yaml").exists() else None
+    return Run(json.loads((d / "summary.json").read_text()), d, None, m)

@@ -1,0 +1,117 @@
+"""``prismsim report RUN_DIR``: plots and a markdown report of a run (or of a compare/sweep table)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from prismsim.hw.errors import PrismError
+from prismsim.traces import analysis, plots
+
+from .output import check_new
+
+
+def _floorplan(run_dir: Path) -> dict[tuple, str]:
+    """Router -> the units on it (from the run's arch.yaml)."""
+    f = run_dir / "arch.yaml"
+    if not f.exists():
+        return {}
+    from prismsim.hw.spec import parse_arch
+
+    arch = parse_arch(yaml.safe_load(f.read_text()), str(f))
+    nodes: dict[tuple, list[str]] = {}
+    for u in arch.instances().values():
+        nodes.setdefault(tuple(u.pos), []).append(u.name)
+    for name, mem in arch.memories().items():
+        nodes.setdefault(tuple(mem.position), []).append(name)
+    return {k: "\n".join(v[:2]) + ("…" if len(v) > 2 else "") for k, v in nodes.items()}
+
+
+def _links(links: pd.DataFrame) -> dict[tuple, float]:
+    out = {}
+    for name, u in zip(links.get("link", []), links.get("utilization", [])):
+        if "->" in str(name) and "@" not in str(name):
+            a, b = str(name).split("->")
+            out[(tuple(int(v) for v in a.split(",")), tuple(int(v) for v in b.split(",")))] = float(u)
+    return out
+
+
+def _run_report(run_dir: Path, out: Path) -> list[tuple[str, str]]:
+    t = analysis.read_run_tables(run_dir)
+    s = t["summary"]
+    figs = []
+    ev = analysis.events_path(run_dir)
+    if ev is not None:
+        spans = []
+        for chunk in analysis.iter_events(ev, ["t_start_ps", "t_end_ps", "kind", "resource", "layer"]):
+            c = chunk[chunk["kind"] == "compute"]
+            # one bar per (unit, layer): a readable timeline however many chunks ran
+            spans.append(c.groupby(["resource", "layer"], as_index=False).agg(
+                t_start_ps=("t_start_ps", "min"), t_end_ps=("t_end_ps", "max")))
+        if spans:
+            sp = pd.concat(spans).groupby(["resource", "layer"], as_index=False).agg(
+                t_start_ps=("t_start_ps", "min"), t_end_ps=("t_end_ps", "max"))
+            if len(sp):
+                figs.append(("Per-unit timeline", plots.gantt(sp, out / "timeline.png").name))
+        kinds = dict(zip(t["units"]["unit"], t["units"]["kind"])) if len(t["units"]) else {}
+        util = analysis.utilization_over_time(ev, kinds, s["latency_ps"])
+        if len(util.columns):
+            figs.append(("Utilization over time", plots.utilization(util, out / "utilization.png").name))
+    figs.append(("Energy breakdown", plots.energy_bars(s["energy_breakdown_pj"], s["energy_by_kind_pj"],
+                                                        out / "energy.png").name))
+    links = _links(t["links"])
+    if links:
+        figs.append(("NoC link utilization", plots.noc_heatmap(links, _floorplan(run_dir), out / "noc.png").name))
+    if len(t["layers"]):
+        figs.append(("Per-layer latency", plots.layer_bars(t["layers"], out / "layers.png").name))
+    figs.append(("Stall time by cause", plots.stall_bars(s.get("stall_ps", {}), out / "stalls.png").name))
+    return figs
+
+
+def _table_report(table: Path, out: Path) -> list[tuple[str, str]]:
+    df = pd.read_parquet(table) if table.suffix == ".parquet" else pd.read_csv(table)
+    if "error" in df:
+        df = df[df["error"].isna() | (df["error"] == "")]
+    label = "strategy" if "strategy" in df else ("point_id" if "point_id" in df else df.columns[0])
+    figs = []
+    if {"latency_ps", "energy_pj"} <= set(df.columns) and len(df):
+        front = analysis.pareto_front(df, "latency_ps", "energy_pj")
+        figs.append(("Pareto front (latency, energy)",
+                     plots.pareto(df, "latency_ps", "energy_pj", label, front, out / "pareto.png").name))
+        cols = [c for c in ("latency_ps", "energy_pj", "accuracy") if c in df and df[c].notna().any()]
+        if len(df) <= 40:
+            figs.append(("Comparison", plots.bars(df, label, cols, out / "bars.png").name))
+    return figs
+
+
+def write_report(run_dir: str | Path) -> Path:
+    """Write RUN_DIR/report/ (PNGs and report.md); never overwrite an existing report."""
+    d = Path(run_dir)
+    if not d.is_dir():
+        raise PrismError(f"report: {str(d)!r} is not a directory")
+    out = d / "report"
+    check_new(out, "report")
+    tmp = d / f".report.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        table = next((d / n for n in ("results.parquet", "results.csv", "compare.csv") if (d / n).exists()), None)
+        if (d / "summary.json").exists():
+            figs, title = _run_report(d, tmp), json.loads((d / "summary.json").read_text())
+            head = f"# {title['model']} on {title['arch']} ({title['strategy']})\n\n" \
+                   f"latency {title['latency_ps'] / 1e6:,.3f} us, energy {title['energy_pj'] / 1e6:,.3f} uJ\n"
+        elif table is not None:
+            figs, head = _table_report(table, tmp), f"# {d.name}: {table.name}\n"
+        else:
+            raise PrismError(f"report: {str(d)!r} holds no summary.json or results table")
+        body = [head] + [f"\n## {title}\n\n![{title}]({png})\n" for title, png in figs]
+        (tmp / "report.md").write_text("".join(body))
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

@@ -1,0 +1,103 @@
+"""Trace formats, Perfetto export, reports and the notebook API."""
+import json
+import struct
+
+import pandas as pd
+import pytest
+
+from prismsim import load_run, simulate
+from prismsim.sim.cli import main
+from prismsim.traces import COLUMNS
+from prismsim.traces.analysis import busy_integral, pareto_front, read_events
+
+import numpy as np
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return out
+
+
+def test_csv_and_parquet_hold_the_same_rows_and_schema(tmp_path, capsys):
+    for fmt in ("csv", "parquet"):
+        run(capsys, "simulate", "--model", "mlp", "--schedule", "pipelined", "--trace-format", fmt,
+            "--out", str(tmp_path / fmt))
+    a = read_events(tmp_path / "csv" / "events.csv")
+    b = read_events(tmp_path / "parquet" / "events.parquet")
+    assert list(a.columns) == list(COLUMNS) == list(b.columns)
+    assert str(a["t_start_ps"].dtype) == "int64" and str(b["energy_pj"].dtype) == "float64"
+    pd.testing.assert_frame_equal(a.drop(columns="energy_pj"), b.drop(columns="energy_pj"))
+    assert np.allclose(a["energy_pj"], b["energy_pj"], rtol=1e-8)
+    assert set(a["kind"]) <= {"compute", "transfer", "memory", "switch", "stall"}
+
+
+def test_trace_levels(tmp_path, capsys):
+    rows = {}
+    for lv in ("none", "layers", "events", "packets"):
+        run(capsys, "simulate", "--model", "mlp", "--trace", lv, "--out", str(tmp_path / lv))
+        rows[lv] = len(read_events(tmp_path / lv / "events.csv"))
+        assert json.loads((tmp_path / lv / "summary.json").read_text())["trace_rows"] == rows[lv]
+    assert rows["none"] == 0 and rows["layers"] == 5 and rows["layers"] < rows["events"] < rows["packets"]
+
+
+def test_perfetto_json_follows_the_trace_event_format(tmp_path, capsys):
+    f = tmp_path / "t.json"
+    run(capsys, "simulate", "--model", "mlp", "--trace", "packets", "--perfetto", str(f), "--out", str(tmp_path / "r"))
+    doc = json.loads(f.read_text())
+    evs = doc["traceEvents"]
+    assert doc["displayTimeUnit"] == "ns" and {e["ph"] for e in evs} == {"M", "X", "C"}
+    named = {(e["pid"], e["tid"]) for e in evs if e["ph"] == "M" and e["name"] == "thread_name"}
+    for e in evs:
+        assert isinstance(e["pid"], int) and isinstance(e["tid"], int) and isinstance(e["name"], str)
+        if e["ph"] == "X":
+            assert e["ts"] >= 0 and e["dur"] >= 0 and (e["pid"], e["tid"]) in named
+        if e["ph"] == "C":
+            assert all(isinstance(v, (int, float)) for v in e["args"].values())
+    units = {e["args"]["name"] for e in evs if e["ph"] == "M" and e["name"] == "thread_name" and e["pid"] == 1}
+    assert {"rr0", "dg0"} <= units                     # a track per unit ...
+    assert any(e["pid"] == 3 for e in evs if e["ph"] == "X")  # ... and per NoC channel
+    existing = tmp_path / "t.json"
+    code = main(["simulate", "--model", "mlp", "--perfetto", str(existing), "--out", str(tmp_path / "r2")])
+    assert code == 2 and not (tmp_path / "r2").exists()  # never overwrites
+
+
+def _png_size(path):
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", head[16:24])
+
+
+def test_report_renders_every_plot_headless(tmp_path, capsys):
+    d = tmp_path / "run"
+    run(capsys, "simulate", "--model", "pythia-70m?seq_len=16", "--out", str(d))
+    run(capsys, "report", str(d))
+    rep = d / "report"
+    pngs = sorted(p.name for p in rep.glob("*.png"))
+    assert pngs == ["energy.png", "layers.png", "noc.png", "stalls.png", "timeline.png", "utilization.png"]
+    for p in rep.glob("*.png"):
+        w, h = _png_size(p)
+        assert w > 200 and h > 100 and p.stat().st_size > 5000
+    md = (rep / "report.md").read_text()
+    assert all(f"({p})" in md for p in pngs)
+    assert main(["report", str(d)]) == 2  # an existing report is kept
+
+
+def test_api_round_trip(tmp_path):
+    r = simulate(model="mlp", strategy="equal")
+    assert r.summary["macs"] == 784 * 256 * 16 + 256 * 256 * 16 + 256 * 10 * 16
+    assert int(r.events["macs"].sum()) == r.summary["macs"] and len(r.units) == 14 and len(r.layers) == 5
+    w = simulate(model="mlp", strategy="equal", out=tmp_path / "run")
+    back = load_run(tmp_path / "run")
+    assert back.summary == w.summary and back.summary["latency_ps"] == r.summary["latency_ps"]
+    assert len(back.events) == back.summary["trace_rows"] and list(back.layers["layer"])[:2] == ["fc1", "relu1"]
+    assert back.mapping is not None and back.mapping.strategy == "equal"
+
+
+def test_busy_integral_and_pareto():
+    edges = np.array([0.0, 5, 10, 20])
+    f = busy_integral(np.array([0.0, 8]), np.array([6.0, 12]), edges)
+    assert list(np.diff(f)) == [5, 3, 2]   # [0,6) and [8,12) over [0,5), [5,10), [10,20)
+    df = pd.DataFrame({"x": [1, 2, 3, 4], "y": [4, 1, 2, 0.5]})
+    assert list(pareto_front(df, "x", "y")["x"]) == [1, 2, 4]
