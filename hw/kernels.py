@@ -176,12 +176,25 @@ def _digits(x_u: np.ndarray, in_bits: int, dac_bits: int) -> list[np.ndarray]:
     return [(x_u >> (s * dac_bits)) & mask for s in range(steps)]
 
 
-def _correct(xb: Crossbar, x_int: np.ndarray, in_bits: int, analog: np.ndarray) -> np.ndarray:
-    """Digital corrections for the input offset (and the weight offset under offset encoding)."""
-    x_u = x_int + 2 ** (in_bits - 1)
-    y = analog - 2.0 ** (in_bits - 1) * xb.w_int.sum(axis=1)[None, :]
+def input_offset(x_int: np.ndarray, in_bits: int) -> int:
+    """0 for non-negative inputs (applied as unsigned bit-serial values, e.g. after ReLU), else
+    2^(in_bits-1): signed inputs run as x + offset and the offset is removed afterwards."""
+    return 0 if x_int.size == 0 or int(x_int.min()) >= 0 else 2 ** (in_bits - 1)
+
+
+def _correct(xb: Crossbar, x_int: np.ndarray, offset: int, analog: np.ndarray) -> np.ndarray:
+    """Remove the input offset (inputs ran as x + offset) and, under offset encoding, the weight
+    offset. Both are calibrated through the array itself, as hardware does: the input offset uses
+    the programmed conductances' column sums (they drift with the weights), the weight offset the
+    array's mean conductance ratio. Ideal cells give the exact integers."""
+    y = analog
+    if offset:
+        cols = np.einsum("p,pdn->n", xb.scale, xb.g)           # sum over rows of the analog weights
+        y = analog - float(offset) * cols[None, :]
     if xb.encoding == "offset":
-        y -= 2.0 ** (xb.weight_bits - 1) * x_u.sum(axis=1, keepdims=True)
+        ideal = encode_levels(xb.w_int, xb.weight_bits, xb.bits_per_cell, xb.encoding)[0]
+        rho = float(np.einsum("p,pdn->", xb.scale, xb.g) / max(np.einsum("p,pdn->", xb.scale, ideal), 1e-30))
+        y -= 2.0 ** (xb.weight_bits - 1) * rho * x_int.sum(axis=1, keepdims=True)
     return y
 
 
@@ -193,11 +206,13 @@ def crossbar_mvm(xb: Crossbar, x_int: np.ndarray, *, in_bits: int = 8, dac_bits:
     """Y[B x N] ~= X[B x D] . W^T through the crossbars, in integer units (exact when the cells
     are ideal, ``read_noise`` is off and ``adc_bits`` is 0 or large enough).
 
-    x_int: signed integers in [-(2^(in_bits-1) - 1), 2^(in_bits-1) - 1]. Per input step and
-    crossbar row tile one GEMM gives every column current (and, with read noise, the summed
-    variance of the active cells); ``_adc_accumulate`` does the rest."""
+    x_int: integers in [0, 2^in_bits - 1] (unsigned) or [-(2^(in_bits-1) - 1), 2^(in_bits-1) - 1]
+    (signed, run with an offset; see ``input_offset``). Per input step and crossbar row tile one
+    GEMM gives every column current (and, with read noise, the summed variance of the active
+    cells); ``_adc_accumulate`` does the rest."""
     x_int = np.asarray(x_int, dtype=np.int64)
-    x_u = x_int + 2 ** (in_bits - 1)
+    off = input_offset(x_int, in_bits)
+    x_u = x_int + off
     B, D = x_u.shape
     P, _, N = xb.g.shape
     gv = np.ascontiguousarray(xb.g.transpose(1, 0, 2), dtype=np.float32).reshape(D, P * N)
@@ -222,7 +237,7 @@ def crossbar_mvm(xb: Crossbar, x_int: np.ndarray, *, in_bits: int = 8, dac_bits:
                 fs = float((r1 - r0) * xb.levels * dmax)
                 _adc_accumulate(y[b0:b1], cv, P, N, scale, 2.0 ** (st * dac_bits), fs, levels, table,
                                 np.uint64(seed), b0, st * 65_537 + t)
-    return _correct(xb, x_int, in_bits, y)
+    return _correct(xb, x_int, off, y)
 
 
 def crossbar_mvm_reference(xb: Crossbar, x_int: np.ndarray, *, in_bits: int = 8, dac_bits: int = 1,
@@ -230,7 +245,8 @@ def crossbar_mvm_reference(xb: Crossbar, x_int: np.ndarray, *, in_bits: int = 8,
     """The same arithmetic written as plain loops (no noise unless ``normals(shape)`` supplies
     standard normals): the specification ``crossbar_mvm`` is tested against."""
     x_int = np.asarray(x_int, dtype=np.int64)
-    x_u = x_int + 2 ** (in_bits - 1)
+    off = input_offset(x_int, in_bits)
+    x_u = x_int + off
     B, D = x_u.shape
     P, _, N = xb.g.shape
     levels = 2 ** adc_bits - 1
@@ -250,7 +266,7 @@ def crossbar_mvm_reference(xb: Crossbar, x_int: np.ndarray, *, in_bits: int = 8,
                         step = fs / levels
                         cur = np.clip(np.floor(cur / step + 0.5), 0, levels) * step
                     y[b] += xb.scale[p] * 2.0 ** (st * dac_bits) * cur
-    return _correct(xb, x_int, in_bits, y)
+    return _correct(xb, x_int, off, y)
 
 
 def crossbar_surrogate(xb: Crossbar, x_int: np.ndarray, *, in_bits: int = 8, dac_bits: int = 1, rows: int = 128,
@@ -259,12 +275,13 @@ def crossbar_surrogate(xb: Crossbar, x_int: np.ndarray, *, in_bits: int = 8, dac
     sum_p scale_p g_p, plus Gaussian noise with the variance of the bit-serial read noise and of
     uniform ADC quantization error (step^2 / 12 per conversion)."""
     x_int = np.asarray(x_int, dtype=np.int64)
-    x_u = (x_int + 2 ** (in_bits - 1)).astype(np.float64)
+    off = input_offset(x_int, in_bits)
+    x_u = (x_int + off).astype(np.float64)
     B, D = x_u.shape
     w_eff = np.einsum("p,pdn->dn", xb.scale, xb.g)
     y = x_u @ w_eff
     var = np.zeros_like(y)
-    digits = _digits(x_int + 2 ** (in_bits - 1), in_bits, dac_bits)
+    digits = _digits(x_int + off, in_bits, dac_bits)
     if read_noise and np.any(xb.read_var):
         v_eff = np.einsum("p,pdn->dn", xb.scale ** 2, xb.read_var)
         x_sq = sum((4.0 ** (s * dac_bits)) * d.astype(np.float64) ** 2 for s, d in enumerate(digits))
@@ -276,7 +293,7 @@ def crossbar_surrogate(xb: Crossbar, x_int: np.ndarray, *, in_bits: int = 8, dac
         var += step2 * float(np.sum(xb.scale ** 2)) * sum(4.0 ** (s * dac_bits) for s in range(len(digits)))
     rng = np.random.default_rng(seed)
     y = y + np.sqrt(var) * rng.standard_normal(y.shape)
-    return _correct(xb, x_int, in_bits, y)
+    return _correct(xb, x_int, off, y)
 
 
 # ---------------------------------------------------------------- photonic --------------------
@@ -313,9 +330,12 @@ def _photonic_group(y, part, xsq, sigma_fs, fs, levels, table, seed, stream):
 
 
 def photonic_mvm(w: np.ndarray, x: np.ndarray, *, in_bits: int = 4, weight_bits: int = 4, out_bits: int = 4,
-                 group: int = 36, sigma: float = 0.0, crosstalk: float = 0.0, seed: int = 0) -> np.ndarray:
+                 group: int = 36, sigma: float = 0.0, crosstalk: float = 0.0, seed: int = 0,
+                 adc_range: str = "calibrated") -> np.ndarray:
     """Y[B x N] ~= X[B x D] . W[N x D]^T on a DPTC (float units). ``group``: elements summed in the
-    optical/analog domain per ADC conversion (wavelengths x integration cycles)."""
+    optical/analog domain per ADC conversion (wavelengths x integration cycles). ``adc_range``:
+    ``calibrated`` sets the receiver gain so the largest noiseless partial sum of this batch is
+    full scale (what a calibrated TIA/ADC does); ``max`` uses the theoretical maximum."""
     from .noise import quantize
 
     w = np.asarray(w, dtype=np.float64)
@@ -336,7 +356,7 @@ def photonic_mvm(w: np.ndarray, x: np.ndarray, *, in_bits: int = 4, weight_bits:
         k1 = min(D, k0 + group)
         part = np.ascontiguousarray(xq[:, k0:k1] @ wq[:, k0:k1].T)
         xsq = np.ascontiguousarray((xq[:, k0:k1] ** 2).sum(axis=1))
-        fs = (k1 - k0) * wfs * xfs
+        fs = (k1 - k0) * wfs * xfs if adc_range == "max" else (float(np.abs(part).max()) or 1.0)
         _photonic_group(y, part, xsq, sigma * wfs, fs, levels, normal_table(), np.uint64(seed), gi)
     return y
 

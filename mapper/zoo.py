@@ -189,7 +189,12 @@ def mlp(batch: int = 16) -> Workload:
     return b.build()
 
 
+def _trained():
+    from .models.nets import WORKLOADS
+    return WORKLOADS
+
+
 ZOO: dict[str, Callable[..., Workload]] = {
     "pythia-70m": pythia_70m, "bert-base": bert_base, "vit-b16": vit_b16, "mobilevit-s": mobilevit_s,
-    "resnet18": resnet18, "resnet50": resnet50, "mlp": mlp,
+    "resnet18": resnet18, "resnet50": resnet50, "mlp": mlp, **_trained(),
 }

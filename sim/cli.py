@@ -145,6 +145,62 @@ def cmd_simulate(args) -> int:
     return 0
 
 
+def cmd_accuracy(args) -> int:
+    import json
+
+    from prismsim.mapper.accuracy import (AccuracyConfig, calibration_inputs, evaluate, layer_snr,
+                                          sensitivity, spearman)
+
+    arch, wl, mapping = _select(args)
+    cfg = AccuracyConfig(t_s=args.t, seeds=args.seeds, samples=args.samples, kernel=args.kernel,
+                         compensation=not args.no_compensation)
+    if args.t < 0:
+        raise PrismError(f"--t: time since programming must be >= 0 seconds (got {args.t})")
+    model = args.model.partition("?")[0]
+    t0 = time.perf_counter()
+    res = evaluate(model, arch, wl, mapping, cfg)
+    # per-layer breakdown: where each GEMM runs and its output SNR there on calibration digits
+    cal = calibration_inputs(model)
+    units = arch.instances()
+    from prismsim.mapper.mapping import resolve
+
+    per_layer = []
+    for lay in wl.layers:
+        if lay.name not in cal:
+            continue
+        w, x, static = cal[lay.name]
+        kinds = sorted({units[u].kind for u, _ in resolve(mapping, lay)})
+        u0 = units[resolve(mapping, lay)[0][0]]
+        per_layer.append({"layer": lay.name, "units": ",".join(mapping.layers[lay.name]), "kinds": ",".join(kinds),
+                          "snr_db": round(layer_snr(u0, w, x, cfg, 0, static), 2)})
+    doc = {"model": model, "arch": arch.name, "strategy": mapping.strategy, "t_s": args.t,
+           "seeds": args.seeds, "samples": res.samples, "accuracy_mean": res.accuracy_mean,
+           "accuracy_std": res.accuracy_std, "baseline_accuracy": res.baseline_accuracy,
+           "compensation": cfg.compensation, "kernel": cfg.kernel, "per_layer": per_layer}
+    if args.sensitivity:
+        rows = sensitivity(model, arch, wl, args.sensitivity, cfg)
+        drops = [res.baseline_accuracy - r["accuracy"] for r in rows]
+        doc["sensitivity"] = {"kind": args.sensitivity, "layers": rows,
+                              "proxy_rank_correlation": spearman([-r["snr_db"] for r in rows], drops)}
+    if args.json:
+        print(json.dumps(doc))
+        return 0
+    print(f"{model} on {arch.name} ({mapping.strategy}), t = {args.t:g} s, {args.seeds} seeds x {res.samples} test digits")
+    print(f"  accuracy   {100 * res.accuracy_mean:.2f}% +- {100 * res.accuracy_std:.2f}   "
+          f"(exact float: {100 * res.baseline_accuracy:.2f}%)")
+    print(f"  {'layer':<16} {'units':<28} {'kind':<10} {'output SNR (dB)':>15}")
+    for r in per_layer:
+        print(f"  {r['layer']:<16} {r['units'][:28]:<28} {r['kinds']:<10} {r['snr_db']:>15.1f}")
+    if args.sensitivity:
+        sens = doc["sensitivity"]
+        print(f"  sensitivity: only one layer on {sens['kind']}, the rest digital")
+        for r in sens["layers"]:
+            print(f"    {r['layer']:<16} accuracy {100 * r['accuracy']:.2f}%  SNR {r['snr_db']:.1f} dB")
+        print(f"  rank correlation of the SNR proxy with the real drop: {sens['proxy_rank_correlation']:.2f}")
+    print(f"  ({time.perf_counter() - t0:.1f} s)")
+    return 0
+
+
 def cmd_report(args) -> int:
     from .report import write_report
 
@@ -351,6 +407,18 @@ def build_parser() -> argparse.ArgumentParser:
     selection(v, "directory for validation.csv (default runs/<timestamp>-validate)")
     v.add_argument("--ideal-noc", action="store_true", help="remove contention: the two must agree within 0.1%%")
     v.set_defaults(fn=cmd_validate)
+    ac = sub.add_parser("accuracy", help="accuracy of a mapping under non-idealities (trained MNIST models)")
+    selection(ac, "unused", out_required=False)
+    ac.set_defaults(model="mnist-cnn")
+    ac.add_argument("--t", type=float, default=86400.0, help="seconds since programming (default 1 day)")
+    ac.add_argument("--seeds", type=_positive, default=5, help="noise realisations")
+    ac.add_argument("--samples", type=_positive, default=1000, help="test digits (at most 1000)")
+    ac.add_argument("--kernel", choices=["bit", "surrogate"], default="bit", help="crossbar kernel")
+    ac.add_argument("--no-compensation", action="store_true", help="no global drift compensation")
+    ac.add_argument("--sensitivity", choices=["reram", "photonic", "sram_pim"],
+                    help="also: accuracy drop with only each layer on this kind, and the SNR proxy")
+    ac.add_argument("--json", action="store_true")
+    ac.set_defaults(fn=cmd_accuracy)
     rp = sub.add_parser("report", help="plots and report.md of a run directory, into RUN_DIR/report/")
     rp.add_argument("run_dir")
     rp.set_defaults(fn=cmd_report)
@@ -410,6 +478,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("prismsim: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

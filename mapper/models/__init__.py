@@ -1,0 +1,1 @@
+"""Small trained reference models (MNIST) for accuracy under non-idealities: data, networks, weights."""
