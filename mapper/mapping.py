@@ -44,6 +44,7 @@ class Mapping:
     model: str = ""
     arch: str = ""
     split: dict[str, str] = field(default_factory=dict)
+    meta: dict = field(default_factory=dict, compare=False)   # what a strategy reports (Pareto front, ...)
 
     def split_of(self, layer: str) -> str:
         return self.split.get(layer, "rows")

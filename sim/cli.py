@@ -201,6 +201,37 @@ def cmd_accuracy(args) -> int:
     return 0
 
 
+def cmd_compare(args) -> int:
+    import json
+
+    from .compare import compare, write_compare
+
+    arch = load_arch(args.arch)
+    wl = load_model(args.model)
+    strategies = [x for x in args.strategies.split(",") if x]
+    out = Path(args.out) if args.out else default_run_dir("-compare")
+    check_new(out)
+    sched = Schedule(args.schedule or "sequential", args.chunks or (8 if args.schedule == "pipelined" else 1))
+
+    def progress(row):
+        if args.json:
+            print(json.dumps({k: row[k] for k in ("strategy", "latency_ps", "energy_pj", "accuracy")}), flush=True)
+        else:
+            acc = "" if row["accuracy"] is None else f"  accuracy {100 * row['accuracy']:.2f}%"
+            print(f"  {row['strategy']:<12} latency {_fmt_ps(row['latency_ps']):>16}  energy "
+                  f"{row['energy_pj'] / 1e6:>12,.3f} uJ  EDP {row['edp_pj_s']:.4g} pJ*s{acc}  ({row['wall_s']} s)",
+                  flush=True)
+
+    if not args.json:
+        print(f"{wl.name} on {arch.name}: {', '.join(strategies)}")
+    with atomic_dir(out) as d:
+        rows, mappings = compare(arch, wl, strategies, sched, _options(args.option), progress=progress)
+        write_compare(d, rows, mappings)
+    if not args.json:
+        print(f"  wrote {out}/compare.csv")
+    return 0
+
+
 def cmd_report(args) -> int:
     from .report import write_report
 
@@ -242,11 +273,36 @@ def cmd_validate(args) -> int:
     return 0
 
 
+def _write_front(mapping: Mapping, stem: Path) -> list[Path]:
+    """A search strategy's Pareto front as ``<stem>.pareto.csv`` and ``.png``."""
+    front = mapping.meta.get("pareto")
+    if not front:
+        return []
+    import pandas as pd
+
+    from prismsim.traces import plots
+
+    df = pd.DataFrame(front).assign(point=range(len(front)))
+    csv_path, png_path = stem.with_name(stem.name + ".pareto.csv"), stem.with_name(stem.name + ".pareto.png")
+    df.to_csv(csv_path, index=False)
+    plots.pareto(df, "latency_ps", "energy_pj", "point", df[df["chosen"]], png_path)
+    return [csv_path, png_path]
+
+
 def cmd_map(args) -> int:
     arch, wl, mapping = _select(args)
     out = Path(args.out)
+    stem = out.with_suffix("")
+    for p in [out] + ([stem.with_name(stem.name + x) for x in (".pareto.csv", ".pareto.png")]
+                      if mapping.meta.get("pareto") else []):
+        check_new(p, "--out")
+    extra = _write_front(mapping, stem)
     atomic_write(out, mapping.to_yaml())
-    print(f"wrote {out} ({len(mapping.layers)} layers, strategy {mapping.strategy})")
+    print(f"wrote {out} ({len(mapping.layers)} layers, strategy {mapping.strategy})"
+          + "".join(f", {p}" for p in extra))
+    for k, v in mapping.meta.items():
+        if k not in ("pareto", "steps", "remapped"):
+            print(f"  {k}: {v}")
     return 0
 
 
@@ -419,6 +475,16 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also: accuracy drop with only each layer on this kind, and the SNR proxy")
     ac.add_argument("--json", action="store_true")
     ac.set_defaults(fn=cmd_accuracy)
+    cp = sub.add_parser("compare", help="several strategies, each simulated event by event")
+    cp.add_argument("--arch", default=DEFAULT_ARCH)
+    cp.add_argument("--model", default=DEFAULT_MODEL)
+    cp.add_argument("--strategies", default="homogeneous,equal,greedy,h3pimap")
+    cp.add_argument("--option", "-O", action="append", metavar="KEY=VALUE", help="strategy option (to those taking it)")
+    cp.add_argument("--schedule", choices=SCHEDULES, default=None)
+    cp.add_argument("--chunks", type=_positive, default=None)
+    cp.add_argument("--out", help="directory (default runs/<timestamp>-compare)")
+    cp.add_argument("--json", action="store_true", help="one JSON object per strategy")
+    cp.set_defaults(fn=cmd_compare)
     rp = sub.add_parser("report", help="plots and report.md of a run directory, into RUN_DIR/report/")
     rp.add_argument("run_dir")
     rp.set_defaults(fn=cmd_report)
@@ -464,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd is None:
         parser.print_help()
         return 0
-    if hasattr(args, "schedule"):
+    if hasattr(args, "schedule") and args.cmd != "compare":
         args.schedule_given = args.schedule is not None or args.chunks is not None
         args.schedule = args.schedule or ("pipelined" if args.chunks else "sequential")
         args.chunks = args.chunks or (8 if args.schedule == "pipelined" else 1)

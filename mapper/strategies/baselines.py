@@ -91,14 +91,14 @@ def equal(workload: Workload, arch: Arch) -> Mapping:
     return Mapping(layers)
 
 
-def layer_estimate(arch: Arch, layer: Layer, names: list[str]) -> tuple[int, float]:
-    """(latency ps, energy pJ) of ``layer`` split equally over ``names``, with its static weights
-    streamed from DRAM where the unit does not hold them — the same ``hw`` costs the plan uses.
-    Streams share the DRAM channel and the memory controller's first links, so their total bytes
-    bound the layer's time from below."""
+def shard_estimate(arch: Arch, layer: Layer, counts: dict[str, int]) -> tuple[int, float]:
+    """(latency ps, energy pJ) of ``layer`` with ``counts[unit]`` rows on each unit, its static
+    weights streamed from DRAM where the unit does not hold them — the same ``hw`` costs the plan
+    uses. Streams share the DRAM channel and the memory controller's first links, so their total
+    bytes bound the layer's time from below."""
     units = arch.instances()
     lat, energy, streamed, first_links = 0, 0.0, 0, set()
-    for u, c in zip(names, split_counts(layer.op.split_size, [1.0] * len(names))):
+    for u, c in counts.items():
         if not c:
             continue
         op = layer.op.rows(c)
@@ -117,6 +117,11 @@ def layer_estimate(arch: Arch, layer: Layer, names: list[str]) -> tuple[int, flo
         flits = -(-streamed // arch.noc.flit_bytes) // len(first_links)
         lat = max(lat, mem_ps(arch.dram, streamed), flits_ps(arch.noc, flits))
     return lat, energy
+
+
+def layer_estimate(arch: Arch, layer: Layer, names: list[str]) -> tuple[int, float]:
+    """``shard_estimate`` of ``layer`` split equally over ``names``."""
+    return shard_estimate(arch, layer, dict(zip(names, split_counts(layer.op.split_size, [1.0] * len(names)))))
 
 
 def greedy(workload: Workload, arch: Arch) -> Mapping:

@@ -1,0 +1,66 @@
+"""``prismsim compare``: several strategies on one arch and model, each simulated event by event."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from prismsim.hw.errors import PrismError
+from prismsim.hw.spec import Arch
+from prismsim.mapper.mapping import Mapping, Schedule, validate
+from prismsim.mapper.plan import build_plan
+from prismsim.mapper.strategies import STRATEGIES, make_mapping
+from prismsim.mapper.workload import Workload
+from prismsim.traces import analysis, plots
+
+from .engine import simulate_plan
+
+
+def compare(arch: Arch, wl: Workload, strategies: list[str], schedule: Schedule, options: dict,
+            accuracy_seeds: int = 3, accuracy_samples: int = 1000, t_eval: float = 86400.0,
+            progress=None) -> tuple[list[dict], dict[str, Mapping]]:
+    """One row per strategy: latency, energy, EDP, accuracy (trained models) and utilization per
+    unit kind, from an event-driven run of its mapping."""
+    from prismsim.mapper import accuracy as acc
+
+    for s in strategies:
+        if s not in STRATEGIES:
+            raise PrismError(f"--strategies: unknown strategy {s!r} (choose from {', '.join(STRATEGIES)})")
+    model = wl.name.split("[")[0]
+    rows, mappings = [], {}
+    for s in strategies:
+        t0 = time.perf_counter()
+        opts = {k: v for k, v in options.items() if k in STRATEGIES[s].__code__.co_varnames}
+        m = make_mapping(s, wl, arch, schedule=schedule, **opts)
+        validate(m, arch, wl, source=f"strategy {s}")
+        res, _ = simulate_plan(build_plan(arch, wl, m, check=False), trace="none")
+        row = {"strategy": s, "latency_ps": res.latency_ps, "energy_pj": res.energy_pj,
+               "edp_pj_s": res.latency_ps * 1e-12 * res.energy_pj, "accuracy": None}
+        if model in acc.TRAINED:
+            cfg = acc.AccuracyConfig(t_s=t_eval, seeds=accuracy_seeds, samples=accuracy_samples)
+            row["accuracy"] = acc.evaluate(model, arch, wl, m, cfg).accuracy_mean
+        kinds: dict[str, list[float]] = {}
+        for u, v in res.per_unit.items():
+            kinds.setdefault(v["kind"], []).append(v["utilization"])
+        row.update({f"util_{k}": sum(v) / len(v) for k, v in kinds.items()})
+        row["wall_s"] = round(time.perf_counter() - t0, 2)
+        rows.append(row)
+        mappings[s] = m
+        if progress:
+            progress(row)
+    return rows, mappings
+
+
+def write_compare(out: Path, rows: list[dict], mappings: dict[str, Mapping]) -> None:
+    df = pd.DataFrame(rows)
+    df.to_csv(out / "compare.csv", index=False)
+    for s, m in mappings.items():
+        (out / f"mapping-{s}.yaml").write_text(m.to_yaml())
+        if m.meta:
+            (out / f"meta-{s}.json").write_text(json.dumps(m.meta, indent=2, default=float))
+    cols = [c for c in ("latency_ps", "energy_pj", "edp_pj_s", "accuracy") if df[c].notna().any()]
+    plots.bars(df, "strategy", cols, out / "compare.png")
+    front = analysis.pareto_front(df, "latency_ps", "energy_pj")
+    plots.pareto(df, "latency_ps", "energy_pj", "strategy", front, out / "pareto.png")

@@ -1,0 +1,89 @@
+"""The papers' mappers: search space and scoring, H3PIMAP, LionHeart, and prismsim compare."""
+import json
+
+import numpy as np
+import pytest
+
+from prismsim.hw.spec import load_arch
+from prismsim.mapper.mapping import split_counts, validate
+from prismsim.mapper.strategies import make_mapping
+from prismsim.mapper.strategies.baselines import shard_estimate
+from prismsim.mapper.strategies.search import build_options, mip_front
+from prismsim.mapper.zoo import ZOO
+from prismsim.sim.cli import main
+
+
+@pytest.fixture(scope="module")
+def pythia_opts():
+    a, w = load_arch("hybrid"), ZOO["pythia-70m"](seq_len=32)
+    return a, w, build_options(w, a)
+
+
+def test_vectorized_score_is_the_sum_of_per_layer_estimates(pythia_opts):
+    a, w, o = pythia_opts
+    g = np.random.default_rng(1).integers(0, o.lat.shape[1], len(o.layers))
+    lat, energy, _ = o.score(g[None])
+    want_lat = want_e = 0.0
+    for name, j in zip(o.layers, g):
+        lay, shards = w.layer(name), o.choices[o.layers.index(name)][j]
+        counts = split_counts(lay.op.split_size, list(shards.values()))
+        la, e = shard_estimate(a, lay, dict(zip(shards, counts)))
+        want_lat, want_e = want_lat + la, want_e + e
+    assert lat[0] == pytest.approx(want_lat) and energy[0] == pytest.approx(want_e + o.leak_pj_per_ps * want_lat)
+
+
+def test_mip_points_are_feasible_and_trade_latency_for_energy(pythia_opts):
+    _, _, o = pythia_opts
+    pts = mip_front(o, budgets=4)
+    lat, e, excess = o.score(np.array(pts))
+    assert len(pts) >= 2 and np.all(excess <= 1e-9)
+    order = np.argsort(lat)
+    assert np.all(np.diff(e[order]) <= 1e-6 * e.max())  # more latency allowed -> no more energy
+
+
+def test_h3pimap_front_choice_and_determinism():
+    a, w = load_arch("hybrid"), ZOO["pythia-70m"](seq_len=32)
+    m = make_mapping("h3pimap", w, a, gens=20, pop=40)
+    validate(m, a, w)
+    front = m.meta["pareto"]
+    lat = [p["latency_ps"] for p in front]
+    en = [p["energy_pj"] for p in front]
+    assert lat == sorted(lat) and all(x > y for x, y in zip(en, en[1:]))  # non-dominated
+    assert sum(p["chosen"] for p in front) == 1
+    again = make_mapping("h3pimap", w, a, gens=20, pop=40)
+    assert again.layers == m.layers
+    fast = make_mapping("h3pimap", w, a, gens=20, pop=40, objective="latency", remap=0)
+    slow = make_mapping("h3pimap", w, a, gens=20, pop=40, objective="energy", remap=0)
+    pick = lambda mm: next(p for p in mm.meta["pareto"] if p["chosen"])  # noqa: E731
+    assert pick(fast)["latency_ps"] <= pick(slow)["latency_ps"] and pick(fast)["energy_pj"] >= pick(slow)["energy_pj"]
+
+
+def test_h3pimap_stage2_moves_low_snr_layers():
+    a, w = load_arch("hybrid"), ZOO["pythia-70m"](seq_len=32)
+    m = make_mapping("h3pimap", w, a, gens=10, pop=20, snr_db=30.0)
+    moved = m.meta["remapped"]
+    assert moved and all(r["new_snr_db"] > r["snr_db"] for r in moved)
+
+
+def test_lionheart_accepts_within_threshold_and_reports():
+    a, w = load_arch("lionheart"), ZOO["mnist-mlp"]()
+    m = make_mapping("lionheart", w, a, seeds=2, samples=300)
+    meta = m.meta
+    assert meta["accuracy"] >= meta["baseline_accuracy"] - 0.02
+    steps = meta["steps"]
+    assert [s["layer"] for s in steps] == ["fc1", "fc2", "fc3"]  # by MACs, largest first
+    assert all((s["accuracy"] >= meta["baseline_accuracy"] - 0.02) == s["accepted"] for s in steps)
+    assert 0 < meta["analog_mac_fraction"] <= 1
+    with pytest.raises(Exception, match="needs a trained model"):
+        make_mapping("lionheart", ZOO["mlp"](), a)
+
+
+def test_compare_cli(tmp_path, capsys):
+    out = tmp_path / "cmp"
+    code = main(["compare", "--model", "pythia-70m?seq_len=16", "--strategies", "homogeneous,greedy,h3pimap",
+                 "-O", "gens=10", "-O", "pop=20", "--out", str(out), "--json"])
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert code == 0 and [x["strategy"] for x in lines] == ["homogeneous", "greedy", "h3pimap"]
+    assert all({"strategy", "latency_ps", "energy_pj", "accuracy"} <= set(x) for x in lines)
+    assert (out / "compare.csv").exists() and (out / "pareto.png").exists() and (out / "mapping-h3pimap.yaml").exists()
+    assert main(["compare", "--strategies", "magic", "--out", str(tmp_path / "x")]) == 2
