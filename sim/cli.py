@@ -232,6 +232,36 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    import json
+
+    from .sweep import load_sweep, run_sweep, summarize
+
+    spec = load_sweep(args.sweep_file)
+    if args.evaluator:
+        spec["evaluator"] = args.evaluator
+    out = Path(args.out) if args.out else default_run_dir("-sweep")
+    if out.exists() and not (out / "results.sqlite").exists():
+        raise PrismError(f"--out: {str(out)!r} exists and holds no sweep to resume; choose a new path")
+    workers = args.workers or os.cpu_count() or 1
+    print(f"sweep: {len(spec['points'])} points ({spec['evaluator']}) -> {out}/"
+          + (f" on {args.scheduler}" if args.scheduler else f" on {workers} local workers"), flush=True)
+    t0 = time.perf_counter()
+    df = run_sweep(spec, out, workers, args.scheduler, progress=not args.no_progress)
+    summary = summarize(df)
+    summary["wall_s"] = round(time.perf_counter() - t0, 2)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
+    print(f"  {summary['points']} points, {summary['failed']} failed, {summary['wall_s']} s")
+    for model, entry in summary["models"].items():
+        print(f"  {model}: Pareto front (latency, energy) of {len(entry['pareto'])} points")
+        for obj in ("latency_ps", "energy_pj", "edp"):
+            b = entry[f"best_{obj}"]
+            axes = ", ".join(f"{k[5:]}={v}" for k, v in b.items() if k.startswith("axis:"))
+            print(f"    best {obj:<10} {b[obj]:.4g}  {b['strategy']}  {axes}")
+    print(f"  wrote {out}/results.csv")
+    return 0
+
+
 def cmd_report(args) -> int:
     from .report import write_report
 
@@ -485,6 +515,14 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--out", help="directory (default runs/<timestamp>-compare)")
     cp.add_argument("--json", action="store_true", help="one JSON object per strategy")
     cp.set_defaults(fn=cmd_compare)
+    sw = sub.add_parser("sweep", help="design-space sweep on local workers or a Dask cluster")
+    sw.add_argument("sweep_file")
+    sw.add_argument("--out", help="sweep directory (default runs/<timestamp>-sweep); an existing sweep resumes")
+    sw.add_argument("--workers", type=_positive, default=None, help="local processes (default: cores)")
+    sw.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
+    sw.add_argument("--evaluator", choices=["analytical", "des"], default=None)
+    sw.add_argument("--no-progress", action="store_true")
+    sw.set_defaults(fn=cmd_sweep)
     rp = sub.add_parser("report", help="plots and report.md of a run directory, into RUN_DIR/report/")
     rp.add_argument("run_dir")
     rp.set_defaults(fn=cmd_report)

@@ -1,0 +1,264 @@
+"""Design-space sweeps: arch parameters x models x strategies, on a process pool or a Dask cluster.
+
+A sweep file (YAML)::
+
+    base: hybrid                      # preset or arch file
+    models: ["pythia-70m?seq_len=64", resnet18]
+    strategies: [greedy, equal]
+    evaluator: analytical             # or des (event-driven)
+    sampling: grid                    # or random, with samples: N and seed: S
+    axes:                             # dotted paths into the complete arch YAML (prismsim list --arch)
+      noc.link_width_bits: [128, 256, 512]
+      units.1.params.adc_bits: [6, 8]
+
+Every point is validated before any work starts. Points run in batches through a
+``concurrent.futures.Executor``: a local process pool, or ``distributed.Client(address)
+.get_executor()`` for a Dask cluster. Results go to an append-only SQLite store in the sweep
+directory, one transaction per finished batch and keyed by a hash of the point, so an interrupted
+sweep (even kill -9) loses at most the batches in flight and re-running it skips finished points;
+a failing point is stored with its error. ``results.csv`` (one row per point) is rewritten from the
+store at the end of every run.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import os
+import random
+import sqlite3
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from prismsim.hw.errors import PrismError
+from prismsim.hw.spec import Arch, load_arch, parse_arch
+
+BATCH = int(os.environ.get("PRISMSIM_SWEEP_BATCH", "50"))  # points per task: ~50 amortizes task overhead
+OBJECTIVES = ("latency_ps", "energy_pj", "edp")
+
+
+def _set(doc: dict, path: str, value: Any) -> None:
+    keys = path.split(".")
+    node = doc
+    for k in keys[:-1]:
+        node = node[int(k)] if isinstance(node, list) else node[k]
+    last = keys[-1]
+    if isinstance(node, list):
+        node[int(last)] = value
+    else:
+        node[last] = value
+
+
+def _has(doc: dict, path: str) -> bool:
+    node = doc
+    for k in path.split("."):
+        try:
+            node = node[int(k)] if isinstance(node, list) else node[k]
+        except (KeyError, IndexError, ValueError, TypeError):
+            return False
+    return True
+
+
+def load_sweep(path: str | Path) -> dict:
+    """Parse and validate a sweep file; return {base, points, evaluator}. Errors name the field."""
+    from .cli import load_model
+
+    p = Path(path)
+    if not p.is_file():
+        raise PrismError(f"sweep: file {str(p)!r} does not exist")
+    try:
+        doc = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as err:
+        raise PrismError(f"{p}: not valid YAML ({str(err).splitlines()[0]})") from None
+    if not isinstance(doc, dict):
+        raise PrismError(f"{p}: a sweep must be a YAML mapping")
+    known = {"base", "models", "strategies", "evaluator", "sampling", "samples", "seed", "axes"}
+    for k in doc:
+        if k not in known:
+            raise PrismError(f"{p}: field {k!r} is not a sweep setting (known: {', '.join(sorted(known))})")
+    base = load_arch(str(doc.get("base", "hybrid")))
+    base_doc = base.model_dump(mode="json")
+    models = doc.get("models") or ["pythia-70m"]
+    strategies = doc.get("strategies") or ["greedy"]
+    evaluator = doc.get("evaluator", "analytical")
+    if evaluator not in ("analytical", "des"):
+        raise PrismError(f"{p}: field evaluator must be analytical or des (got {evaluator!r})")
+    from prismsim.mapper.strategies import STRATEGIES
+    for s in strategies:
+        if s not in STRATEGIES:
+            raise PrismError(f"{p}: field strategies: unknown strategy {s!r}")
+    for m in models:
+        load_model(str(m))
+    axes = doc.get("axes") or {}
+    if not isinstance(axes, dict):
+        raise PrismError(f"{p}: field axes must map dotted paths to lists of values")
+    for path, values in axes.items():
+        if not _has(base_doc, str(path)):
+            raise PrismError(f"{p}: field axes: {path!r} is not a field of arch {base.name} (see prismsim list --arch)")
+        if not isinstance(values, list) or not values:
+            raise PrismError(f"{p}: field axes.{path}: expected a non-empty list of values (got {values!r})")
+        for v in values:  # every value must make a valid arch on its own
+            d = copy.deepcopy(base_doc)
+            _set(d, str(path), v)
+            parse_arch(d, f"{p}: axes.{path} = {v!r}")
+    names = list(axes)
+    combos = list(itertools.product(*[axes[n] for n in names]))
+    grid = [(dict(zip(names, c)), str(m), s) for c in combos for m in models for s in strategies]
+    sampling = doc.get("sampling", "grid")
+    if sampling == "random":
+        n = doc.get("samples")
+        if not isinstance(n, int) or n < 1:
+            raise PrismError(f"{p}: field samples must be a whole number >= 1 for random sampling (got {n!r})")
+        rng = random.Random(int(doc.get("seed", 0)))
+        grid = rng.sample(grid, min(n, len(grid)))
+    elif sampling != "grid":
+        raise PrismError(f"{p}: field sampling must be grid or random (got {sampling!r})")
+    points = []
+    for values, model, strategy in grid:
+        key = {"base": base_doc, "axes": values, "model": model, "strategy": strategy, "evaluator": evaluator}
+        pid = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+        points.append({"point_id": pid, "axes": values, "model": model, "strategy": strategy})
+    # full-product arch checks (values valid alone can still clash together)
+    for pt in points:
+        d = copy.deepcopy(base_doc)
+        for path, v in pt["axes"].items():
+            _set(d, path, v)
+        parse_arch(d, f"{p}: point {pt['axes']}")
+    return {"base": base_doc, "points": points, "evaluator": evaluator, "axes": names}
+
+
+def run_batch(base_doc: dict, batch: list[dict], evaluator: str) -> list[dict]:
+    """Evaluate points (in a worker): one row each, with the error if it failed."""
+    from prismsim.mapper.analytical import analyze
+    from prismsim.mapper.plan import build_plan
+    from prismsim.mapper.strategies import make_mapping
+
+    from .cli import load_model
+    from .engine import simulate_plan
+
+    models: dict[str, Any] = {}
+    rows = []
+    for pt in batch:
+        t0 = time.perf_counter()
+        row = {"point_id": pt["point_id"], "model": pt["model"], "strategy": pt["strategy"],
+               **{f"axis:{k}": v for k, v in pt["axes"].items()}}
+        try:
+            d = copy.deepcopy(base_doc)
+            for path, v in pt["axes"].items():
+                _set(d, path, v)
+            arch = Arch.model_validate(d)
+            wl = models.get(pt["model"]) or models.setdefault(pt["model"], load_model(pt["model"]))
+            m = make_mapping(pt["strategy"], wl, arch)
+            if evaluator == "des":
+                res, _ = simulate_plan(build_plan(arch, wl, m), trace="none")
+            else:
+                res = analyze(arch, wl, m)
+            row.update(latency_ps=res.latency_ps, energy_pj=res.energy_pj, edp=res.latency_ps * res.energy_pj,
+                       macs=res.macs, error="")
+        except Exception as err:  # a failing point is recorded and the sweep goes on
+            row.update(latency_ps=None, energy_pj=None, edp=None, macs=None,
+                       error=f"{type(err).__name__}: {err}".splitlines()[0][:300])
+        row["wall_s"] = round(time.perf_counter() - t0, 4)
+        rows.append(row)
+    return rows
+
+
+class Store:
+    """Append-only results store (SQLite, WAL): one JSON row per point, committed per batch."""
+
+    def __init__(self, path: Path):
+        self.db = sqlite3.connect(str(path))
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS results (point_id TEXT PRIMARY KEY, row TEXT NOT NULL)")
+        self.db.commit()
+
+    def done(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT point_id FROM results")}
+
+    def add(self, rows: list[dict]) -> None:
+        with self.db:
+            self.db.executemany("INSERT OR IGNORE INTO results VALUES (?, ?)",
+                                [(r["point_id"], json.dumps(r, sort_keys=True)) for r in rows])
+
+    def frame(self) -> pd.DataFrame:
+        rows = [json.loads(r[0]) for r in self.db.execute("SELECT row FROM results ORDER BY point_id")]
+        return pd.DataFrame(rows)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def make_executor(workers: int, scheduler: str | None) -> tuple[Executor, Any]:
+    if scheduler:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise PrismError("--scheduler needs Dask: pip install 'prismsim[cluster]'") from None
+        try:
+            client = Client(scheduler, timeout=10)
+        except OSError as err:
+            raise PrismError(f"--scheduler: cannot reach {scheduler!r} ({err})") from None
+        return client.get_executor(), client
+    return ProcessPoolExecutor(max_workers=workers), None
+
+
+def run_sweep(spec: dict, out: Path, workers: int, scheduler: str | None = None, progress: bool = True) -> pd.DataFrame:
+    out.mkdir(parents=True, exist_ok=True)
+    store = Store(out / "results.sqlite")
+    try:
+        todo = [p for p in spec["points"] if p["point_id"] not in store.done()]
+        batches = [todo[i:i + BATCH] for i in range(0, len(todo), BATCH)]
+        if batches:
+            bar = None
+            if progress:
+                from tqdm import tqdm
+                bar = tqdm(total=len(todo), unit="point", desc="sweep", smoothing=0.1)
+            ex, client = make_executor(workers, scheduler)
+            try:
+                futures = [ex.submit(run_batch, spec["base"], b, spec["evaluator"]) for b in batches]
+                for f in as_completed(futures):
+                    rows = f.result()
+                    store.add(rows)
+                    if bar is not None:
+                        bar.update(len(rows))
+            finally:
+                try:
+                    ex.shutdown(wait=True, cancel_futures=True)
+                except TypeError:  # Dask's ClientExecutor has no cancel_futures
+                    ex.shutdown(wait=True)
+                if client is not None:
+                    client.close()
+                if bar is not None:
+                    bar.close()
+        df = store.frame()
+    finally:
+        store.close()
+    wanted = {p["point_id"] for p in spec["points"]}
+    df = df[df["point_id"].isin(wanted)].sort_values("point_id").reset_index(drop=True)
+    tmp = out / f".results.csv.tmp-{os.getpid()}"
+    df.to_csv(tmp, index=False)
+    os.replace(tmp, out / "results.csv")
+    (out / "sweep.yaml").write_text(yaml.safe_dump({"points": len(wanted), "evaluator": spec["evaluator"],
+                                                    "axes": spec["axes"]}, sort_keys=False))
+    return df
+
+
+def summarize(df: pd.DataFrame) -> dict:
+    """Per model: the best point for each objective and the latency-energy Pareto front."""
+    from prismsim.traces.analysis import pareto_front
+
+    ok = df[(df["error"] == "") | df["error"].isna()] if "error" in df else df
+    out: dict[str, Any] = {"points": int(len(df)), "failed": int(len(df) - len(ok)), "models": {}}
+    for model, d in ok.groupby("model"):
+        d = d.astype({"latency_ps": float, "energy_pj": float, "edp": float})
+        entry = {f"best_{obj}": {k: (v.item() if hasattr(v, "item") else v) for k, v in d.loc[d[obj].idxmin()].items()}
+                 for obj in OBJECTIVES}
+        entry["pareto"] = pareto_front(d, "latency_ps", "energy_pj")["point_id"].tolist()
+        out["models"][model] = entry
+    return out

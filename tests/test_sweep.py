@@ -1,0 +1,127 @@
+"""Design-space sweeps: validation, worker-count independence, crash and resume, Dask."""
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from prismsim.hw.errors import PrismError
+from prismsim.sim.cli import main
+from prismsim.sim.sweep import load_sweep, run_sweep
+
+SWEEP = """
+base: hybrid
+models: ["pythia-70m?seq_len=8", mlp]
+strategies: [greedy, equal]
+axes:
+  noc.link_width_bits: [128, 256]
+  units.1.params.adc_bits: [6, 8]
+"""
+
+
+def _file(tmp_path, text, name="s.yaml"):
+    f = tmp_path / name
+    f.write_text(text)
+    return f
+
+
+def _rows(df):
+    return df.drop(columns=["wall_s"]).sort_values("point_id").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("text,needle", [
+    ("base: hybrid\naxes: {noc.nope: [1]}", "axes: 'noc.nope' is not a field of arch hybrid"),
+    ("base: hybrid\naxes: {noc.link_width_bits: [0]}", "noc.link_width_bits = 0"),
+    ("base: hybrid\naxes: {noc.link_width_bits: 256}", "expected a non-empty list"),
+    ("base: hybrid\nstrategies: [magic]", "unknown strategy 'magic'"),
+    ("base: hybrid\nmodels: [gpt-9]", "no model named 'gpt-9'"),
+    ("base: hybrid\nsampling: random", "field samples must be a whole number"),
+    ("base: hybrid\ncolour: red", "field 'colour' is not a sweep setting"),
+    ("base: [", "not valid YAML"),
+])
+def test_bad_sweep_files_fail_before_any_work(tmp_path, capsys, text, needle):
+    f = _file(tmp_path, text)
+    code = main(["sweep", str(f), "--out", str(tmp_path / "out"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and needle in err and err.count("\n") == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_points_are_hashed_and_sampling_is_seeded(tmp_path):
+    spec = load_sweep(_file(tmp_path, SWEEP))
+    assert len(spec["points"]) == 16 and len({p["point_id"] for p in spec["points"]}) == 16
+    rnd = SWEEP + "sampling: random\nsamples: 5\nseed: 3\n"
+    a, b = load_sweep(_file(tmp_path, rnd, "r.yaml")), load_sweep(_file(tmp_path, rnd, "r2.yaml"))
+    assert [p["point_id"] for p in a["points"]] == [p["point_id"] for p in b["points"]] and len(a["points"]) == 5
+
+
+def test_one_and_two_workers_give_identical_results(tmp_path, monkeypatch):
+    monkeypatch.setattr("prismsim.sim.sweep.BATCH", 3)
+    spec = load_sweep(_file(tmp_path, SWEEP))
+    one = run_sweep(spec, tmp_path / "one", 1, progress=False)
+    two = run_sweep(spec, tmp_path / "two", 2, progress=False)
+    pd.testing.assert_frame_equal(_rows(one), _rows(two))
+    assert len(one) == 16 and (one["error"] == "").all() and one["latency_ps"].notna().all()
+    assert (tmp_path / "one" / "results.csv").exists()
+
+
+def test_a_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path):
+    spec = load_sweep(_file(tmp_path, "base: reram-only\nmodels: [mlp]\nstrategies: [placement]\n"
+                                      "axes: {units.0.params.crossbars: [1, 3072]}\n"))
+    df = run_sweep(spec, tmp_path / "s", 1, progress=False)
+    bad = df[df["error"] != ""]
+    assert len(df) == 2 and len(bad) == 1 and "do not fit" in bad["error"].iloc[0]
+
+
+def test_kill_9_mid_sweep_then_resume_without_duplicates(tmp_path):
+    text = ("base: hybrid\nmodels: [\"pythia-70m?seq_len=8\"]\nstrategies: [greedy, equal]\nevaluator: des\n"
+            "axes:\n  noc.link_width_bits: [64, 128, 256, 512]\n  units.1.params.adc_bits: [6, 8]\n")
+    f = _file(tmp_path, text)
+    out = tmp_path / "sweep"
+    env = dict(os.environ, PRISMSIM_SWEEP_BATCH="2")
+    cmd = [sys.executable, "-m", "prismsim.sim.cli", "sweep", str(f), "--out", str(out), "--workers", "1", "--no-progress"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    db = out / "results.sqlite"
+    deadline = time.time() + 60
+    n = 0
+    while time.time() < deadline and n < 2:
+        time.sleep(0.05)
+        if db.exists():
+            try:
+                n = sqlite3.connect(str(db)).execute("SELECT COUNT(*) FROM results").fetchone()[0]
+            except sqlite3.Error:
+                n = 0
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 2 <= n < 16, "the sweep must have been killed mid-way"
+    before = dict(sqlite3.connect(str(db)).execute("SELECT point_id, row FROM results").fetchall())
+    assert main(["sweep", str(f), "--out", str(out), "--workers", "1", "--no-progress"]) == 0
+    after = dict(sqlite3.connect(str(db)).execute("SELECT point_id, row FROM results").fetchall())
+    assert len(after) == 16 and all(after[k] == v for k, v in before.items())  # finished rows untouched
+    df = pd.read_csv(out / "results.csv")
+    assert len(df) == 16 and df["point_id"].is_unique
+
+
+def test_dask_local_cluster_gives_the_same_results(tmp_path, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    monkeypatch.setattr("prismsim.sim.sweep.BATCH", 4)
+    spec = load_sweep(_file(tmp_path, SWEEP))
+    local = run_sweep(spec, tmp_path / "local", 1, progress=False)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, protocol="tcp",
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        remote = run_sweep(spec, tmp_path / "dask", 1, scheduler=cluster.scheduler_address, progress=False)
+    pd.testing.assert_frame_equal(_rows(local), _rows(remote))
+
+
+def test_report_of_a_sweep(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("prismsim.sim.sweep.BATCH", 8)
+    f = _file(tmp_path, SWEEP)
+    assert main(["sweep", str(f), "--out", str(tmp_path / "s"), "--workers", "1", "--no-progress"]) == 0
+    assert main(["report", str(tmp_path / "s")]) == 0
+    assert (tmp_path / "s" / "report" / "pareto.png").exists()
+    assert main(["sweep", str(f), "--out", str(tmp_path / "s" / "report"), "--no-progress"]) == 2  # not a sweep dir
