@@ -104,11 +104,6 @@ def _seed(seed: np.uint64, a: np.uint64) -> np.uint64:
     return z if z != np.uint64(0) else np.uint64(0x1234567)
 
 
-@numba.njit(cache=True, inline="always")
-def _uniform(s: np.uint64) -> float:
-    return ((s >> np.uint64(11)) + np.uint64(1)) * (1.0 / 9007199254740994.0)
-
-
 _TABLE_BITS = 16
 _NORMALS: np.ndarray | None = None
 
@@ -336,18 +331,13 @@ def photonic_mvm(w: np.ndarray, x: np.ndarray, *, in_bits: int = 4, weight_bits:
     optical/analog domain per ADC conversion (wavelengths x integration cycles). ``adc_range``:
     ``calibrated`` sets the receiver gain so the largest noiseless partial sum of this batch is
     full scale (what a calibrated TIA/ADC does); ``max`` uses the theoretical maximum."""
-    from .noise import quantize
+    from .noise import quantize, thermal_crosstalk
 
     w = np.asarray(w, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
     wfs = float(np.abs(w).max()) or 1.0
     xfs = float(np.abs(x).max()) or 1.0
-    wq = quantize(w, weight_bits, wfs)
-    if crosstalk:
-        nb = np.zeros_like(wq)
-        nb[:, 1:] += wq[:, :-1]
-        nb[:, :-1] += wq[:, 1:]
-        wq = wq + crosstalk * nb
+    wq = thermal_crosstalk(quantize(w, weight_bits, wfs), crosstalk)
     xq = quantize(x, in_bits, xfs)
     B, D = xq.shape
     y = np.zeros((B, w.shape[0]))

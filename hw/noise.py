@@ -94,19 +94,11 @@ def quantize(x: np.ndarray, bits: int, scale: float) -> np.ndarray:
     return np.clip(np.round(np.asarray(x) / step), -levels, levels) * step
 
 
-def photonic_weights(w: np.ndarray, rng: np.random.Generator, *, bits: int, sigma: float, crosstalk: float,
-                     noise: bool = True) -> np.ndarray:
-    """Weights as a DPTC encodes them: quantized to ``bits`` over their full scale, each shifter
-    picking up ``crosstalk`` of its two neighbours' settings (along a row), plus Gaussian phase
-    noise of ``sigma`` x full scale."""
-    w = np.asarray(w, dtype=np.float64)
-    fs = float(np.abs(w).max()) or 1.0
-    wq = quantize(w, bits, fs)
-    if not noise:
-        return wq
-    if crosstalk:
-        nb = np.zeros_like(wq)
-        nb[..., 1:] += wq[..., :-1]
-        nb[..., :-1] += wq[..., 1:]
-        wq = wq + crosstalk * nb
-    return wq + sigma * fs * rng.standard_normal(w.shape)
+def thermal_crosstalk(w: np.ndarray, gamma: float) -> np.ndarray:
+    """Phase shifters pick up ``gamma`` of each neighbour's setting along a row (thermal coupling)."""
+    if not gamma:
+        return w
+    nb = np.zeros_like(w)
+    nb[..., 1:] += w[..., :-1]
+    nb[..., :-1] += w[..., 1:]
+    return w + gamma * nb

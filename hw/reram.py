@@ -98,10 +98,6 @@ def tiling(p: ReramParams, op: Op) -> tuple[int, int, int]:
     return rt, ct, op.batch * rt * ct
 
 
-def crossbars_needed(p: ReramParams, op: Op) -> int:
-    return tiling(p, op)[2]
-
-
 PERIPHERY_KINDS = frozenset({"elementwise", "pool"})
 
 

@@ -83,9 +83,6 @@ class MappedOps:
         self._xbars: dict = {}
         self.calls = 0
 
-    def _rng(self, *key) -> np.random.Generator:
-        return np.random.default_rng([self.seed, zlib.crc32(repr(key).encode())])
-
     # -- routing ------------------------------------------------------------------------------
     def gemm(self, name: str, w: np.ndarray, x: np.ndarray, m: int) -> np.ndarray:
         layer = self.wl.layer(name)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from prismsim.hw.cost import Cost
 from prismsim.hw.memory import mem_cost, mem_latency_ps, mem_ps
-from prismsim.hw.noc import head_latency_ps, route, serialization_ps, transfer_energy
+from prismsim.hw.noc import check_deadlock_free, head_latency_ps, route, serialization_ps, transfer_energy
 from prismsim.hw.ops import GEMM_KINDS
 from prismsim.hw.spec import Arch, Unit
 from prismsim.hw.errors import PrismError
@@ -255,6 +255,8 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
             for j, jid in enumerate(ids):
                 nb = int(round(shard_op(mapping, layer, count).cols(sizes[j]).out_elements * layer.act_bits / 8))
                 add_transfer(u, DRAM, nb, [jid], lname, "output")
+    if arch.noc.route_table:  # user routes: prove them free of routing deadlock first
+        check_deadlock_free(arch.noc, {(t.src_node, t.dst_node) for t in transfers})
     for u, n in writes.items():
         if n > writes_per_cell_limit(units[u]):
             raise PrismError(f"unit {u!r}: {n} writes per cell in this run exceed its endurance of "

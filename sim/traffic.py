@@ -14,7 +14,7 @@ import numpy as np
 import simpy
 
 from prismsim.hw.errors import PrismError
-from prismsim.hw.noc import NocParams, head_latency_ps, nodes, route
+from prismsim.hw.noc import NocParams, check_deadlock_free, head_latency_ps, nodes, route
 
 from .noc import Network
 
@@ -70,6 +70,8 @@ def run_load(noc: NocParams, pattern: str, rate: float, cycles: int, seed: int =
     t_idx, n_idx = np.nonzero(inject)          # by cycle, then node
     src = ns[n_idx]
     dst = destinations(pattern, src, noc.grid, rng)
+    if noc.route_table:  # user routes: prove them free of routing deadlock first
+        check_deadlock_free(noc, set(zip(map(tuple, src.tolist()), map(tuple, dst.tolist()))))
     env = simpy.Environment()
     net = Network(env, noc)
     cyc = noc.cycle_ps

@@ -111,3 +111,9 @@ def test_route_table_is_validated():
         NocParams(dims=(3, 3), route_table={"0,0->2,0": [[0, 0], [2, 0]]})
     with pytest.raises(ValueError, match="must start at"):
         NocParams(dims=(3, 3), route_table={"0,0->1,0": [[0, 1], [1, 0]]})
+
+
+def test_cyclic_route_tables_are_refused_before_simulating():
+    noc = NocParams(dims=(2, 2), route_table=RING, packet_flits=4, buffer_flits=4)
+    with pytest.raises(PrismError, match="channel dependency cycle"):
+        run_load(noc, "uniform", 0.5, 200, seed=0)
