@@ -39,9 +39,12 @@ def _encoder_block(b: Builder, p: str, x: str, dim: int, heads: int, ffn: int, s
     return b.norm(f"{p}.ln2", dim, tok, [r2]) if post_norm else r2
 
 
-def pythia_70m(seq_len: int = 128) -> Workload:
+def pythia_70m(seq_len: int = 128, phase: str = "prefill", decode_tokens: int = 1) -> Workload:
     """EleutherAI Pythia-70M (GPT-NeoX): 6 layers, d 512, 8 heads, FFN 2048, vocab 50304, parallel
-    attention + MLP residual. Prefill of ``seq_len`` tokens, lm_head included."""
+    attention + MLP residual. Prefill of ``seq_len`` tokens, lm_head included; or ``decode``:
+    ``decode_tokens`` autoregressive steps after a ``seq_len``-token prompt."""
+    if phase == "decode":
+        return _pythia_decode(seq_len, decode_tokens)
     d, heads, ffn, vocab = 512, 8, 2048, 50304
     b = Builder(f"pythia-70m[seq={seq_len}]")
     x = b.add("embed", "embedding", d, 1, seq_len, input_elements=seq_len * d)
@@ -53,6 +56,33 @@ def pythia_70m(seq_len: int = 128) -> Workload:
         x = b.eltwise(f"{p}.add", d, seq_len, [x, a, h])
     x = b.norm("ln_f", d, seq_len, [x])
     b.gemm("lm_head", vocab, d, seq_len, [x])
+    return b.build()
+
+
+def _pythia_decode(prompt: int, steps: int) -> Workload:
+    """Autoregressive decode: step t handles one token against a KV cache of prompt + t + 1 tokens,
+    read from memory (``kv_cache`` layers); each step waits for the previous step's lm_head."""
+    d, heads, ffn, vocab = 512, 8, 2048, 50304
+    hd = d // heads
+    b = Builder(f"pythia-70m[decode,prompt={prompt},steps={steps}]")
+    prev = None
+    for t in range(steps):
+        kv = prompt + t + 1
+        s = f"t{t}."
+        x = b.add(s + "embed", "embedding", d, 1, 1, inputs=[(prev, 1 / vocab)] if prev else (), input_elements=d)
+        for i in range(6):
+            p = f"{s}l{i}"
+            qkv = b.gemm(f"{p}.attn.qkv", 3 * d, d, 1, [b.norm(f"{p}.ln1", d, 1, [x])])
+            cache = b.add(f"{p}.attn.kv_cache", "embedding", 2 * d, 1, kv - 1, input_elements=2 * d * (kv - 1))
+            qk = b.add(f"{p}.attn.qk", "matmul", kv, hd, 1, batch=heads, inputs=[(qkv, 2 / 3, False), (cache, 0.5, False)])
+            sm = b.add(f"{p}.attn.softmax", "softmax", kv, 1, 1, batch=heads, inputs=[qk])
+            av = b.add(f"{p}.attn.av", "matmul", hd, kv, 1, batch=heads,
+                       inputs=[sm, (qkv, 1 / 3, False), (cache, 0.5, False)])
+            a = b.gemm(f"{p}.attn.proj", d, d, 1, [av])
+            h = b.gemm(f"{p}.fc1", ffn, d, 1, [b.norm(f"{p}.ln2", d, 1, [x])])
+            h = b.gemm(f"{p}.fc2", d, ffn, 1, [b.eltwise(f"{p}.gelu", ffn, 1, [h])])
+            x = b.eltwise(f"{p}.add", d, 1, [x, a, h])
+        prev = b.gemm(s + "lm_head", vocab, d, 1, [b.norm(s + "ln_f", d, 1, [x])])
     return b.build()
 
 

@@ -32,14 +32,31 @@ class _Parser(argparse.ArgumentParser):
 
 
 def load_model(spec: str) -> Workload:
-    """``NAME`` or ``NAME?key=value&key=value`` (zoo parameters, e.g. ``pythia-70m?seq_len=256``)."""
+    """``NAME`` or ``NAME?key=value&key=value`` (zoo parameters, e.g. ``pythia-70m?seq_len=256``),
+    ``hf:ARCH?config=value`` (a Hugging Face model), ``torch:pkg.module:factory`` or ``FILE.onnx``."""
+    if spec.startswith("hf:"):
+        from prismsim.mapper.importers.torch_import import hf_workload
+        return hf_workload(spec)
+    if spec.startswith("torch:"):
+        from prismsim.mapper.importers.torch_import import torch_workload
+        return torch_workload(spec)
+    if spec.endswith(".onnx"):
+        from prismsim.mapper.importers.onnx_import import onnx_workload
+        return onnx_workload(spec)
     name, _, query = spec.partition("?")
     if name not in ZOO:
         raise PrismError(f"--model: no model named {name!r} (zoo: {', '.join(ZOO)})")
     kwargs = {}
     for part in filter(None, query.split("&")):
         k, eq, v = part.partition("=")
-        if not eq or not v.isdigit() or int(v) < 1:
+        if not eq:
+            raise PrismError(f"--model: parameter {part!r} must be key=value")
+        if k == "phase":
+            if v not in ("prefill", "decode"):
+                raise PrismError(f"--model: phase must be prefill or decode (got {v!r})")
+            kwargs[k] = v
+            continue
+        if not v.isdigit() or int(v) < 1:
             raise PrismError(f"--model: parameter {part!r} must be key=positive integer")
         kwargs[k] = int(v)
     try:
@@ -48,9 +65,26 @@ def load_model(spec: str) -> Workload:
         raise PrismError(f"--model: {name} takes no parameter named {', '.join(kwargs)}") from None
 
 
+def _model_spec(args) -> str:
+    """--model plus --phase / --decode-tokens as zoo parameters."""
+    spec = args.model
+    extra = []
+    if getattr(args, "phase", None):
+        extra.append(f"phase={args.phase}")
+    if getattr(args, "decode_tokens", None):
+        if args.phase != "decode":
+            raise PrismError("--decode-tokens: only with --phase decode")
+        extra.append(f"decode_tokens={args.decode_tokens}")
+    if extra:
+        if spec.startswith(("hf:", "torch:")) or spec.endswith(".onnx"):
+            raise PrismError(f"--phase: decode is built for zoo models (got --model {spec!r})")
+        spec += ("&" if "?" in spec else "?") + "&".join(extra)
+    return spec
+
+
 def _select(args) -> tuple[Arch, Workload, Mapping]:
     arch = load_arch(args.arch)
-    wl = load_model(args.model)
+    wl = load_model(_model_spec(args))
     sched = Schedule(args.schedule, args.chunks, args.program_weights)
     if args.mapping:
         mapping = Mapping.load(args.mapping)
@@ -479,6 +513,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--program-weights", action="store_true",
                         help="start by writing static weights into ReRAM/SRAM-PIM units (model load)")
         sp.add_argument("--seed", type=_seed, default=0)
+        sp.add_argument("--phase", choices=["prefill", "decode"], default=None, help="LLM phase (zoo pythia-70m)")
+        sp.add_argument("--decode-tokens", type=_positive, default=None, help="decode steps (with --phase decode)")
         sp.add_argument("--out", required=out_required, help=out_help)
 
     s = sub.add_parser("simulate", help="run a mapping event by event")

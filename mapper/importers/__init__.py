@@ -1,0 +1,1 @@
+"""Bring your own model: PyTorch modules (incl. Hugging Face configs) and ONNX files -> Workload."""

@@ -1,0 +1,247 @@
+"""Trace a PyTorch model into a Workload without weights: it runs on the meta device while a
+``TorchDispatchMode`` records the aten ops and module hooks name them.
+
+Recorded: mm / addmm (gemm), bmm / baddbmm (dynamic matmul unless an operand is a weight),
+convolution (groups and depthwise), scaled-dot-product attention (flash, efficient and math
+paths: two dynamic matmuls and a softmax), layer / batch / group norms, softmax, pooling,
+embedding lookups and elementwise arithmetic and activations. Data dependencies follow tensors
+through views; an operand derived from a module parameter is a static weight. Needs the ``torch``
+extra (torch==2.13.0 CPU build, transformers for ``hf:`` models).
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from prismsim.hw.errors import PrismError
+
+from ..workload import Builder, Workload
+
+ELEMENTWISE = {"add", "sub", "mul", "div", "gelu", "relu", "silu", "sigmoid", "tanh", "neg", "pow", "rsqrt",
+               "exp", "hardswish", "hardsigmoid", "clamp", "maximum", "minimum", "where", "sqrt", "cos", "sin",
+               "erf", "abs", "log"}
+NORMS = {"native_layer_norm", "native_batch_norm", "_native_batch_norm_legit_no_training", "native_group_norm",
+         "_native_batch_norm_legit"}
+POOLS = {"max_pool2d_with_indices", "avg_pool2d", "_adaptive_avg_pool2d", "mean", "max_pool2d"}
+SDPA = {"_scaled_dot_product_flash_attention", "_scaled_dot_product_efficient_attention",
+        "_scaled_dot_product_flash_attention_for_cpu", "scaled_dot_product_attention",
+        "_scaled_dot_product_attention_math"}
+
+
+def trace(model, inputs: dict, name: str) -> Workload:
+    """Run ``model(**inputs)`` on the meta device and record its operators as a Workload."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    params = {id(p) for p in model.parameters()} | {id(b) for b in model.buffers()}
+    b = Builder(name)
+    producer: dict[int, str] = {}     # id(tensor) -> layer that produced it (or None)
+    weight: set[int] = set(params)    # tensors derived from parameters
+    keep: list = []                   # keep traced tensors alive so ids stay unique
+    stack: list[str] = []
+    names: Counter = Counter()
+
+    def pre(mod_name):
+        def hook(_m, _a):
+            stack.append(mod_name)
+        return hook
+
+    def post(_m, _a, _o):
+        stack.pop()
+
+    hooks = []
+    for mod_name, mod in model.named_modules():
+        hooks.append(mod.register_forward_pre_hook(pre(mod_name or name)))
+        hooks.append(mod.register_forward_hook(post))
+
+    def tensors(x):
+        if isinstance(x, torch.Tensor):
+            yield x
+        elif isinstance(x, (list, tuple)):
+            for y in x:
+                yield from tensors(y)
+
+    def add(kind, op, n, d, m, batch=1, static=False, ins=(), stream_flags=None):
+        base = f"{stack[-1] if stack else name}.{op}"
+        names[base] += 1
+        lname = base if names[base] == 1 else f"{base}#{names[base]}"
+        srcs = []
+        for i, t in enumerate(ins):
+            p = producer.get(id(t))
+            if p and p not in [s[0] for s in srcs]:
+                srcs.append((p, 1.0, True if stream_flags is None else stream_flags[i]))
+        b.add(lname, kind, max(1, n), max(1, d), max(1, m), batch=max(1, batch), static=static,
+              inputs=srcs, input_elements=None if srcs else max(1, int(sum(t.numel() for t in ins)) or 1))
+        return lname
+
+    class Mode(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            op = func.overloadpacket.__name__
+            ins = [t for t in tensors(list(args) + list(kwargs.values()))]
+            outs = list(tensors(out))
+            keep.extend(outs)
+            lname = None
+            if op in ("mm", "addmm"):
+                x, w = (args[1], args[2]) if op == "addmm" else (args[0], args[1])
+                static = id(w) in weight
+                lname = add("gemm" if static else "matmul", "linear" if static else "mm",
+                            w.shape[1], x.shape[1], x.shape[0], static=static, ins=[x] + ([] if static else [w]))
+            elif op in ("bmm", "baddbmm"):
+                a_, b_ = (args[1], args[2]) if op == "baddbmm" else (args[0], args[1])
+                static = id(b_) in weight
+                lname = add("gemm" if static else "matmul", "bmm", b_.shape[2], a_.shape[2], a_.shape[1],
+                            batch=a_.shape[0], static=static, ins=[a_] + ([] if static else [b_]),
+                            stream_flags=[True, False])
+            elif op in ("convolution", "_convolution"):
+                x, w = args[0], args[1]
+                groups = int(args[8]) if len(args) > 8 else 1
+                o = outs[0]
+                pixels = int(o.shape[0]) * int(math.prod(o.shape[2:]))
+                lname = add("conv", "conv", w.shape[0] // groups, int(math.prod(w.shape[1:])), pixels,
+                            batch=groups, static=id(w) in weight, ins=[x])
+            elif op in SDPA:
+                q, k, v = args[0], args[1], args[2]
+                bh = int(math.prod(q.shape[:-2]))
+                L, S, E, Ev = q.shape[-2], k.shape[-2], q.shape[-1], v.shape[-1]
+                qk = add("matmul", "attn.qk", S, E, L, batch=bh, ins=[q, k], stream_flags=[True, False])
+                producer[id(q)] = qk  # the softmax and av below read from qk's output
+                sm_in = object()
+                sm = add("softmax", "attn.softmax", S, 1, L, batch=bh, ins=[q])
+                producer[id(sm_in)] = sm
+                fake = _Tag(sm_in)
+                producer[id(fake)] = sm
+                lname = add("matmul", "attn.av", Ev, S, L, batch=bh, ins=[fake, v], stream_flags=[True, False])
+            elif op == "embedding":
+                w, idx = args[0], args[1]
+                lname = add("embedding", "embedding", w.shape[1], 1, idx.numel(), ins=[])
+            elif op in NORMS:
+                x = args[0]
+                lname = add("norm", "norm", x.shape[-1] if op == "native_layer_norm" else x.shape[1], 1,
+                            x.numel() // (x.shape[-1] if op == "native_layer_norm" else x.shape[1]), ins=[x])
+            elif op in ("_softmax", "softmax", "_log_softmax"):
+                x = args[0]
+                lname = add("softmax", "softmax", x.shape[-1], 1, x.numel() // x.shape[-1], ins=[x])
+            elif op in POOLS and outs:
+                x, o = args[0], outs[0]
+                window = max(1, x.numel() // max(1, o.numel()))
+                lname = add("pool", "pool", o.shape[1] if o.dim() > 1 else 1, window,
+                            o.numel() // (o.shape[1] if o.dim() > 1 else 1), ins=[x])
+            elif op in ELEMENTWISE and outs and any(id(t) in producer for t in ins):
+                o = outs[0]
+                lname = add("elementwise", op, o.shape[-1] if o.dim() else 1, 1,
+                            max(1, o.numel() // (o.shape[-1] if o.dim() else 1)),
+                            ins=[t for t in ins if id(t) in producer])
+            if lname is not None:
+                for t in outs:
+                    producer[id(t)] = lname
+            else:  # views, copies and untracked ops pass provenance through
+                src = next((producer[id(t)] for t in ins if id(t) in producer), None)
+                derived = any(id(t) in weight for t in ins) and src is None
+                for t in outs:
+                    if src is not None:
+                        producer[id(t)] = src
+                    elif derived:
+                        weight.add(id(t))
+            return out
+
+    try:
+        with torch.no_grad(), Mode():
+            model(**inputs)
+    finally:
+        for h in hooks:
+            h.remove()
+    if not b.g.number_of_nodes():
+        raise PrismError(f"model {name}: no operators were recorded")
+    return b.build()
+
+
+class _Tag:
+    """A stand-in tensor identity linking the softmax of a fused attention to its second matmul."""
+
+    def __init__(self, ref):
+        self.ref = ref
+
+
+HF_PRESETS = {  # Hugging Face configs equal to the zoo's shape specs
+    "pythia-70m": ("gpt_neox", {"hidden_size": 512, "num_hidden_layers": 6, "num_attention_heads": 8,
+                                "intermediate_size": 2048, "vocab_size": 50304}),
+    "bert-base": ("bert", {}),
+    "resnet18": ("resnet", {"layer_type": "basic", "depths": [2, 2, 2, 2], "hidden_sizes": [64, 128, 256, 512],
+                            "num_labels": 1000}),
+    "resnet50": ("resnet", {"num_labels": 1000}),
+    "vit-b16": ("vit", {"num_labels": 1000}),
+}
+
+
+def hf_workload(spec: str) -> Workload:
+    """``hf:ARCH?key=value&...``: a Hugging Face model type (or a zoo name in HF_PRESETS) with
+    config overrides; ``seq_len`` (text, default 128) and ``image_size`` (vision) set the input."""
+    try:
+        import torch
+        import transformers
+    except ImportError:
+        raise PrismError("--model hf:... needs the torch extra: pip install 'prismsim[torch]' "
+                         "(torch==2.13.0 CPU build and transformers)") from None
+    arch, _, query = spec.removeprefix("hf:").partition("?")
+    over: dict = {}
+    for part in filter(None, query.split("&")):
+        k, eq, v = part.partition("=")
+        if not eq:
+            raise PrismError(f"--model: parameter {part!r} must be key=value")
+        try:
+            over[k] = int(v)
+        except ValueError:
+            try:
+                over[k] = float(v)
+            except ValueError:
+                over[k] = v
+    seq = int(over.pop("seq_len", 128))
+    model_type, base = HF_PRESETS.get(arch, (arch, {}))
+    try:
+        cfg = transformers.AutoConfig.for_model(model_type, **{**base, **over})
+    except (ValueError, KeyError, TypeError):
+        raise PrismError(f"--model: hf:{arch}: unknown Hugging Face model type {model_type!r} or bad config "
+                         f"override ({', '.join(over) or 'none'}); presets: {', '.join(HF_PRESETS)}") from None
+    from transformers.models.auto import modeling_auto as ma
+
+    vision = hasattr(cfg, "num_channels")
+    if vision:
+        auto = transformers.AutoModelForImageClassification
+    elif model_type in ma.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and model_type not in ma.MODEL_FOR_MASKED_LM_MAPPING_NAMES:
+        auto = transformers.AutoModelForCausalLM   # decoders: with their LM head
+    else:
+        auto = transformers.AutoModel              # encoders: the base model (with its pooler)
+    with torch.device("meta"):
+        try:
+            model = auto.from_config(cfg)
+        except ValueError as err:
+            raise PrismError(f"--model: hf:{arch}: {str(err).splitlines()[0][:200]}") from None
+        model.eval()
+        if vision:
+            size = int(getattr(cfg, "image_size", 224))
+            inputs = {"pixel_values": torch.zeros(1, cfg.num_channels, size, size)}
+        else:
+            inputs = {"input_ids": torch.zeros(1, seq, dtype=torch.long)}
+    return trace(model, inputs, f"hf:{arch}")
+
+
+def torch_workload(spec: str) -> Workload:
+    """``torch:package.module:factory``: a callable returning (model, example inputs dict)."""
+    import importlib
+
+    try:
+        import torch
+    except ImportError:
+        raise PrismError("--model torch:... needs torch: pip install 'prismsim[torch]'") from None
+    target = spec.partition(":")[2]
+    mod_name, _, fn_name = target.partition(":")
+    try:
+        fn = getattr(importlib.import_module(mod_name), fn_name)
+    except (ImportError, AttributeError) as err:
+        raise PrismError(f"--model torch:{target}: {err}") from None
+    with torch.device("meta"):
+        model, inputs = fn()
+        model.eval()
+    return trace(model, inputs, f"torch:{target}")

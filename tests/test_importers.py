@@ -1,0 +1,112 @@
+"""Bring your own model: Hugging Face / PyTorch tracing, ONNX, and LLM decode steps."""
+from collections import Counter
+
+import pytest
+
+from prismsim.mapper.zoo import ZOO
+from prismsim.sim.cli import load_model, main
+
+
+def by_kind(wl):
+    c = Counter()
+    for lay in wl.layers:
+        if lay.op.is_gemm:
+            c[(lay.kind, lay.static_weights)] += lay.macs
+    return dict(c)
+
+
+def gemm_shapes(wl):
+    return sorted((x.kind, x.n, x.d, x.m, x.batch, x.static_weights) for x in wl.layers if x.op.is_gemm)
+
+
+@pytest.mark.parametrize("name", ["pythia-70m", "bert-base", "resnet18"])
+def test_hugging_face_imports_equal_the_zoo(name):
+    pytest.importorskip("transformers")
+    imported = load_model(f"hf:{name}")
+    zoo = ZOO[name]()
+    assert imported.macs == zoo.macs and by_kind(imported) == by_kind(zoo)
+    if name == "pythia-70m":  # same layout: every GEMM shape matches, attention as dynamic matmuls
+        assert gemm_shapes(imported) == gemm_shapes(zoo)
+    assert any(x.kind in ("norm", "softmax", "elementwise") for x in imported.layers)
+
+
+def test_hf_config_overrides_and_layer_names():
+    pytest.importorskip("transformers")
+    w = load_model("hf:gpt_neox?hidden_size=128&num_hidden_layers=2&num_attention_heads=4"
+                   "&intermediate_size=256&vocab_size=500&seq_len=16")
+    names = [x.name for x in w.layers]
+    assert any(n.startswith("gpt_neox.layers.1.attention") for n in names)
+    # attention scores (fused SDPA or the math path's bmm): 4 heads, 16 keys x 32 dims x 16 queries
+    qk = [x for x in w.layers if x.kind == "matmul" and x.d == 32]
+    assert len(qk) == 2 and all(x.batch == 4 and x.n == 16 and x.m == 16 and not x.static_weights for x in qk)
+
+
+def test_torch_factory(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    (tmp_path / "my_nets.py").write_text(
+        "import torch\n"
+        "def make():\n"
+        "    m = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1, groups=1), torch.nn.ReLU(),\n"
+        "                            torch.nn.Conv2d(8, 8, 3, padding=1, groups=8), torch.nn.Flatten(),\n"
+        "                            torch.nn.Linear(8 * 16 * 16, 10))\n"
+        "    return m, {'input': torch.zeros(2, 3, 16, 16)}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    w = load_model("torch:my_nets:make")
+    convs = [x for x in w.layers if x.kind == "conv"]
+    assert [(c.n, c.d, c.m, c.batch) for c in convs] == [(8, 27, 512, 1), (1, 9, 512, 8)]  # depthwise: groups
+    fc = [x for x in w.layers if x.kind == "gemm"][0]
+    assert (fc.n, fc.d, fc.m) == (10, 2048, 2) and fc.static_weights
+
+
+def test_onnx_round_trip(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    inits = [numpy_helper.from_array(rng.standard_normal(s).astype(np.float32), n)
+             for n, s in (("w1", (784, 256)), ("w2", (256, 10)), ("wc", (4, 1, 3, 3)))]
+    nodes = [helper.make_node("Conv", ["img", "wc"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c"], ["r"], name="relu0"),
+             helper.make_node("Reshape", ["x", "shape"], ["xf"], name="flat"),
+             helper.make_node("MatMul", ["xf", "w1"], ["h"], name="fc1"),
+             helper.make_node("Relu", ["h"], ["hr"], name="relu1"),
+             helper.make_node("MatMul", ["hr", "w2"], ["y"], name="fc2"),
+             helper.make_node("Softmax", ["y"], ["p"], name="softmax", axis=-1)]
+    inits.append(numpy_helper.from_array(np.array([8, 784], dtype=np.int64), "shape"))
+    graph = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [8, 1, 28, 28]),
+                                             helper.make_tensor_value_info("img", TensorProto.FLOAT, [1, 1, 28, 28])],
+                              [helper.make_tensor_value_info("p", TensorProto.FLOAT, [8, 10]),
+                               helper.make_tensor_value_info("r", TensorProto.FLOAT, [1, 4, 28, 28])], inits)
+    f = tmp_path / "mlp.onnx"
+    onnx.save(helper.make_model(graph), str(f))
+    w = load_model(str(f))
+    layers = {x.name: x for x in w.layers}
+    assert (layers["fc1"].n, layers["fc1"].d, layers["fc1"].m) == (256, 784, 8) and layers["fc1"].static_weights
+    assert (layers["fc2"].n, layers["fc2"].d, layers["fc2"].m) == (10, 256, 8)
+    assert (layers["conv"].n, layers["conv"].d, layers["conv"].m) == (4, 9, 784)
+    assert layers["softmax"].kind == "softmax" and ("fc1", "fc2") in [(a, b) for a, b in w.graph.edges() if a == "fc1"] \
+        or w.graph.has_edge("relu1", "fc2")
+    assert w.macs == 8 * 784 * 256 + 8 * 256 * 10 + 784 * 9 * 4
+    assert main(["simulate", "--model", str(f), "--out", str(tmp_path / "run")]) == 0
+    bad = tmp_path / "bad.onnx"
+    bad.write_text("not onnx")
+    assert main(["simulate", "--model", str(bad), "--out", str(tmp_path / "r2")]) == 2
+
+
+def test_decode_steps_grow_the_kv_cache_and_run_in_order():
+    w = ZOO["pythia-70m"](seq_len=16, phase="decode", decode_tokens=3)
+    for t in range(3):
+        qk = w.layer(f"t{t}.l0.attn.qk")
+        assert (qk.n, qk.d, qk.m, qk.batch) == (16 + t + 1, 64, 1, 8)
+        assert w.layer(f"t{t}.l0.attn.kv_cache").m == 16 + t
+    assert w.graph.has_edge("t0.lm_head", "t1.embed") and w.graph.has_edge("t1.lm_head", "t2.embed")
+    static = sum(x.macs for x in w.layers if x.static_weights and x.name.startswith("t1."))
+    assert static == 6 * (1536 + 512 + 2048 + 2048) * 512 + 50304 * 512  # every weight once per token
+
+
+def test_decode_cli(tmp_path, capsys):
+    assert main(["simulate", "--phase", "decode", "--decode-tokens", "2", "--model", "pythia-70m?seq_len=8",
+                 "--out", str(tmp_path / "d")]) == 0
+    assert "decode" in capsys.readouterr().out
+    assert main(["simulate", "--decode-tokens", "2", "--out", str(tmp_path / "e")]) == 2
