@@ -15,9 +15,9 @@ _CATEGORIES: dict[str, str] = {
     "mac": "compute", "alu": "compute",
     "write": "memory",
     # memories and network
-    "dram": "memory", "global_buffer": "memory", "buffer": "memory",
+    "dram": "memory", "global_buffer": "memory", "array_memory": "memory", "buffer": "memory",
     "router": "noc", "link": "noc",
-    "leakage": "static",
+    "leakage": "static", "switch": "compute",
 }
 
 

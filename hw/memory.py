@@ -36,13 +36,13 @@ class GlobalBufferParams(BaseModel):
         return self.capacity_kib * 1024.0
 
 
-Memory = DramParams | GlobalBufferParams
+Memory = DramParams | GlobalBufferParams   # or any object with these fields (reram.ArrayMemory)
 ENERGY_KEY = {DramParams: "dram", GlobalBufferParams: "global_buffer"}
 
 
 def mem_cost(p: Memory, nbytes: int) -> Cost:
     """Moving ``nbytes`` to or from a memory: channel occupancy bytes / bandwidth, energy per byte."""
-    return Cost(mem_ps(p, nbytes), {ENERGY_KEY[type(p)]: nbytes * p.energy_pj_per_byte})
+    return Cost(mem_ps(p, nbytes), {ENERGY_KEY.get(type(p), "array_memory"): nbytes * p.energy_pj_per_byte})
 
 
 def mem_ps(p: Memory, nbytes: int) -> int:

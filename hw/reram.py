@@ -9,6 +9,7 @@ converts each used column with a shared ADC (``cols_per_adc`` columns per ADC).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -174,6 +175,29 @@ def memory_write_cost(p: ReramParams, nbytes: int, arrays: int) -> Cost:
     steps = math.ceil(nbytes / (row_bytes * max(1, arrays)))
     cells = math.ceil(nbytes * 8 / p.bits_per_cell)
     return Cost(int(round(steps * p.write_latency_ns * 1000)), {"write": cells * p.write_pj_per_cell})
+
+
+@dataclass(frozen=True)
+class ArrayMemory:
+    """A unit's crossbars in memory mode, as a memory endpoint of transfers (same fields as the
+    DRAM and global-buffer parameters): rows are written and read at the arrays' own speed."""
+
+    position: tuple
+    bandwidth_gbps: float
+    latency_ns: float
+    energy_pj_per_byte: float
+    capacity_bytes: float
+
+
+def array_memory(p: ReramParams, arrays: int, position: tuple) -> ArrayMemory:
+    """``arrays`` crossbars in memory mode: capacity rows x cols x bits/cell each; a row per array
+    per (slower of read and write) step; a staged byte is written once and read once, so each
+    end of a transfer carries half of write + read energy."""
+    row_bytes = p.cols * p.bits_per_cell / 8
+    step = max(p.read_latency_ns, p.write_latency_ns)
+    write_pj_per_byte = 8 / p.bits_per_cell * p.write_pj_per_cell
+    return ArrayMemory(tuple(position), arrays * row_bytes / step, p.read_latency_ns,
+                       (write_pj_per_byte + p.mem_read_pj_per_byte) / 2, float(memory_capacity_bytes(p, arrays)))
 
 
 def mode_switch_cost(p: ReramParams, arrays: int) -> Cost:

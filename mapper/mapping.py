@@ -45,9 +45,19 @@ class Mapping:
     arch: str = ""
     split: dict[str, str] = field(default_factory=dict)
     meta: dict = field(default_factory=dict, compare=False)   # what a strategy reports (Pareto front, ...)
+    # CMSwitch-style dual mode: layers run in segments (in topological order); between segments
+    # the weights of resident units are reloaded and units may put some arrays in memory mode
+    segments: dict[str, int] = field(default_factory=dict)     # layer -> segment (default 0)
+    modes: dict[int, dict[str, int]] = field(default_factory=dict)  # segment -> {unit: arrays in memory mode}
 
     def split_of(self, layer: str) -> str:
         return self.split.get(layer, "rows")
+
+    def segment_of(self, layer: str) -> int:
+        return self.segments.get(layer, 0)
+
+    def memory_arrays(self, segment: int, unit: str) -> int:
+        return self.modes.get(segment, {}).get(unit, 0)
 
     def to_yaml(self) -> str:
         doc = {
@@ -58,6 +68,10 @@ class Mapping:
         }
         if self.split:
             doc["split"] = dict(self.split)
+        if self.segments:
+            doc["segments"] = dict(self.segments)
+        if self.modes:
+            doc["modes"] = {int(k): dict(v) for k, v in self.modes.items()}
         return yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120)
 
     @classmethod
@@ -100,8 +114,20 @@ class Mapping:
         for lname, how in split.items():
             if how not in SPLITS:
                 raise PrismError(f"{source}: field split.{lname} must be rows or cols (got {how!r})")
+        segments = doc.get("segments") or {}
+        if not isinstance(segments, dict) or not all(isinstance(v, int) and v >= 0 for v in segments.values()):
+            raise PrismError(f"{source}: field segments must map layers to whole numbers >= 0")
+        modes = doc.get("modes") or {}
+        if not isinstance(modes, dict):
+            raise PrismError(f"{source}: field modes must map segments to {{unit: arrays in memory mode}}")
+        for seg, units in modes.items():
+            if not isinstance(seg, int) or not isinstance(units, dict) or \
+                    not all(isinstance(n, int) and n >= 0 for n in units.values()):
+                raise PrismError(f"{source}: field modes.{seg} must map units to whole numbers of arrays (got {units!r})")
         return cls(layers, Schedule(kind, chunks, program), str(doc.get("strategy", "manual")),
-                   str(doc.get("model", "")), str(doc.get("arch", "")), {str(k): str(v) for k, v in split.items()})
+                   str(doc.get("model", "")), str(doc.get("arch", "")), {str(k): str(v) for k, v in split.items()},
+                   segments={str(k): int(v) for k, v in segments.items()},
+                   modes={int(k): {str(u): int(n) for u, n in v.items()} for k, v in modes.items()})
 
     @classmethod
     def load(cls, path: str | Path) -> "Mapping":
@@ -141,10 +167,26 @@ def validate(mapping: Mapping, arch: Arch, workload: Workload, source: str = "ma
     """Raise PrismError naming layer and unit for the first problem found."""
     units: dict[str, Unit] = arch.instances()
     names = set(workload.order)
-    for lname in list(mapping.layers) + list(mapping.split):
+    for lname in list(mapping.layers) + list(mapping.split) + list(mapping.segments):
         if lname not in names:
             raise PrismError(f"{source}: layer {lname!r} is not in model {workload.name}")
-    used: dict[str, int] = {}
+    last = 0
+    for lname in workload.order:
+        seg = mapping.segment_of(lname)
+        if seg < last:
+            raise PrismError(f"{source}: layer {lname!r} is in segment {seg} after a layer of segment {last}"
+                             " (segments follow the topological order)")
+        last = seg
+    for seg, mem in mapping.modes.items():
+        for uname, n in mem.items():
+            if uname not in units:
+                raise PrismError(f"{source}: modes.{seg}: unit {uname!r} is not in arch {arch.name}")
+            if n and units[uname].kind != "reram":
+                raise PrismError(f"{source}: modes.{seg}: unit {uname!r} is {units[uname].kind}, not a dual-mode array unit")
+            if n > arrays_available(units[uname]):
+                raise PrismError(f"{source}: modes.{seg}: unit {uname!r} has {arrays_available(units[uname])} arrays, "
+                                 f"not {n}")
+    used: dict[tuple[int, str], int] = {}
     for lname in workload.order:
         if lname not in mapping.layers:
             raise PrismError(f"{source}: layer {lname!r} has no shards (every layer must be mapped)")
@@ -159,12 +201,14 @@ def validate(mapping: Mapping, arch: Arch, workload: Workload, source: str = "ma
             why = can_run(units[uname], layer.op)
             if why:
                 raise PrismError(f"{source}: layer {lname!r} cannot run on unit {uname!r}: {why}")
+        seg = mapping.segment_of(lname)
         for uname, count in resolve(mapping, layer):
             need = arrays_needed(units[uname], shard_op(mapping, layer, count))
             if need:
-                used[uname] = used.get(uname, 0) + need
-                cap = arrays_available(units[uname])
-                if used[uname] > cap:
+                key = (seg, uname)
+                used[key] = used.get(key, 0) + need
+                cap = arrays_available(units[uname]) - mapping.memory_arrays(seg, uname)
+                if used[key] > cap:
                     raise PrismError(
                         f"{source}: layer {lname!r} on unit {uname!r}: static weights do not fit "
-                        f"({used[uname]} arrays needed by this and earlier layers, unit has {cap})")
+                        f"({used[key]} arrays needed by this and earlier layers, unit has {cap} in compute mode)")

@@ -20,6 +20,7 @@ from prismsim.hw.noc import check_deadlock_free, head_latency_ps, route, seriali
 from prismsim.hw.ops import GEMM_KINDS
 from prismsim.hw.spec import Arch, Unit
 from prismsim.hw.errors import PrismError
+from prismsim.hw.reram import array_memory, mode_switch_cost
 from prismsim.hw.units import RESIDENT, unit_cost, write_cost, writes_per_cell_limit
 
 from .mapping import Mapping, resolve, shard_op, split_counts, validate
@@ -39,7 +40,7 @@ class Job:
     macs: int
     deps: list[int]     # jobs that must end before this one may start
     inputs: list[int]   # transfers that must arrive before this one may start
-    kind: str = "compute"   # compute | write (programming static weights)
+    kind: str = "compute"   # compute | write (programming static weights) | switch (array modes)
 
 
 @dataclass
@@ -73,6 +74,7 @@ class Plan:
     jobs: list[Job]
     transfers: list[Transfer]
     writes_per_cell: dict[str, int] = field(default_factory=dict)  # per weight-resident unit, over the run
+    mems: dict = field(default_factory=dict)  # memory endpoints: dram, gb and memory-mode arrays
 
     @property
     def macs(self) -> int:
@@ -84,10 +86,11 @@ def _chunk_sizes(m: int, chunks: int) -> list[int]:
 
 
 def transfer_times(arch: Arch, src_node, dst_node, nbytes: int, src_mem: str | None = None,
-                   dst_mem: str | None = None) -> tuple[int, int]:
+                   dst_mem: str | None = None, mems: dict | None = None) -> tuple[int, int]:
     """(ideal, zero-load) latency in ps of one transfer on an idle network; ``src_mem`` /
-    ``dst_mem`` name a memory endpoint (``dram``, ``gb``) whose latency and bandwidth apply."""
-    noc, mems = arch.noc, arch.memories()
+    ``dst_mem`` name a memory endpoint (``dram``, ``gb``, arrays in memory mode) whose latency
+    and bandwidth apply."""
+    noc, mems = arch.noc, (mems if mems is not None else arch.memories())
     ends = [mems[m] for m in (src_mem, dst_mem) if m]
     path = route(noc, src_node, dst_node)
     ideal = head_latency_ps(noc, path) + sum(mem_latency_ps(m) for m in ends)
@@ -147,7 +150,14 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
     if check:
         validate(mapping, arch, workload)
     units = arch.instances()
-    mems = arch.memories()
+    mems = dict(arch.memories())
+    staging: dict[int, list[str]] = {}   # segment -> memory-mode endpoints
+    for seg, modes in sorted(mapping.modes.items()):
+        for u, n in modes.items():
+            if n:
+                name = f"arrays:{u}#{seg}"
+                mems[name] = array_memory(units[u].params, n, units[u].pos)
+                staging.setdefault(seg, []).append(name)
     pipelined = mapping.schedule.kind == "pipelined"
     n_chunks = mapping.schedule.chunks if pipelined else 1
     jobs: list[Job] = []
@@ -156,6 +166,10 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
     placed: dict[str, list[tuple]] = {}
     prev_layer_jobs: list[int] = []
     writes: dict[str, int] = {}
+    seg_jobs: dict[int, list[int]] = {}
+    current_seg = -1
+    switched: dict[str, int] = {}      # unit -> its mode-switch job in the current segment
+    seg_barrier: list[int] = []        # every job of the previous segment
 
     def node(u: str):
         return tuple(mems[u].position) if u in mems else units[u].pos
@@ -166,7 +180,7 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
         src_mem, dst_mem = (src if src in mems else None), (dst if dst in mems else None)
         path = route(arch.noc, sn, dn)
         n_hops = len(path) - 1
-        ideal, zl = transfer_times(arch, sn, dn, nbytes, src_mem, dst_mem)
+        ideal, zl = transfer_times(arch, sn, dn, nbytes, src_mem, dst_mem, mems)
         mem_e: dict[str, float] = {}
         for m in (src_mem, dst_mem):
             if m:
@@ -177,11 +191,20 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
         transfers.append(t)
         return t.id
 
-    def send_activation(src: str, dst: str, nbytes: int, after: list[int], layer: str) -> int:
-        """Direct when it fits the consumer's buffer, else staged through the global buffer/DRAM."""
+    def send_activation(src: str, dst: str, nbytes: int, after: list[int], layer: str, seg: int) -> int:
+        """Direct when it fits the consumer's buffer, else staged: into the consumer's own arrays in
+        memory mode (which extend its buffer), else through the nearest memory-mode arrays that
+        hold it, else the global buffer, else DRAM."""
         if nbytes <= units[dst].params.buffer_kib * 1024:
             return add_transfer(src, dst, nbytes, after, layer, "activation")
-        stage = GB if nbytes <= mems[GB].capacity_bytes else DRAM
+        room = [m for m in staging.get(seg, []) if nbytes <= mems[m].capacity_bytes]
+        own = f"arrays:{dst}#{seg}"
+        if own in room:  # the consumer's own arrays in memory mode extend its buffer: one NoC crossing
+            return add_transfer(src, own, nbytes, after, layer, "staging")
+        if room:
+            stage = min(room, key=lambda m: (len(route(arch.noc, tuple(mems[m].position), units[dst].pos)), m))
+        else:
+            stage = GB if nbytes <= mems[GB].capacity_bytes else DRAM
         first = add_transfer(src, stage, nbytes, after, layer, "staging")
         return add_transfer(stage, dst, nbytes, [], layer, "staging", after_tr=[first])
 
@@ -189,7 +212,20 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
         layer = workload.layer(lname)
         op = layer.op
         split = mapping.split_of(lname)
-        barrier = [] if pipelined else list(prev_layer_jobs)
+        seg = mapping.segment_of(lname)
+        if seg != current_seg:  # a new segment: arrays change modes, then weights are reloaded
+            seg_barrier = seg_jobs.get(current_seg, []) if current_seg >= 0 else []
+            switched = {}
+            for u, unit in units.items():
+                before = mapping.memory_arrays(current_seg, u) if current_seg >= 0 else 0
+                change = abs(mapping.memory_arrays(seg, u) - before)
+                if change and unit.kind == "reram":
+                    switched[u] = len(jobs)
+                    jobs.append(Job(len(jobs), lname, u, -1, -1, mode_switch_cost(unit.params, change), 0,
+                                    list(seg_barrier), [], "switch"))
+                    seg_jobs.setdefault(seg, []).append(switched[u])
+            current_seg = seg
+        barrier = list(seg_barrier) if pipelined else list(prev_layer_jobs)
         producers = workload.producers(lname)
         shards = []
         this_layer_jobs: list[int] = []
@@ -202,12 +238,14 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
             cregs = chunk_regions(regions[si], sizes)
             ids: list[int] = []
             written: list[int] = []
-            if mapping.schedule.program_weights and unit.kind in RESIDENT and sop.weight_bytes:
-                # model load: weights come from DRAM and are written before the unit computes
-                w_in = add_transfer(DRAM, uname, sop.weight_bytes, [], lname, "weight")
+            if (mapping.schedule.program_weights or seg > 0) and unit.kind in RESIDENT and sop.weight_bytes:
+                # model load, or a segment's weight reload: from DRAM, written before the unit computes
+                after = list(seg_barrier) + ([switched[uname]] if uname in switched else [])
+                w_in = add_transfer(DRAM, uname, sop.weight_bytes, list(seg_barrier), lname, "weight")
                 written.append(len(jobs))
-                jobs.append(Job(len(jobs), lname, uname, si, -1, write_cost(unit, sop), 0, [], [w_in], "write"))
-                writes[uname] = 1
+                jobs.append(Job(len(jobs), lname, uname, si, -1, write_cost(unit, sop), 0, after, [w_in], "write"))
+                seg_jobs.setdefault(seg, []).append(written[-1])
+                writes.setdefault(uname, set()).add(seg)
             for ci, mc in enumerate(sizes):
                 cop = sop.cols(mc)
                 deps = list(barrier) + ([ids[-1]] if ids else written)
@@ -219,9 +257,12 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                     if nb:
                         inputs.append(add_transfer(DRAM, uname, nb, list(barrier), lname, "input"))
                 jid = len(jobs)
+                if uname in switched and not written:
+                    deps.append(switched[uname])
                 jobs.append(Job(jid, lname, uname, si, ci, unit_cost(unit, cop), cop.macs, deps, inputs))
                 ids.append(jid)
                 this_layer_jobs.append(jid)
+                seg_jobs.setdefault(seg, []).append(jid)
             shards.append((uname, count, ids, sizes, cregs))
         # each producer chunk sends each consumer chunk the part of its output that chunk reads
         # (across a non-streaming edge, all of it goes to the consumer shard's first chunk)
@@ -246,7 +287,7 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                             if cu == pu or nb == 0:
                                 jobs[cid].deps.append(pj)
                             else:
-                                jobs[cid].inputs.append(send_activation(pu, cu, nb, [pj], lname))
+                                jobs[cid].inputs.append(send_activation(pu, cu, nb, [pj], lname, seg))
         placed[lname] = shards
         prev_layer_jobs = this_layer_jobs
     for lname in workload.sinks():  # model outputs back to DRAM
@@ -257,8 +298,9 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                 add_transfer(u, DRAM, nb, [jid], lname, "output")
     if arch.noc.route_table:  # user routes: prove them free of routing deadlock first
         check_deadlock_free(arch.noc, {(t.src_node, t.dst_node) for t in transfers})
-    for u, n in writes.items():
+    counts = {u: len(segs) for u, segs in writes.items()}  # a cell is rewritten once per reload
+    for u, n in counts.items():
         if n > writes_per_cell_limit(units[u]):
             raise PrismError(f"unit {u!r}: {n} writes per cell in this run exceed its endurance of "
                              f"{writes_per_cell_limit(units[u]):g} writes")
-    return Plan(arch, workload, mapping, units, jobs, transfers, writes)
+    return Plan(arch, workload, mapping, units, jobs, transfers, counts, mems)

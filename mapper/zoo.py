@@ -39,14 +39,15 @@ def _encoder_block(b: Builder, p: str, x: str, dim: int, heads: int, ffn: int, s
     return b.norm(f"{p}.ln2", dim, tok, [r2]) if post_norm else r2
 
 
-def pythia_70m(seq_len: int = 128, phase: str = "prefill", decode_tokens: int = 1) -> Workload:
+def pythia_70m(seq_len: int = 128, phase: str = "prefill", decode_tokens: int = 1, vocab: int = 50304) -> Workload:
     """EleutherAI Pythia-70M (GPT-NeoX): 6 layers, d 512, 8 heads, FFN 2048, vocab 50304, parallel
     attention + MLP residual. Prefill of ``seq_len`` tokens, lm_head included; or ``decode``:
-    ``decode_tokens`` autoregressive steps after a ``seq_len``-token prompt."""
+    ``decode_tokens`` autoregressive steps after a ``seq_len``-token prompt. ``vocab`` resizes the
+    head (the published model has 50304)."""
     if phase == "decode":
-        return _pythia_decode(seq_len, decode_tokens)
-    d, heads, ffn, vocab = 512, 8, 2048, 50304
-    b = Builder(f"pythia-70m[seq={seq_len}]")
+        return _pythia_decode(seq_len, decode_tokens, vocab)
+    d, heads, ffn = 512, 8, 2048
+    b = Builder(f"pythia-70m[seq={seq_len}]" if vocab == 50304 else f"pythia-70m[seq={seq_len},vocab={vocab}]")
     x = b.add("embed", "embedding", d, 1, seq_len, input_elements=seq_len * d)
     for i in range(6):
         p = f"l{i}"
@@ -59,10 +60,10 @@ def pythia_70m(seq_len: int = 128, phase: str = "prefill", decode_tokens: int = 
     return b.build()
 
 
-def _pythia_decode(prompt: int, steps: int) -> Workload:
+def _pythia_decode(prompt: int, steps: int, vocab: int = 50304) -> Workload:
     """Autoregressive decode: step t handles one token against a KV cache of prompt + t + 1 tokens,
     read from memory (``kv_cache`` layers); each step waits for the previous step's lm_head."""
-    d, heads, ffn, vocab = 512, 8, 2048, 50304
+    d, heads, ffn = 512, 8, 2048
     hd = d // heads
     b = Builder(f"pythia-70m[decode,prompt={prompt},steps={steps}]")
     prev = None

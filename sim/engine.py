@@ -62,7 +62,7 @@ class _Run:
                  counters: bool = False):
         self.plan = plan
         self.env = CountingEnvironment()
-        self.net = Network(self.env, plan.arch.noc, plan.arch.memories(), ideal=ideal_noc,
+        self.net = Network(self.env, plan.arch.noc, plan.mems or plan.arch.memories(), ideal=ideal_noc,
                            recorder=recorder if trace == "packets" else None,
                            counters=recorder if counters else None)
         self.rec = recorder if trace in ("events", "packets") else NullRecorder()
@@ -124,7 +124,7 @@ class _Run:
         self.end[jid] = now
         self.done[jid] = True
         self.jobs_done += 1
-        kind = "compute" if j.kind == "compute" else "memory"
+        kind = {"compute": "compute", "switch": "switch"}.get(j.kind, "memory")
         self.rec.row(self.start[jid], now, kind, j.unit, j.layer, j.shard, j.chunk, 0, j.macs, j.cost.total_pj)
         self.events += 1
         self.next_job(j.unit)

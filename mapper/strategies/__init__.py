@@ -9,13 +9,14 @@ from prismsim.hw.spec import Arch
 from ..mapping import Mapping, Schedule
 from ..workload import Workload
 from .baselines import equal, greedy, homogeneous
+from .cmswitch import cmswitch
 from .h3pimap import h3pimap
 from .lionheart import lionheart
 from .placement import placement
 
 STRATEGIES: dict[str, Callable[..., Mapping]] = {
     "homogeneous": homogeneous, "equal": equal, "greedy": greedy, "placement": placement, "h3pimap": h3pimap,
-    "lionheart": lionheart}
+    "lionheart": lionheart, "cmswitch": cmswitch}
 
 
 def make_mapping(strategy: str, workload: Workload, arch: Arch, schedule: Schedule | None = None,
