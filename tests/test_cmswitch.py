@@ -70,6 +70,8 @@ def test_segment_and_mode_validation():
     assert back.segments == {"fc3": 1} and back.modes == {1: {"cim1": 2}}
 
 
-def test_too_big_an_operator_is_a_clear_error():
-    with pytest.raises(PrismError, match="lm_head.*needs more arrays than the chip has"):
-        make_mapping("cmswitch", load_model("pythia-70m?seq_len=8"), load_arch("cmswitch"))
+def test_operators_larger_than_the_chip_run_on_the_digital_unit():
+    a, w = load_arch("cmswitch"), load_model("pythia-70m?seq_len=8")
+    m = make_mapping("cmswitch", w, a)
+    validate(m, a, w)
+    assert m.meta["on_digital"] == ["lm_head"] and m.layers["lm_head"] == {"dg": 1.0}

@@ -12,7 +12,8 @@
 3. Copies and memory arrays are packed onto the units; the mapping records each layer's segment
    and each segment's memory-mode arrays per unit, and the simulator plays the mode switches and
    weight reloads as events. ``memory=0`` gives the all-compute baseline (every array computes).
-Operators other than static GEMMs run on the digital units.
+Operators other than static GEMMs run on the digital units, and so do static GEMMs that do not fit
+the whole chip (CMSwitch splits those over segments; not supported here yet) — ``meta["on_digital"]``.
 """
 from __future__ import annotations
 
@@ -54,14 +55,15 @@ def cmswitch(workload: Workload, arch: Arch, memory: int = 1, max_copies: int = 
     link_gbps = arch.noc.flit_bytes * arch.noc.clock_ghz          # bytes per ns on one link
     weight_gbps = min(arch.dram.bandwidth_gbps, link_gbps)
     layers = workload.layers
-    static = [x for x in layers if x.static_weights and x.op.is_gemm]
+    static, too_big = [], []
     foot: dict[str, tuple[int, int]] = {}
-    for lay in static:
+    for lay in (x for x in layers if x.static_weights and x.op.is_gemm):
         f = _footprint(unit0, lay, per_unit, n_units)
-        if f is None:
-            raise PrismError(f"strategy cmswitch: layer {lay.name!r} needs more arrays than the chip has "
-                             "(splitting one operator over several segments is not supported yet)")
+        if f is None:  # larger than the chip (or one array per depthwise group): the digital unit runs it
+            too_big.append(lay.name)
+            continue
         foot[lay.name] = f
+        static.append(lay)
 
     def spill_ps(nbytes: int, on_chip: bool) -> float:
         if nbytes <= buf:
@@ -156,7 +158,8 @@ def cmswitch(workload: Workload, arch: Arch, memory: int = 1, max_copies: int = 
                            "memory_arrays": sum(mem_units.values())})
     if len(cuts) == 2:
         mapping.segments = {}
-    mapping.meta = {"segments": len(cuts) - 1, "memory_mode": bool(memory), "plan": choice_log}
+    mapping.meta = {"segments": len(cuts) - 1, "memory_mode": bool(memory), "plan": choice_log,
+                    "on_digital": too_big}
     return mapping
 
 
