@@ -1,6 +1,7 @@
 """Bring your own model: Hugging Face / PyTorch tracing, ONNX, and LLM decode steps."""
 from collections import Counter
 
+import networkx as nx
 import pytest
 
 from prismsim.mapper.zoo import ZOO
@@ -110,3 +111,28 @@ def test_decode_cli(tmp_path, capsys):
                  "--out", str(tmp_path / "d")]) == 0
     assert "decode" in capsys.readouterr().out
     assert main(["simulate", "--decode-tokens", "2", "--out", str(tmp_path / "e")]) == 2
+
+
+def test_hf_decode_matches_the_zoo_decode_step_by_step(tmp_path):
+    pytest.importorskip("transformers")
+    w = load_model("hf:pythia-70m?seq_len=16&phase=decode&decode_tokens=3")
+    zoo = ZOO["pythia-70m"](seq_len=16, phase="decode", decode_tokens=3)
+    assert w.macs == zoo.macs
+    for t in range(3):
+        step = [x for x in w.layers if x.name.startswith(f"t{t}.")]
+        zstep = [x for x in zoo.layers if x.name.startswith(f"t{t}.")]
+        shapes = sorted((x.kind, x.n, x.d, x.m, x.batch, x.static_weights) for x in step if x.op.is_gemm)
+        assert shapes == sorted((x.kind, x.n, x.d, x.m, x.batch, x.static_weights) for x in zstep if x.op.is_gemm)
+        cache = [x for x in step if "kv_cache" in x.name]   # K and V of every layer, 16 + t cached tokens
+        assert len(cache) == 12 and all(x.m == 16 + t and not list(w.graph.predecessors(x.name)) for x in cache)
+        assert sum(x.bytes_in for x in cache) == sum(x.bytes_in for x in zstep if "kv_cache" in x.name)
+        qk = [x for x in step if x.kind == "matmul" and x.d == 64]
+        assert all(nx.has_path(w.graph, c.name, q.name) for c, q in zip(cache[::2], qk))
+    # each step's embedding reads one token of the previous step's logits
+    emb = w.layer("t1.gpt_neox.embed_in.embedding")
+    assert list(w.graph.predecessors(emb.name)) == ["t0.lm_head.linear"] and emb.bytes_in == 1
+    assert main(["simulate", "--model", "hf:gpt_neox?hidden_size=128&num_hidden_layers=2&num_attention_heads=4"
+                 "&intermediate_size=256&vocab_size=500&seq_len=8", "--phase", "decode", "--decode-tokens", "2",
+                 "--out", str(tmp_path / "d")]) == 0
+    assert main(["simulate", "--model", "hf:bert-base", "--phase", "decode", "--out", str(tmp_path / "e")]) == 2
+    assert not (tmp_path / "e").exists()

@@ -30,16 +30,29 @@ SDPA = {"_scaled_dot_product_flash_attention", "_scaled_dot_product_efficient_at
 
 def trace(model, inputs: dict, name: str) -> Workload:
     """Run ``model(**inputs)`` on the meta device and record its operators as a Workload."""
+    return trace_steps(model, [("", lambda: (inputs, ()))], name)
+
+
+def trace_steps(model, steps: list, name: str) -> Workload:
+    """Record several calls of one model into one Workload, in order: ``steps`` holds
+    ``(prefix, make)`` pairs where ``make()`` returns ``(inputs, memory)``; ``memory`` are input
+    tensors that live in memory (a KV cache), read by a ``kv_cache`` layer where the model
+    concatenates onto them. Layer names get the prefix; each call's first operator waits for the
+    previous call's output, of which it reads one element (the sampled token)."""
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
 
     params = {id(p) for p in model.parameters()} | {id(b) for b in model.buffers()}
     b = Builder(name)
     producer: dict[int, str] = {}     # id(tensor) -> layer that produced it (or None)
+    also: dict[int, str] = {}         # id(tensor) -> a second producer (the KV cache read it extends)
+    fraction: dict[int, float] = {}   # id(tensor) -> share of its producer's output it carries
     weight: set[int] = set(params)    # tensors derived from parameters
+    memory: set[int] = set()          # tensors resident in memory (KV cache)
     keep: list = []                   # keep traced tensors alive so ids stay unique
     stack: list[str] = []
     names: Counter = Counter()
+    prefix = ""
 
     def pre(mod_name):
         def hook(_m, _a):
@@ -62,14 +75,15 @@ def trace(model, inputs: dict, name: str) -> Workload:
                 yield from tensors(y)
 
     def add(kind, op, n, d, m, batch=1, static=False, ins=(), stream_flags=None):
-        base = f"{stack[-1] if stack else name}.{op}"
+        base = f"{prefix}{stack[-1] if stack else name}.{op}"
         names[base] += 1
         lname = base if names[base] == 1 else f"{base}#{names[base]}"
         srcs = []
         for i, t in enumerate(ins):
-            p = producer.get(id(t))
-            if p and p not in [s[0] for s in srcs]:
-                srcs.append((p, 1.0, True if stream_flags is None else stream_flags[i]))
+            stream = True if stream_flags is None else stream_flags[i]
+            for p, f in ((producer.get(id(t)), fraction.get(id(t), 1.0)), (also.get(id(t)), 1.0)):
+                if p and p not in [s[0] for s in srcs]:
+                    srcs.append((p, f, stream if p == producer.get(id(t)) else False))
         b.add(lname, kind, max(1, n), max(1, d), max(1, m), batch=max(1, batch), static=static,
               inputs=srcs, input_elements=None if srcs else max(1, int(sum(t.numel() for t in ins)) or 1))
         return lname
@@ -115,12 +129,24 @@ def trace(model, inputs: dict, name: str) -> Workload:
                 lname = add("matmul", "attn.av", Ev, S, L, batch=bh, ins=[fake, v], stream_flags=[True, False])
             elif op == "embedding":
                 w, idx = args[0], args[1]
-                lname = add("embedding", "embedding", w.shape[1], 1, idx.numel(), ins=[])
+                lname = add("embedding", "embedding", w.shape[1], 1, idx.numel(), ins=[idx])
+            elif op == "cat" and any(id(t) in memory for t in ins):
+                past = [t for t in ins if id(t) in memory]
+                new = [t for t in ins if id(t) not in memory]
+                rows = sum(int(t.shape[-2]) for t in past)   # cached tokens (dim -2 of (B, H, S, E))
+                cache = add("embedding", "attn.kv_cache", sum(t.numel() for t in past) // max(1, rows), 1, rows,
+                            ins=past)                        # no producer: read from memory
+                for t in outs:
+                    src = next((producer[id(x)] for x in new if id(x) in producer), None)
+                    if src is not None:
+                        producer[id(t)] = src
+                    also[id(t)] = cache
+                return out
             elif op in NORMS:
                 x = args[0]
                 lname = add("norm", "norm", x.shape[-1] if op == "native_layer_norm" else x.shape[1], 1,
                             x.numel() // (x.shape[-1] if op == "native_layer_norm" else x.shape[1]), ins=[x])
-            elif op in ("_softmax", "softmax", "_log_softmax"):
+            elif op in ("_softmax", "softmax", "_log_softmax", "_safe_softmax"):
                 x = args[0]
                 lname = add("softmax", "softmax", x.shape[-1], 1, x.numel() // x.shape[-1], ins=[x])
             elif op in POOLS and outs:
@@ -138,17 +164,38 @@ def trace(model, inputs: dict, name: str) -> Workload:
                     producer[id(t)] = lname
             else:  # views, copies and untracked ops pass provenance through
                 src = next((producer[id(t)] for t in ins if id(t) in producer), None)
+                cache = next((also[id(t)] for t in ins if id(t) in also), None)
                 derived = any(id(t) in weight for t in ins) and src is None
                 for t in outs:
+                    if cache is not None:
+                        also[id(t)] = cache
                     if src is not None:
                         producer[id(t)] = src
                     elif derived:
                         weight.add(id(t))
             return out
 
+    last = None
     try:
-        with torch.no_grad(), Mode():
-            model(**inputs)
+        for prefix, make in steps:
+            inputs, resident = make()
+            memory = {id(t) for t in resident}
+            for t in resident:  # read from memory, whichever earlier step wrote it
+                producer.pop(id(t), None)
+                also.pop(id(t), None)
+            keep.extend(resident)
+            names.clear()
+            if last is not None:
+                for t in tensors(list(inputs.values())):
+                    if t.dtype in (torch.long, torch.int):  # token ids: the previous step's sample
+                        lay = b.g.nodes[last]["layer"]   # one element of the logits
+                        producer[id(t)], fraction[id(t)] = last, 1 / max(1, lay.batch * lay.n * lay.m)
+            with torch.no_grad(), Mode():
+                out = model(**inputs)
+            logits = getattr(out, "logits", None)
+            if logits is None:
+                logits = next(tensors(out if isinstance(out, (list, tuple)) else [out]), None)
+            last = producer.get(id(logits)) if logits is not None else None
     finally:
         for h in hooks:
             h.remove()
@@ -177,7 +224,9 @@ HF_PRESETS = {  # Hugging Face configs equal to the zoo's shape specs
 
 def hf_workload(spec: str) -> Workload:
     """``hf:ARCH?key=value&...``: a Hugging Face model type (or a zoo name in HF_PRESETS) with
-    config overrides; ``seq_len`` (text, default 128) and ``image_size`` (vision) set the input."""
+    config overrides; ``seq_len`` (text, default 128) and ``image_size`` (vision) set the input;
+    ``phase=decode`` with ``decode_tokens=N`` (causal LMs) plays N one-token steps after a
+    ``seq_len`` prompt."""
     try:
         import torch
         import transformers
@@ -198,6 +247,10 @@ def hf_workload(spec: str) -> Workload:
             except ValueError:
                 over[k] = v
     seq = int(over.pop("seq_len", 128))
+    phase, steps = over.pop("phase", "prefill"), over.pop("decode_tokens", 1)
+    if phase not in ("prefill", "decode") or not isinstance(steps, int) or steps < 1:
+        raise PrismError(f"--model: hf:{arch}: phase must be prefill or decode and decode_tokens a positive "
+                         f"integer (got phase={phase!r}, decode_tokens={steps!r})")
     model_type, base = HF_PRESETS.get(arch, (arch, {}))
     try:
         cfg = transformers.AutoConfig.for_model(model_type, **{**base, **over})
@@ -207,12 +260,15 @@ def hf_workload(spec: str) -> Workload:
     from transformers.models.auto import modeling_auto as ma
 
     vision = hasattr(cfg, "num_channels")
+    causal = model_type in ma.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and model_type not in ma.MODEL_FOR_MASKED_LM_MAPPING_NAMES
     if vision:
         auto = transformers.AutoModelForImageClassification
-    elif model_type in ma.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and model_type not in ma.MODEL_FOR_MASKED_LM_MAPPING_NAMES:
+    elif causal:
         auto = transformers.AutoModelForCausalLM   # decoders: with their LM head
     else:
         auto = transformers.AutoModel              # encoders: the base model (with its pooler)
+    if phase == "decode" and (vision or not causal):
+        raise PrismError(f"--phase decode: hf:{arch} is not a causal language model ({model_type})")
     with torch.device("meta"):
         try:
             model = auto.from_config(cfg)
@@ -224,7 +280,29 @@ def hf_workload(spec: str) -> Workload:
             inputs = {"pixel_values": torch.zeros(1, cfg.num_channels, size, size)}
         else:
             inputs = {"input_ids": torch.zeros(1, seq, dtype=torch.long)}
+    if phase == "decode":
+        return _hf_decode(model, inputs, steps, f"hf:{arch}[decode,prompt={seq},steps={steps}]")
     return trace(model, inputs, f"hf:{arch}")
+
+
+def _hf_decode(model, prompt: dict, steps: int, name: str) -> Workload:
+    """``steps`` one-token decode calls after an (untraced) prefill of ``prompt``; each call reads
+    the KV cache the previous calls grew, so step t attends over prompt + t + 1 tokens."""
+    import torch
+
+    with torch.no_grad(), torch.device("meta"):
+        cache = model(**prompt, use_cache=True).past_key_values
+    if cache is None:
+        raise PrismError(f"--phase decode: {name} returned no KV cache")
+
+    def step():
+        with torch.device("meta"):
+            ids = torch.zeros(1, 1, dtype=torch.long)
+        resident = [v for layer in getattr(cache, "layers", ()) for v in vars(layer).values()
+                    if isinstance(v, torch.Tensor)]
+        return {"input_ids": ids, "past_key_values": cache, "use_cache": True}, resident
+
+    return trace_steps(model, [(f"t{t}.", step) for t in range(steps)], name)
 
 
 def torch_workload(spec: str) -> Workload:
