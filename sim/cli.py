@@ -76,8 +76,8 @@ def _model_spec(args) -> str:
             raise PrismError("--decode-tokens: only with --phase decode")
         extra.append(f"decode_tokens={args.decode_tokens}")
     if extra:
-        if spec.startswith("torch:") or spec.endswith(".onnx"):
-            raise PrismError(f"--phase: phases are for zoo LLMs and hf: causal LMs (got --model {spec!r})")
+        if spec.endswith(".onnx"):
+            raise PrismError(f"--phase: phases are for zoo, hf: and torch: causal LMs (got --model {spec!r})")
         spec += ("&" if "?" in spec else "?") + "&".join(extra)
     return spec
 
@@ -513,7 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--program-weights", action="store_true",
                         help="start by writing static weights into ReRAM/SRAM-PIM units (model load)")
         sp.add_argument("--seed", type=_seed, default=0)
-        sp.add_argument("--phase", choices=["prefill", "decode"], default=None, help="LLM phase (zoo pythia-70m or an hf: causal LM)")
+        sp.add_argument("--phase", choices=["prefill", "decode"], default=None, help="LLM phase (zoo pythia-70m, hf: or torch: causal LMs)")
         sp.add_argument("--decode-tokens", type=_positive, default=None, help="decode steps (with --phase decode)")
         sp.add_argument("--out", required=out_required, help=out_help)
 

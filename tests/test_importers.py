@@ -4,6 +4,7 @@ from collections import Counter
 import networkx as nx
 import pytest
 
+from prismsim.hw.errors import PrismError
 from prismsim.mapper.zoo import ZOO
 from prismsim.sim.cli import load_model, main
 
@@ -53,6 +54,8 @@ def test_torch_factory(tmp_path, monkeypatch):
         "    return m, {'input': torch.zeros(2, 3, 16, 16)}\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     w = load_model("torch:my_nets:make")
+    with pytest.raises(PrismError, match="no input_ids"):
+        load_model("torch:my_nets:make?phase=decode")
     convs = [x for x in w.layers if x.kind == "conv"]
     assert [(c.n, c.d, c.m, c.batch) for c in convs] == [(8, 27, 512, 1), (1, 9, 512, 8)]  # depthwise: groups
     fc = [x for x in w.layers if x.kind == "gemm"][0]
@@ -136,3 +139,19 @@ def test_hf_decode_matches_the_zoo_decode_step_by_step(tmp_path):
                  "--out", str(tmp_path / "d")]) == 0
     assert main(["simulate", "--model", "hf:bert-base", "--phase", "decode", "--out", str(tmp_path / "e")]) == 2
     assert not (tmp_path / "e").exists()
+
+
+def test_torch_factory_decode(tmp_path, monkeypatch):
+    pytest.importorskip("transformers")
+    (tmp_path / "my_lm.py").write_text(
+        "import torch, transformers\n"
+        "def make():\n"
+        "    cfg = transformers.GPTNeoXConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4,\n"
+        "                                     intermediate_size=128, vocab_size=100)\n"
+        "    return transformers.GPTNeoXForCausalLM(cfg), {'input_ids': torch.zeros(1, 10, dtype=torch.long)}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    w = load_model("torch:my_lm:make?phase=decode&decode_tokens=2")
+    qk = sorted((x.name[:3], x.n) for x in w.layers if x.kind == "matmul" and x.d == 16)
+    assert qk == [("t0.", 11), ("t0.", 11), ("t1.", 12), ("t1.", 12)]  # 10-token prompt, 2 layers
+    with pytest.raises(PrismError, match="decode_tokens"):
+        load_model("torch:my_lm:make?phase=decode&decode_tokens=0")

@@ -281,19 +281,24 @@ def hf_workload(spec: str) -> Workload:
         else:
             inputs = {"input_ids": torch.zeros(1, seq, dtype=torch.long)}
     if phase == "decode":
-        return _hf_decode(model, inputs, steps, f"hf:{arch}[decode,prompt={seq},steps={steps}]")
+        return _decode(model, inputs, steps, f"hf:{arch}[decode,prompt={seq},steps={steps}]")
     return trace(model, inputs, f"hf:{arch}")
 
 
-def _hf_decode(model, prompt: dict, steps: int, name: str) -> Workload:
+def _decode(model, prompt: dict, steps: int, name: str) -> Workload:
     """``steps`` one-token decode calls after an (untraced) prefill of ``prompt``; each call reads
     the KV cache the previous calls grew, so step t attends over prompt + t + 1 tokens."""
     import torch
 
+    if "input_ids" not in prompt:
+        raise PrismError(f"--phase decode: {name} takes no input_ids (inputs: {', '.join(prompt)})")
     with torch.no_grad(), torch.device("meta"):
-        cache = model(**prompt, use_cache=True).past_key_values
+        try:
+            cache = getattr(model(**prompt, use_cache=True), "past_key_values", None)
+        except TypeError:
+            cache = None
     if cache is None:
-        raise PrismError(f"--phase decode: {name} returned no KV cache")
+        raise PrismError(f"--phase decode: {name} returns no KV cache (needs a Hugging Face-style causal LM)")
 
     def step():
         with torch.device("meta"):
@@ -306,14 +311,21 @@ def _hf_decode(model, prompt: dict, steps: int, name: str) -> Workload:
 
 
 def torch_workload(spec: str) -> Workload:
-    """``torch:package.module:factory``: a callable returning (model, example inputs dict)."""
+    """``torch:package.module:factory``: a callable returning (model, example inputs dict);
+    ``?phase=decode&decode_tokens=N`` decodes when the model is a Hugging Face-style causal LM
+    (takes ``input_ids``, ``use_cache`` and ``past_key_values``)."""
     import importlib
 
     try:
         import torch
     except ImportError:
         raise PrismError("--model torch:... needs torch: pip install 'prismsim[torch]'") from None
-    target = spec.partition(":")[2]
+    target, _, query = spec.partition(":")[2].partition("?")
+    opts = dict(part.partition("=")[::2] for part in filter(None, query.split("&")))
+    phase, steps = opts.pop("phase", "prefill"), opts.pop("decode_tokens", "1")
+    if opts or phase not in ("prefill", "decode") or not steps.isdigit() or int(steps) < 1:
+        raise PrismError(f"--model torch:{target}: only phase=prefill|decode and decode_tokens=N may follow '?' "
+                         f"(got {query!r})")
     mod_name, _, fn_name = target.partition(":")
     try:
         fn = getattr(importlib.import_module(mod_name), fn_name)
@@ -322,4 +334,6 @@ def torch_workload(spec: str) -> Workload:
     with torch.device("meta"):
         model, inputs = fn()
         model.eval()
+    if phase == "decode":
+        return _decode(model, inputs, int(steps), f"torch:{target}[decode,steps={steps}]")
     return trace(model, inputs, f"torch:{target}")
