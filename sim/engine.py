@@ -65,7 +65,8 @@ class _Run:
         self.net = Network(self.env, plan.arch.noc, plan.mems or plan.arch.memories(), ideal=ideal_noc,
                            recorder=recorder if trace == "packets" else None,
                            counters=recorder if counters else None)
-        self.rec = recorder if trace in ("events", "packets") else NullRecorder()
+        self.tracing = trace in ("events", "packets")
+        self.rec = recorder if self.tracing else NullRecorder()
         self.layer_rec = recorder if trace == "layers" else None
         jobs, trs = plan.jobs, plan.transfers
         nj, nt = len(jobs), len(trs)
@@ -114,7 +115,8 @@ class _Run:
         self.start[jid] = now
         if now > self.ready[jid]:
             self.stall["unit_busy"] += now - self.ready[jid]
-            self.rec.row(self.ready[jid], now, "stall", unit, j.layer, j.shard, j.chunk, 0, 0, 0.0)
+            if self.tracing:
+                self.rec.row(self.ready[jid], now, "stall", unit, j.layer, j.shard, j.chunk, 0, 0, 0.0)
             self.events += 1
         self.env.timeout(j.cost.time_ps).callbacks.append(lambda _e, jid=jid: self.job_end(jid))
 
@@ -124,8 +126,9 @@ class _Run:
         self.end[jid] = now
         self.done[jid] = True
         self.jobs_done += 1
-        kind = {"compute": "compute", "switch": "switch"}.get(j.kind, "memory")
-        self.rec.row(self.start[jid], now, kind, j.unit, j.layer, j.shard, j.chunk, 0, j.macs, j.cost.total_pj)
+        if self.tracing:
+            kind = j.kind if j.kind in ("compute", "switch") else "memory"
+            self.rec.row(self.start[jid], now, kind, j.unit, j.layer, j.shard, j.chunk, 0, j.macs, j.cost.total_pj)
         self.events += 1
         self.next_job(j.unit)
         self.release(self.job_then[jid])
@@ -156,13 +159,13 @@ class _Run:
         self.bytes_delivered += t.nbytes
         ideal = t.ideal_ps if self.net.ideal else t.zero_load_ps
         self.stall["noc_contention"] += max(0, now - issued - ideal)
-        self.rec.row(issued, now, "transfer", f"{t.src}->{t.dst}", t.layer, -1, -1, t.nbytes, 0,
-                     sum(t.noc_energy.values()))
-        self.events += 1
-        if t.mem_energy:
-            mem = t.src if t.src in self.net.mems else t.dst
-            self.rec.row(issued, now, "memory", mem, t.layer, -1, -1, t.nbytes, 0, sum(t.mem_energy.values()))
-            self.events += 1
+        self.events += 1 + bool(t.mem_energy)   # the transfer, and the memory access if any
+        if self.tracing:
+            self.rec.row(issued, now, "transfer", f"{t.src}->{t.dst}", t.layer, -1, -1, t.nbytes, 0,
+                         sum(t.noc_energy.values()))
+            if t.mem_energy:
+                mem = t.src if t.src in self.net.mems else t.dst
+                self.rec.row(issued, now, "memory", mem, t.layer, -1, -1, t.nbytes, 0, sum(t.mem_energy.values()))
         self.release(self.tr_then[t.id])
 
     def run(self) -> Result:

@@ -40,7 +40,7 @@ from prismsim.hw.noc import NocParams, head_latency_ps, link_kind, link_props, r
 
 
 class _Channel:
-    __slots__ = ("name", "width", "lat", "credits", "queue", "busy", "busy_ps", "rate", "full_hold", "full_flit")
+    __slots__ = ("name", "width", "lat", "credits", "queue", "busy", "busy_ps", "rate", "times")
 
     def __init__(self, name, width: int, lat: int, credits: float, rate=None):
         self.name, self.width, self.lat, self.credits = name, width, lat, credits
@@ -48,7 +48,7 @@ class _Channel:
         self.busy = False
         self.busy_ps = 0
         self.rate = rate  # memory endpoint: hold = mem_ps(rate, bytes)
-        self.full_hold = self.full_flit = -1  # hold and flit time of a full packet, once known
+        self.times: dict[int, tuple[int, int]] = {}  # packet bytes -> (hold, flit) ps, once known
 
 
 class _Packet:
@@ -240,8 +240,9 @@ class Network:
         if self.counters is not None and ch.name[0] == "link":
             self.counters.counter(now, f"buffer {_name(ch.name)}", self.slots - ch.credits)
         nb = pk.nbytes
-        if nb == self.pbytes and ch.full_hold >= 0:
-            hold, flit = ch.full_hold, ch.full_flit
+        known = ch.times.get(nb)
+        if known is not None:
+            hold, flit = known
         else:
             if ch.rate is not None:
                 hold = mem_ps(ch.rate, nb)
@@ -249,8 +250,8 @@ class Network:
             else:
                 hold = int(round(-(-nb // ch.width) * self.cyc))
                 flit = int(round(-(-min(nb, self.flit_bytes) // ch.width) * self.cyc))
-            if nb == self.pbytes:
-                ch.full_hold, ch.full_flit = hold, flit
+            if len(ch.times) < 64:  # full packets and the common tails
+                ch.times[nb] = hold, flit
         # cut-through: a channel cannot finish before the tail flit is ready and has crossed it,
         # which matters after a narrower (or slower) channel upstream
         if pk.tail + flit - now > hold:
