@@ -118,7 +118,7 @@ def _fmt_ps(ps: int) -> str:
     return f"{ps / 1e6:,.3f} us" if ps >= 1e6 else f"{ps / 1e3:,.3f} ns"
 
 
-def _print_summary(res: Result, wall_s: float, out: Path | None) -> None:
+def _print_summary(res: Result, wall_s: float, out: Path | None, simulated: int | None = None) -> None:
     tops = 2 * res.macs / res.latency_ps if res.latency_ps else 0.0  # ops/ps = Tops/s
     print(f"{res.model} on {res.arch}  (strategy {res.strategy}, evaluator {res.evaluator})")
     print(f"  latency      {_fmt_ps(res.latency_ps)}")
@@ -134,7 +134,8 @@ def _print_summary(res: Result, wall_s: float, out: Path | None) -> None:
     if res.stall_ps:
         print("  stalls       " + ", ".join(f"{k} {_fmt_ps(v)}" for k, v in res.stall_ps.items())
               + "  (summed over jobs / transfers)")
-    print(f"  events       {res.events:,}  (wall {wall_s:.2f} s)")
+    sim = f", {simulated:,} simulated with the network's" if simulated is not None else ""
+    print(f"  events       {res.events:,} job/transfer{sim}  (wall {wall_s:.2f} s)")
     if out is not None:
         print(f"  wrote        {out}/")
 
@@ -160,8 +161,8 @@ def cmd_simulate(args) -> int:
         pf = PerfettoRecorder(pf_tmp) if pf_tmp else None
         rec = TeeRecorder(events, pf)
         try:
-            res, _ = simulate_plan(plan, ideal_noc=args.ideal_noc, recorder=rec, trace=args.trace,
-                                   counters=pf is not None)
+            res, tl = simulate_plan(plan, ideal_noc=args.ideal_noc, recorder=rec, trace=args.trace,
+                                    counters=pf is not None)
             rec.close()
         except BaseException:
             rec.close()
@@ -175,7 +176,7 @@ def cmd_simulate(args) -> int:
         (d / "arch.yaml").write_text(arch_yaml(arch))
     if pf_tmp:
         os.replace(pf_tmp, perfetto)
-    _print_summary(res, time.perf_counter() - t0, out)
+    _print_summary(res, time.perf_counter() - t0, out, tl.sim_events)
     return 0
 
 
