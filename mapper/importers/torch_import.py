@@ -81,9 +81,9 @@ def trace_steps(model, steps: list, name: str) -> Workload:
         srcs = []
         for i, t in enumerate(ins):
             stream = True if stream_flags is None else stream_flags[i]
-            for p, f in ((producer.get(id(t)), fraction.get(id(t), 1.0)), (also.get(id(t)), 1.0)):
+            for p, f, st in ((producer.get(id(t)), fraction.get(id(t), 1.0), stream), (also.get(id(t)), 1.0, False)):
                 if p and p not in [s[0] for s in srcs]:
-                    srcs.append((p, f, stream if p == producer.get(id(t)) else False))
+                    srcs.append((p, f, st))
         b.add(lname, kind, max(1, n), max(1, d), max(1, m), batch=max(1, batch), static=static,
               inputs=srcs, input_elements=None if srcs else max(1, int(sum(t.numel() for t in ins)) or 1))
         return lname
