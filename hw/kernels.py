@@ -142,19 +142,23 @@ def _adc_accumulate(y, cv, P, N, scale, w_step, fs, adc_levels, table, seed, b_o
     inv = 1.0 / step
     top = float(adc_levels)
     mask16 = np.uint64(0xFFFF)
-    z = np.zeros(N + 3, dtype=np.float32)   # one row's normals, drawn first so the row loop vectorizes
+    z = np.zeros(N, dtype=np.float32)   # one row's normals, drawn first so the row loop vectorizes
     for b in range(B):
         s = _seed(seed, np.uint64(stream * 1_000_003 + b_offset + b))
+        bits = np.uint64(0)
+        left = 0
         for p in range(P):
             wp = w_step * scale[p]
             base = p * N
             if noisy:
-                for k in range(0, N, 4):
-                    s = _xorshift(s)
-                    z[k] = table[s & mask16]
-                    z[k + 1] = table[(s >> np.uint64(16)) & mask16]
-                    z[k + 2] = table[(s >> np.uint64(32)) & mask16]
-                    z[k + 3] = table[s >> np.uint64(48)]
+                for k in range(N):
+                    if left == 0:
+                        s = _xorshift(s)
+                        bits = s
+                        left = 4
+                    z[k] = table[bits & mask16]
+                    bits >>= np.uint64(16)
+                    left -= 1
             for n in range(N):
                 val = float(cv[b, base + n])
                 if noisy:

@@ -112,6 +112,15 @@ class Builder:
     def norm(self, name: str, n: int, m: int, inputs=()) -> str:
         return self.add(name, "norm", n, 1, m, inputs=inputs)
 
+    def mlp(self, sizes: tuple[int, ...], tokens: int) -> str:
+        """Fully connected layers fc1, fc2, ... of ``sizes`` (input first) with relu1, relu2, ...
+        between them; returns the last layer's name."""
+        x = self.gemm("fc1", sizes[1], sizes[0], tokens)
+        for i in range(2, len(sizes)):
+            relu = self.eltwise(f"relu{i - 1}", sizes[i - 1], tokens, [x])
+            x = self.gemm(f"fc{i}", sizes[i], sizes[i - 1], tokens, [relu])
+        return x
+
     def conv(self, name: str, cin: int, cout: int, k: int, stride: int, hw: tuple[int, int],
              inputs=(), groups: int = 1, pad: int | None = None, batch: int = 1) -> tuple[str, tuple[int, int]]:
         """2D conv as im2col GEMM: N = C_out/g, D = C_in/g * k * k, M = output pixels x batch."""

@@ -214,9 +214,7 @@ def mobilevit_s(image: int = 256) -> Workload:
 def mlp(batch: int = 16) -> Workload:
     """A small MLP (784-256-256-10) on ``batch`` inputs: the smallest end-to-end case."""
     b = Builder(f"mlp[batch={batch}]")
-    x = b.gemm("fc1", 256, 784, batch)
-    x = b.gemm("fc2", 256, 256, batch, [b.eltwise("relu1", 256, batch, [x])])
-    b.gemm("fc3", 10, 256, batch, [b.eltwise("relu2", 256, batch, [x])])
+    b.mlp((784, 256, 256, 10), batch)
     return b.build()
 
 

@@ -18,9 +18,7 @@ VIT = {"patch": 7, "dim": 32, "heads": 2, "ffn": 64, "layers": 2}
 # --------------------------------------------------------------------------------- workloads --
 def mnist_mlp_workload(batch: int = 1) -> Workload:
     b = Builder(f"mnist-mlp[batch={batch}]")
-    x = b.gemm("fc1", 256, 784, batch)
-    x = b.gemm("fc2", 128, 256, batch, [b.eltwise("relu1", 256, batch, [x])])
-    b.gemm("fc3", 10, 128, batch, [b.eltwise("relu2", 128, batch, [x])])
+    b.mlp((784, 256, 128, 10), batch)
     return b.build()
 
 
