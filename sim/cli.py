@@ -11,6 +11,7 @@ from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch, arch_yaml, list_presets, load_arch
 from prismsim.mapper.analytical import analyze_plan
 from prismsim.mapper.mapping import SCHEDULES, Mapping, Schedule, validate
+from prismsim.mapper.params import parse_params, pop_phase, split_spec
 from prismsim.mapper.plan import build_plan
 from prismsim.mapper.result import Result
 from prismsim.mapper.strategies import STRATEGIES, make_mapping
@@ -43,22 +44,15 @@ def load_model(spec: str) -> Workload:
     if spec.endswith(".onnx"):
         from prismsim.mapper.importers.onnx_import import onnx_workload
         return onnx_workload(spec)
-    name, _, query = spec.partition("?")
+    name, kwargs = split_spec(spec)
     if name not in ZOO:
         raise PrismError(f"--model: no model named {name!r} (zoo: {', '.join(ZOO)})")
-    kwargs = {}
-    for part in filter(None, query.split("&")):
-        k, eq, v = part.partition("=")
-        if not eq:
-            raise PrismError(f"--model: parameter {part!r} must be key=value")
-        if k == "phase":
-            if v not in ("prefill", "decode"):
-                raise PrismError(f"--model: phase must be prefill or decode (got {v!r})")
-            kwargs[k] = v
-            continue
-        if not v.isdigit() or int(v) < 1:
-            raise PrismError(f"--model: parameter {part!r} must be key=positive integer")
-        kwargs[k] = int(v)
+    given = {"phase", "decode_tokens"} & kwargs.keys()
+    phase = {k: v for k, v in zip(("phase", "decode_tokens"), pop_phase(kwargs, "--model")) if k in given}
+    bad = next((k for k, v in kwargs.items() if not isinstance(v, int) or v < 1), None)
+    if bad is not None:
+        raise PrismError(f"--model: parameter {f'{bad}={kwargs[bad]}'!r} must be key=positive integer")
+    kwargs.update(phase)
     try:
         return ZOO[name](**kwargs)
     except TypeError:
@@ -99,19 +93,7 @@ def _select(args) -> tuple[Arch, Workload, Mapping]:
 
 def _options(pairs: list[str] | None) -> dict:
     """``KEY=VALUE`` strategy options; whole numbers and decimals become numbers."""
-    out: dict = {}
-    for pair in pairs or []:
-        key, eq, val = pair.partition("=")
-        if not eq or not key:
-            raise PrismError(f"--option: expected KEY=VALUE (got {pair!r})")
-        try:
-            out[key] = int(val)
-        except ValueError:
-            try:
-                out[key] = float(val)
-            except ValueError:
-                out[key] = val
-    return out
+    return parse_params(pairs or [], "--option")
 
 
 def _fmt_ps(ps: int) -> str:

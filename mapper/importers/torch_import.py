@@ -15,6 +15,7 @@ from collections import Counter
 
 from prismsim.hw.errors import PrismError
 
+from ..params import pop_phase, split_spec
 from ..workload import Builder, Workload
 
 ELEMENTWISE = {"add", "sub", "mul", "div", "gelu", "relu", "silu", "sigmoid", "tanh", "neg", "pow", "rsqrt",
@@ -233,24 +234,11 @@ def hf_workload(spec: str) -> Workload:
     except ImportError:
         raise PrismError("--model hf:... needs the torch extra: pip install 'prismsim[torch]' "
                          "(torch==2.13.0 CPU build and transformers)") from None
-    arch, _, query = spec.removeprefix("hf:").partition("?")
-    over: dict = {}
-    for part in filter(None, query.split("&")):
-        k, eq, v = part.partition("=")
-        if not eq:
-            raise PrismError(f"--model: parameter {part!r} must be key=value")
-        try:
-            over[k] = int(v)
-        except ValueError:
-            try:
-                over[k] = float(v)
-            except ValueError:
-                over[k] = v
-    seq = int(over.pop("seq_len", 128))
-    phase, steps = over.pop("phase", "prefill"), over.pop("decode_tokens", 1)
-    if phase not in ("prefill", "decode") or not isinstance(steps, int) or steps < 1:
-        raise PrismError(f"--model: hf:{arch}: phase must be prefill or decode and decode_tokens a positive "
-                         f"integer (got phase={phase!r}, decode_tokens={steps!r})")
+    arch, over = split_spec(spec.removeprefix("hf:"))
+    seq = over.pop("seq_len", 128)
+    if not isinstance(seq, int) or seq < 1:
+        raise PrismError(f"--model hf:{arch}: seq_len must be a positive integer (got {seq!r})")
+    phase, steps = pop_phase(over, f"--model hf:{arch}")
     model_type, base = HF_PRESETS.get(arch, (arch, {}))
     try:
         cfg = transformers.AutoConfig.for_model(model_type, **{**base, **over})
@@ -320,12 +308,10 @@ def torch_workload(spec: str) -> Workload:
         import torch
     except ImportError:
         raise PrismError("--model torch:... needs torch: pip install 'prismsim[torch]'") from None
-    target, _, query = spec.partition(":")[2].partition("?")
-    opts = dict(part.partition("=")[::2] for part in filter(None, query.split("&")))
-    phase, steps = opts.pop("phase", "prefill"), opts.pop("decode_tokens", "1")
-    if opts or phase not in ("prefill", "decode") or not steps.isdigit() or int(steps) < 1:
-        raise PrismError(f"--model torch:{target}: only phase=prefill|decode and decode_tokens=N may follow '?' "
-                         f"(got {query!r})")
+    target, opts = split_spec(spec.partition(":")[2])
+    phase, steps = pop_phase(opts, f"--model torch:{target}")
+    if opts:
+        raise PrismError(f"--model torch:{target}: only phase and decode_tokens may follow '?' (got {', '.join(opts)})")
     mod_name, _, fn_name = target.partition(":")
     try:
         fn = getattr(importlib.import_module(mod_name), fn_name)
@@ -335,5 +321,5 @@ def torch_workload(spec: str) -> Workload:
         model, inputs = fn()
         model.eval()
     if phase == "decode":
-        return _decode(model, inputs, int(steps), f"torch:{target}[decode,steps={steps}]")
+        return _decode(model, inputs, steps, f"torch:{target}[decode,steps={steps}]")
     return trace(model, inputs, f"torch:{target}")
