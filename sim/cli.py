@@ -186,8 +186,9 @@ def cmd_accuracy(args) -> int:
         if lay.name not in cal:
             continue
         w, x, static = cal[lay.name]
-        kinds = sorted({units[u].kind for u, _ in resolve(mapping, lay)})
-        u0 = units[resolve(mapping, lay)[0][0]]
+        shards = resolve(mapping, lay)
+        kinds = sorted({units[u].kind for u, _ in shards})
+        u0 = units[shards[0][0]]
         per_layer.append({"layer": lay.name, "units": ",".join(mapping.layers[lay.name]), "kinds": ",".join(kinds),
                           "snr_db": round(layer_snr(u0, w, x, cfg, 0, static), 2)})
     doc = {"model": model, "arch": arch.name, "strategy": mapping.strategy, "t_s": args.t,
