@@ -95,15 +95,16 @@ class _Run:
         self.done = [False] * nj
         self.jobs_done = 0
 
-    # -- jobs ---------------------------------------------------------------------------------
-    def job_ready(self, jid: int) -> None:
+    # -- jobs (``now``: the time of the event that got us here, which may be the network's,
+    # ahead of ``env.now``; see sim/noc.py) -------------------------------------------------
+    def job_ready(self, jid: int, now: int) -> None:
         unit = self.plan.jobs[jid].unit
-        self.ready[jid] = self.env.now
+        self.ready[jid] = now
         self.queue[unit].append(jid)
         if not self.busy[unit]:
-            self.next_job(unit)
+            self.next_job(unit, now)
 
-    def next_job(self, unit: str) -> None:
+    def next_job(self, unit: str, now: int) -> None:
         q = self.queue[unit]
         if not q:
             self.busy[unit] = False
@@ -111,14 +112,14 @@ class _Run:
         jid = q.popleft()
         self.busy[unit] = True
         j = self.plan.jobs[jid]
-        now = self.env.now
         self.start[jid] = now
         if now > self.ready[jid]:
             self.stall["unit_busy"] += now - self.ready[jid]
             if self.tracing:
                 self.rec.row(self.ready[jid], now, "stall", unit, j.layer, j.shard, j.chunk, 0, 0, 0.0)
             self.events += 1
-        self.env.timeout(j.cost.time_ps).callbacks.append(lambda _e, jid=jid: self.job_end(jid))
+        env = self.env
+        env.timeout(now + j.cost.time_ps - env.now).callbacks.append(lambda _e, jid=jid: self.job_end(jid))
 
     def job_end(self, jid: int) -> None:
         j = self.plan.jobs[jid]
@@ -130,31 +131,29 @@ class _Run:
             kind = j.kind if j.kind in ("compute", "switch") else "memory"
             self.rec.row(self.start[jid], now, kind, j.unit, j.layer, j.shard, j.chunk, 0, j.macs, j.cost.total_pj)
         self.events += 1
-        self.next_job(j.unit)
-        self.release(self.job_then[jid])
+        self.next_job(j.unit, now)
+        self.release(self.job_then[jid], now)
 
-    def release(self, then: tuple[list[int], list[int]]) -> None:
+    def release(self, then: tuple[list[int], list[int]], now: int) -> None:
         """One more thing the given jobs and transfers waited for has happened."""
         for d in then[0]:
             self.wait_job[d] -= 1
             if self.wait_job[d] == 0:
-                self.job_ready(d)
+                self.job_ready(d, now)
         for t in then[1]:
             self.wait_tr[t] -= 1
             if self.wait_tr[t] == 0:
-                self.issue(t)
+                self.issue(t, now)
 
     # -- transfers ----------------------------------------------------------------------------
-    def issue(self, tid: int) -> None:
+    def issue(self, tid: int, now: int) -> None:
         t = self.plan.transfers[tid]
         mems = self.net.mems
-        now = self.env.now
         self.tr_issue[tid] = now
-        self.net.send(t.src_node, t.dst_node, t.nbytes, on_done=lambda _t: self.land(t, now),
+        self.net.send(t.src_node, t.dst_node, t.nbytes, on_done=lambda end: self.land(t, now, end),
                       src_mem=t.src if t.src in mems else None, dst_mem=t.dst if t.dst in mems else None)
 
-    def land(self, t, issued: int) -> None:
-        now = self.env.now
+    def land(self, t, issued: int, now: int) -> None:
         self.tr_end[t.id] = now
         self.bytes_delivered += t.nbytes
         ideal = t.ideal_ps if self.net.ideal else t.zero_load_ps
@@ -166,15 +165,15 @@ class _Run:
             if t.mem_energy:
                 mem = t.src if t.src in self.net.mems else t.dst
                 self.rec.row(issued, now, "memory", mem, t.layer, -1, -1, t.nbytes, 0, sum(t.mem_energy.values()))
-        self.release(self.tr_then[t.id])
+        self.release(self.tr_then[t.id], now)
 
     def run(self) -> Result:
         for tid, n in enumerate(self.wait_tr):
             if n == 0:
-                self.issue(tid)
+                self.issue(tid, 0)
         for jid, n in enumerate(self.wait_job):
             if n == 0:
-                self.job_ready(jid)
+                self.job_ready(jid, 0)
         self.env.run()
         if self.jobs_done < len(self.plan.jobs):
             stuck = next(j for j in self.plan.jobs if not self.done[j.id])

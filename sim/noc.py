@@ -16,11 +16,12 @@ serves the heads waiting for it first come, first served:
   the router pipeline (``router_latency_cycles``).
 
 Zero-load latency of one packet is (hops + 1) x router + sum of link latencies + serialization.
-Packet hops are events on the network's own heap (time, then order of scheduling). Hops that
-touch nothing outside the network run ahead of SimPy's clock up to its next scheduled event
-(nothing else can act before then, so causality holds); only deliveries that call back into the
-simulator wait for a SimPy wake-up at their exact time. Network events at a time run before the
-simulator's events at the same time.
+Packet hops are events on the network's own heap (time, then order of scheduling). They run ahead
+of SimPy's clock up to its next scheduled event (nothing else can act before then, so causality
+holds), deliveries included: callbacks get their time as an argument and must use it rather than
+``env.now`` (``send`` from a callback starts at that time; a SimPy event it schedules is placed
+relative to it, and the network then stops short of that event). Network events at a time run
+before the simulator's events at the same time.
 Waiting heads queue per output channel (no head-of-line blocking between outputs). Routes that
 can form a cyclic wait may deadlock; the simulator then reports the channels whose packets never
 moved. With ``ideal=True`` links have infinite bandwidth and never contend: a transfer takes its
@@ -52,10 +53,10 @@ class _Channel:
 
 
 class _Packet:
-    __slots__ = ("path", "i", "nbytes", "done", "injected", "prev", "tail", "ext")
+    __slots__ = ("path", "i", "nbytes", "done", "injected", "prev", "tail")
 
-    def __init__(self, path, nbytes: int, done, ext: bool):
-        self.path, self.i, self.nbytes, self.done, self.ext = path, 0, nbytes, done, ext
+    def __init__(self, path, nbytes: int, done):
+        self.path, self.i, self.nbytes, self.done = path, 0, nbytes, done
         self.injected = -1
         self.prev: _Channel | None = None
         self.tail = 0  # when the tail flit is ready (past the router pipeline) to cross the next channel
@@ -89,7 +90,7 @@ class Network:
         self._pumping = False
 
     # -- the network's own event queue --------------------------------------------------------
-    _RELEASE, _OUT, _REQUEST, _CALL, _CALL_EXT = 0, 1, 2, 3, 4   # _OUT and _CALL_EXT call out
+    _RELEASE, _OUT, _REQUEST, _CALL = 0, 1, 2, 3   # _OUT and _CALL may call out of the network
 
     def _at(self, t: int, kind: int, a=None, b=None) -> None:
         heapq.heappush(self._heap, (t, self._seq, kind, a, b))
@@ -116,7 +117,7 @@ class Network:
         self._pumping = True
         while heap:
             t, _, kind, a, b = heap[0]
-            if t > now and (t > limit or kind == 4 or (kind == 1 and a.ext)):
+            if t > limit:
                 break
             heapq.heappop(heap)
             self.events += 1
@@ -131,11 +132,13 @@ class Network:
                         self.counters.counter(t, f"buffer {_name(b.name)}", self.slots - b.credits)
                     self._arbitrate(b)
                 self._arbitrate(a)
-            elif kind == 1:
-                self.in_flight -= 1
-                a.done(a)
-            else:
-                a(b)
+            else:  # a callback may have scheduled a SimPy event: stop short of it
+                if kind == 1:
+                    self.in_flight -= 1
+                    a.done(a)
+                else:
+                    a(b)
+                limit = env.peek()
         self._pumping = False
         self.clock = now
         if heap:
@@ -175,10 +178,11 @@ class Network:
     def send(self, src, dst, nbytes: int, on_done: Callable[[int], None] | None = None,
              src_mem: str | None = None, dst_mem: str | None = None,
              on_packet: Callable[[int, int], None] | None = None) -> None:
-        """Start a transfer at ``env.now``; ``on_done(t)`` when its last byte arrives,
-        ``on_packet(t_injected, t_delivered)`` for every packet."""
-        env = self.env
-        self.clock = env.now
+        """Start a transfer now (``env.now``, or the time of the network callback that calls it);
+        ``on_done(t)`` when its last byte arrives, ``on_packet(t_injected, t_delivered)`` for every
+        packet. Callbacks may run ahead of ``env.now``: they must use the times they are given."""
+        now = self.clock if self._pumping else self.env.now
+        self.clock = now
         self.bytes_sent += nbytes
         chans, head = self._path(src, dst, src_mem, dst_mem)
         lat_in = mem_latency_ps(self.mems[src_mem]) if src_mem else 0
@@ -186,16 +190,16 @@ class Network:
         if self.ideal or nbytes <= 0:
             delay = lat_in + head + lat_out if nbytes > 0 or self.ideal else 0
 
-            def fin(_e, n=nbytes):
+            def fin(_x, n=nbytes):
                 self.bytes_delivered += n
+                t = self.clock
                 if on_packet:
-                    on_packet(env.now - delay + lat_in, env.now)
+                    on_packet(t - delay + lat_in, t)
                 if on_done:
-                    on_done(env.now)
-            self._at(env.now + delay, self._CALL_EXT, fin, None)
+                    on_done(t)
+            self._at(now + delay, self._CALL, fin, None)
             return
-        n = -(-nbytes // self.pbytes)
-        state = {"left": n}
+        state = {"left": -(-nbytes // self.pbytes)}
 
         def delivered(pk: _Packet) -> None:
             self.bytes_delivered += pk.nbytes
@@ -204,23 +208,21 @@ class Network:
             state["left"] -= 1
             if state["left"] == 0 and on_done:
                 if lat_out:
-                    self._at(self.clock + lat_out, self._CALL_EXT, lambda _x: on_done(env.now), None)
+                    self._at(self.clock + lat_out, self._CALL, lambda _x: on_done(self.clock), None)
                 else:
-                    on_done(env.now)
+                    on_done(self.clock)
 
-        def start(_e=None) -> None:
+        def start(_x=None) -> None:
             left = nbytes
             while left > 0:
                 b = min(self.pbytes, left)
                 left -= b
                 self.packets += 1
                 self.in_flight += 1
-                last = left <= 0
-                ext = on_packet is not None or (last and on_done is not None and not lat_out)
-                self._request(_Packet(chans, b, delivered, ext), chans[0])
+                self._request(_Packet(chans, b, delivered), chans[0])
 
         if lat_in:
-            self._at(env.now + lat_in, self._CALL, start, None)
+            self._at(now + lat_in, self._CALL, start, None)
         else:
             start()
 
