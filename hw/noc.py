@@ -186,18 +186,37 @@ def _route(p: NocParams, src: Node, dst: Node) -> tuple[Node, ...]:
 _CACHE: dict[int, tuple[NocParams, dict]] = {}
 
 
-def route(p: NocParams, src: Node, dst: Node) -> tuple[Node, ...]:
-    """The deterministic route from ``src`` to ``dst``, both end routers included (memoized per
-    NocParams object)."""
+def _memo(p: NocParams) -> dict:
+    """A memo for one NocParams object (frozen; keyed by identity and kept alive with it)."""
     ent = _CACHE.get(id(p))
     if ent is None or ent[0] is not p:
         if len(_CACHE) > 64:
             _CACHE.clear()
         ent = _CACHE[id(p)] = (p, {})
+    return ent[1]
+
+
+def route(p: NocParams, src: Node, dst: Node) -> tuple[Node, ...]:
+    """The deterministic route from ``src`` to ``dst``, both end routers included (memoized per
+    NocParams object)."""
+    memo = _memo(p)
     key = (src, dst)
-    r = ent[1].get(key)
+    r = memo.get(key)
     if r is None:
-        r = ent[1][key] = _route(p, tuple(src), tuple(dst))
+        r = memo[key] = _route(p, tuple(src), tuple(dst))
+    return r
+
+
+def route_links(p: NocParams, src: Node, dst: Node) -> tuple[int, tuple[tuple[Node, Node, int, int], ...]]:
+    """Zero-load head latency (ps) of the route and its links as (a, b, width bytes, latency
+    cycles), memoized per NocParams object."""
+    memo = _memo(p)
+    key = ("links", src, dst)
+    r = memo.get(key)
+    if r is None:
+        path = route(p, src, dst)
+        links = tuple((a, b, *link_props(p, k)[:2]) for (a, b), k in zip(zip(path, path[1:]), _kinds(p, path)))
+        r = memo[key] = (head_latency_ps(p, path), links)
     return r
 
 

@@ -50,56 +50,72 @@ def summarize(plan: Plan, evaluator: str, job_start: list[int], job_end: list[in
     """Account a played-out plan: energy of every job and transfer plus leakage of every unit
     over the run; utilization = busy time / latency."""
     latency = max(max(job_end, default=0), max(tr_end, default=0), latency_floor_ps)
-    by_cat: dict[str, float] = {}
-    by_kind: dict[str, float] = {}
     units = plan.units
+    # energy by reporting kind (unit kind, noc, dram, global_buffer), then by device
+    acc: dict[str, dict[str, float]] = {}
     per_unit = {u: {"kind": units[u].kind, "busy_ps": 0, "jobs": 0, "macs": 0, "energy_pj": 0.0} for u in units}
+    unit_acc = {u: acc.setdefault(units[u].kind, {}) for u in units}
     per_layer: dict[str, dict] = {}
-
-    def add(dev: str, e: float, kind: str) -> None:
-        cat = category_of(dev)
-        by_cat[cat] = by_cat.get(cat, 0.0) + e
-        by_kind[kind] = by_kind.get(kind, 0.0) + e
-
     for j in plan.jobs:
-        kind = units[j.unit].kind
+        a = unit_acc[j.unit]
         e = 0.0
         for dev, v in j.cost.energy_pj.items():
-            add(dev, v, kind)
+            a[dev] = a.get(dev, 0.0) + v
             e += v
         pu = per_unit[j.unit]
         pu["busy_ps"] += j.cost.time_ps
         pu["jobs"] += 1
         pu["macs"] += j.macs
         pu["energy_pj"] += e
-        pl = per_layer.setdefault(j.layer, {"start_ps": job_start[j.id], "end_ps": job_end[j.id], "macs": 0,
-                                            "energy_pj": 0.0, "jobs": 0, "units": []})
-        pl["start_ps"] = min(pl["start_ps"], job_start[j.id])
-        pl["end_ps"] = max(pl["end_ps"], job_end[j.id])
+        s, t = job_start[j.id], job_end[j.id]
+        pl = per_layer.get(j.layer)
+        if pl is None:
+            pl = per_layer[j.layer] = {"start_ps": s, "end_ps": t, "macs": 0, "energy_pj": 0.0, "jobs": 0,
+                                       "units": []}
+        elif s < pl["start_ps"]:
+            pl["start_ps"] = s
+        if t > pl["end_ps"]:
+            pl["end_ps"] = t
         pl["macs"] += j.macs
         pl["energy_pj"] += e
         pl["jobs"] += 1
         if j.unit not in pl["units"]:
             pl["units"].append(j.unit)
     noc_bytes = dram_bytes = gb_bytes = byte_hops = 0
+    noc = acc.setdefault("noc", {})
     for t in plan.transfers:
-        byte_hops += t.nbytes * t.hops
+        nb = t.nbytes
+        byte_hops += nb * t.hops
+        e = 0.0
         for dev, v in t.noc_energy.items():
-            add(dev, v, "noc")
+            noc[dev] = noc.get(dev, 0.0) + v
+            e += v
         for dev, v in t.mem_energy.items():
-            add(dev, v, dev)
-        noc_bytes += t.nbytes
-        dram_bytes += t.nbytes * ((t.src == DRAM) + (t.dst == DRAM))
-        gb_bytes += t.nbytes * ((t.src == GB) + (t.dst == GB))
-        if t.layer in per_layer:
-            per_layer[t.layer]["energy_pj"] += sum(t.noc_energy.values()) + sum(t.mem_energy.values())
+            m = acc.setdefault(dev, {})
+            m[dev] = m.get(dev, 0.0) + v
+            e += v
+        noc_bytes += nb
+        if t.src == DRAM or t.dst == DRAM:
+            dram_bytes += nb * ((t.src == DRAM) + (t.dst == DRAM))
+        if t.src == GB or t.dst == GB:
+            gb_bytes += nb * ((t.src == GB) + (t.dst == GB))
+        pl = per_layer.get(t.layer)
+        if pl is not None:
+            pl["energy_pj"] += e
     for u, unit in units.items():
         leak = leakage_mw(unit) * latency * 1e-3  # mW * ps = 1e-3 pJ
-        add("leakage", leak, unit.kind)
+        unit_acc[u]["leakage"] = unit_acc[u].get("leakage", 0.0) + leak
         per_unit[u]["energy_pj"] += leak
         per_unit[u]["utilization"] = per_unit[u]["busy_ps"] / latency if latency else 0.0
     for pl in per_layer.values():
         pl["units"] = ",".join(pl["units"])
+    by_cat: dict[str, float] = {}
+    by_kind: dict[str, float] = {}
+    for kind, devs in acc.items():
+        for dev, v in devs.items():
+            cat = category_of(dev)
+            by_cat[cat] = by_cat.get(cat, 0.0) + v
+            by_kind[kind] = by_kind.get(kind, 0.0) + v
     total = sum(by_cat.values())
     return Result(
         model=plan.workload.name, arch=plan.arch.name, strategy=plan.mapping.strategy, evaluator=evaluator,

@@ -119,9 +119,10 @@ class _Run:
                 self.rec.row(self.ready[jid], now, "stall", unit, j.layer, j.shard, j.chunk, 0, 0, 0.0)
             self.events += 1
         env = self.env
-        env.timeout(now + j.cost.time_ps - env.now).callbacks.append(lambda _e, jid=jid: self.job_end(jid))
+        env.timeout(now + j.cost.time_ps - env.now, jid).callbacks.append(self.job_end)
 
-    def job_end(self, jid: int) -> None:
+    def job_end(self, ev: simpy.Event) -> None:
+        jid = ev.value
         j = self.plan.jobs[jid]
         now = self.env.now
         self.end[jid] = now

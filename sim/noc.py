@@ -37,7 +37,7 @@ import simpy
 from simpy.core import URGENT
 
 from prismsim.hw.memory import Memory, mem_latency_ps, mem_ps
-from prismsim.hw.noc import NocParams, head_latency_ps, link_kind, link_props, route
+from prismsim.hw.noc import NocParams, route_links
 
 
 class _Channel:
@@ -52,11 +52,19 @@ class _Channel:
         self.times: dict[int, tuple[int, int]] = {}  # packet bytes -> (hold, flit) ps, once known
 
 
-class _Packet:
-    __slots__ = ("path", "i", "nbytes", "done", "injected", "prev", "tail")
+class _Transfer:
+    __slots__ = ("path", "nbytes", "left", "on_done", "on_packet", "lat_out")
 
-    def __init__(self, path, nbytes: int, done):
-        self.path, self.i, self.nbytes, self.done = path, 0, nbytes, done
+    def __init__(self, path, nbytes: int, left: int, on_done, on_packet, lat_out: int):
+        self.path, self.nbytes, self.left = path, nbytes, left
+        self.on_done, self.on_packet, self.lat_out = on_done, on_packet, lat_out
+
+
+class _Packet:
+    __slots__ = ("path", "i", "nbytes", "tr", "injected", "prev", "tail")
+
+    def __init__(self, tr: _Transfer, nbytes: int):
+        self.path, self.i, self.nbytes, self.tr = tr.path, 0, nbytes, tr
         self.injected = -1
         self.prev: _Channel | None = None
         self.tail = 0  # when the tail flit is ready (past the router pipeline) to cross the next channel
@@ -90,7 +98,8 @@ class Network:
         self._pumping = False
 
     # -- the network's own event queue --------------------------------------------------------
-    _RELEASE, _OUT, _REQUEST, _CALL = 0, 1, 2, 3   # _OUT and _CALL may call out of the network
+    # event kinds; _OUT (a packet's tail is out) and _CALL (a(t)) may call out of the network
+    _RELEASE, _OUT, _REQUEST, _CALL, _INJECT = 0, 1, 2, 3, 4
 
     def _at(self, t: int, kind: int, a=None, b=None) -> None:
         heapq.heappush(self._heap, (t, self._seq, kind, a, b))
@@ -132,27 +141,36 @@ class Network:
                         self.counters.counter(t, f"buffer {_name(b.name)}", self.slots - b.credits)
                     self._arbitrate(b)
                 self._arbitrate(a)
-            else:  # a callback may have scheduled a SimPy event: stop short of it
-                if kind == 1:
-                    self.in_flight -= 1
-                    a.done(a)
-                else:
-                    a(b)
+            elif kind == 1:
+                self.in_flight -= 1
+                self.bytes_delivered += a.nbytes
+                tr = a.tr
+                if tr.on_packet is not None:
+                    tr.on_packet(a.injected, t + tr.lat_out)
+                tr.left -= 1
+                if tr.left == 0 and tr.on_done is not None:
+                    if tr.lat_out:
+                        self._at(t + tr.lat_out, self._CALL, tr.on_done)
+                    else:
+                        tr.on_done(t)
+                limit = env.peek()  # a callback may have scheduled a SimPy event: stop short of it
+            elif kind == 3:
+                a(t)
                 limit = env.peek()
+            else:
+                self._inject(a)
         self._pumping = False
         self.clock = now
         if heap:
             self._wake(heap[0][0])
 
     # -- topology ---------------------------------------------------------------------------
-    def _channel(self, key) -> _Channel:
+    def _channel(self, key, width: int | None = None, lat_cycles: int = 0) -> _Channel:
         ch = self.channels.get(key)
         if ch is None:
             kind = key[0]
             if kind == "link":
-                a, b = key[1], key[2]
-                width, lat, _ = link_props(self.noc, link_kind(self.noc, a, b) or "interposer")
-                ch = _Channel(key, width, int(round(lat * self.cyc)), self.slots)
+                ch = _Channel(key, width, int(round(lat_cycles * self.cyc)), self.slots)
             elif kind == "inj":  # into the source router's injection buffer
                 ch = _Channel(key, self.flit_bytes, 0, self.slots)
             elif kind == "ej":
@@ -163,15 +181,18 @@ class Network:
             self.channels[key] = ch
         return ch
 
-    def _path(self, src, dst, src_mem, dst_mem) -> tuple[list[_Channel], int]:
+    def _path(self, src, dst, src_mem, dst_mem) -> tuple[list[_Channel], int, int, int]:
+        """Channels, zero-load head latency and the memories' latencies (ps) of a route."""
         key = (src, dst, src_mem, dst_mem)
         hit = self._paths.get(key)
         if hit is None:
-            nodes = route(self.noc, src, dst)
+            head, links = route_links(self.noc, src, dst)
             chans = [self._channel(("mem_rd", src_mem) if src_mem else ("inj", src))]
-            chans += [self._channel(("link", a, b)) for a, b in zip(nodes, nodes[1:])]
+            chans += [self._channel(("link", a, b), width, lat) for a, b, width, lat in links]
             chans.append(self._channel(("mem_wr", dst_mem) if dst_mem else ("ej", dst)))
-            hit = self._paths[key] = (chans, head_latency_ps(self.noc, nodes))
+            hit = self._paths[key] = (chans, head,
+                                      mem_latency_ps(self.mems[src_mem]) if src_mem else 0,
+                                      mem_latency_ps(self.mems[dst_mem]) if dst_mem else 0)
         return hit
 
     # -- traffic ----------------------------------------------------------------------------
@@ -184,47 +205,33 @@ class Network:
         now = self.clock if self._pumping else self.env.now
         self.clock = now
         self.bytes_sent += nbytes
-        chans, head = self._path(src, dst, src_mem, dst_mem)
-        lat_in = mem_latency_ps(self.mems[src_mem]) if src_mem else 0
-        lat_out = mem_latency_ps(self.mems[dst_mem]) if dst_mem else 0
+        chans, head, lat_in, lat_out = self._path(src, dst, src_mem, dst_mem)
         if self.ideal or nbytes <= 0:
             delay = lat_in + head + lat_out if nbytes > 0 or self.ideal else 0
 
-            def fin(_x, n=nbytes):
+            def fin(t: int, n=nbytes) -> None:
                 self.bytes_delivered += n
-                t = self.clock
                 if on_packet:
                     on_packet(t - delay + lat_in, t)
                 if on_done:
                     on_done(t)
-            self._at(now + delay, self._CALL, fin, None)
+            self._at(now + delay, self._CALL, fin)
             return
-        state = {"left": -(-nbytes // self.pbytes)}
-
-        def delivered(pk: _Packet) -> None:
-            self.bytes_delivered += pk.nbytes
-            if on_packet:
-                on_packet(pk.injected, self.clock + lat_out)
-            state["left"] -= 1
-            if state["left"] == 0 and on_done:
-                if lat_out:
-                    self._at(self.clock + lat_out, self._CALL, lambda _x: on_done(self.clock), None)
-                else:
-                    on_done(self.clock)
-
-        def start(_x=None) -> None:
-            left = nbytes
-            while left > 0:
-                b = min(self.pbytes, left)
-                left -= b
-                self.packets += 1
-                self.in_flight += 1
-                self._request(_Packet(chans, b, delivered), chans[0])
-
+        tr = _Transfer(chans, nbytes, -(-nbytes // self.pbytes), on_done, on_packet, lat_out)
         if lat_in:
-            self._at(now + lat_in, self._CALL, start, None)
+            self._at(now + lat_in, self._INJECT, tr)
         else:
-            start()
+            self._inject(tr)
+
+    def _inject(self, tr: _Transfer) -> None:
+        """Queue the transfer's packets for their first channel."""
+        left, pbytes, first = tr.nbytes, self.pbytes, tr.path[0]
+        self.packets += tr.left
+        self.in_flight += tr.left
+        while left > 0:
+            b = pbytes if left > pbytes else left
+            left -= b
+            self._request(_Packet(tr, b), first)
 
     def _request(self, pk: _Packet, ch: _Channel) -> None:
         ch.queue.append(pk)
