@@ -38,18 +38,6 @@ class Timeline:
     sim_events: int     # events processed: SimPy's plus the network's own
 
 
-class CountingEnvironment(simpy.Environment):
-    """A SimPy environment that counts the events it schedules (for throughput figures)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.scheduled = 0
-
-    def schedule(self, event, priority=1, delay=0) -> None:  # noqa: D102 - SimPy's signature
-        self.scheduled += 1
-        super().schedule(event, priority, delay)
-
-
 TRACE_LEVELS = ("none", "layers", "events", "packets")
 
 
@@ -61,44 +49,46 @@ class _Run:
     def __init__(self, plan: Plan, ideal_noc: bool, recorder: Recorder, trace: str = "events",
                  counters: bool = False):
         self.plan = plan
-        self.env = CountingEnvironment()
+        self.env = simpy.Environment()
         self.net = Network(self.env, plan.arch.noc, plan.mems or plan.arch.memories(), ideal=ideal_noc,
                            recorder=recorder if trace == "packets" else None,
                            counters=recorder if counters else None)
         self.tracing = trace in ("events", "packets")
         self.rec = recorder if self.tracing else NullRecorder()
         self.layer_rec = recorder if trace == "layers" else None
-        jobs, trs = plan.jobs, plan.transfers
+        self.jobs, self.trs = jobs, trs = plan.jobs, plan.transfers
         nj, nt = len(jobs), len(trs)
         self.wait_job = [len(j.deps) + len(j.inputs) for j in jobs]
         self.wait_tr = [len(t.after) + len(t.after_tr) for t in trs]
-        self.job_then: list[tuple[list[int], list[int]]] = [([], []) for _ in range(nj)]  # jobs, transfers
-        self.tr_then: list[tuple[list[int], list[int]]] = [([], []) for _ in range(nt)]
+        job_then: list[tuple[list[int], list[int]]] = [([], []) for _ in range(nj)]  # jobs, transfers
+        tr_then: list[tuple[list[int], list[int]]] = [([], []) for _ in range(nt)]
         for j in jobs:
             for d in j.deps:
-                self.job_then[d][0].append(j.id)
+                job_then[d][0].append(j.id)
             for t in j.inputs:
-                self.tr_then[t][0].append(j.id)
+                tr_then[t][0].append(j.id)
         for t in trs:
             for a in t.after:
-                self.job_then[a][1].append(t.id)
+                job_then[a][1].append(t.id)
             for x in t.after_tr:
-                self.tr_then[x][1].append(t.id)
+                tr_then[x][1].append(t.id)
+        self.job_then, self.tr_then = job_then, tr_then
         self.queue: dict[str, deque] = {u: deque() for u in plan.units}
-        self.busy = {u: False for u in plan.units}
+        self.busy = dict.fromkeys(plan.units, False)
         self.ready = [0] * nj
-        self.start, self.end = [0] * nj, [0] * nj
+        self.start, self.end = [0] * nj, [-1] * nj
         self.tr_issue, self.tr_end = [0] * nt, [0] * nt
-        self.stall = {"unit_busy": 0, "noc_contention": 0}
+        self.unit_stall_ps = self.noc_stall_ps = 0
+        self.stalls = 0        # jobs that waited for their unit
         self.bytes_delivered = 0
-        self.events = 0
-        self.done = [False] * nj
+        self.timeouts = 0      # SimPy events the engine scheduled (job ends)
+        self.routes: dict = {}  # (src, dst) unit/memory names -> the network's route handle
         self.jobs_done = 0
 
     # -- jobs (``now``: the time of the event that got us here, which may be the network's,
     # ahead of ``env.now``; see sim/noc.py) -------------------------------------------------
     def job_ready(self, jid: int, now: int) -> None:
-        unit = self.plan.jobs[jid].unit
+        unit = self.jobs[jid].unit
         self.ready[jid] = now
         self.queue[unit].append(jid)
         if not self.busy[unit]:
@@ -111,55 +101,62 @@ class _Run:
             return
         jid = q.popleft()
         self.busy[unit] = True
-        j = self.plan.jobs[jid]
+        j = self.jobs[jid]
         self.start[jid] = now
         if now > self.ready[jid]:
-            self.stall["unit_busy"] += now - self.ready[jid]
+            self.unit_stall_ps += now - self.ready[jid]
+            self.stalls += 1
             if self.tracing:
                 self.rec.row(self.ready[jid], now, "stall", unit, j.layer, j.shard, j.chunk, 0, 0, 0.0)
-            self.events += 1
         env = self.env
         env.timeout(now + j.cost.time_ps - env.now, jid).callbacks.append(self.job_end)
+        self.timeouts += 1
 
     def job_end(self, ev: simpy.Event) -> None:
         jid = ev.value
-        j = self.plan.jobs[jid]
+        j = self.jobs[jid]
         now = self.env.now
         self.end[jid] = now
-        self.done[jid] = True
         self.jobs_done += 1
         if self.tracing:
             kind = j.kind if j.kind in ("compute", "switch") else "memory"
             self.rec.row(self.start[jid], now, kind, j.unit, j.layer, j.shard, j.chunk, 0, j.macs, j.cost.total_pj)
-        self.events += 1
         self.next_job(j.unit, now)
         self.release(self.job_then[jid], now)
 
     def release(self, then: tuple[list[int], list[int]], now: int) -> None:
         """One more thing the given jobs and transfers waited for has happened."""
-        for d in then[0]:
-            self.wait_job[d] -= 1
-            if self.wait_job[d] == 0:
-                self.job_ready(d, now)
-        for t in then[1]:
-            self.wait_tr[t] -= 1
-            if self.wait_tr[t] == 0:
-                self.issue(t, now)
+        jobs, trs = then
+        if jobs:
+            wait = self.wait_job
+            for d in jobs:
+                wait[d] -= 1
+                if not wait[d]:
+                    self.job_ready(d, now)
+        if trs:
+            wait = self.wait_tr
+            for t in trs:
+                wait[t] -= 1
+                if not wait[t]:
+                    self.issue(t, now)
 
     # -- transfers ----------------------------------------------------------------------------
     def issue(self, tid: int, now: int) -> None:
-        t = self.plan.transfers[tid]
-        mems = self.net.mems
+        t = self.trs[tid]
         self.tr_issue[tid] = now
-        self.net.send(t.src_node, t.dst_node, t.nbytes, on_done=lambda end: self.land(t, now, end),
-                      src_mem=t.src if t.src in mems else None, dst_mem=t.dst if t.dst in mems else None)
+        r = self.routes.get((t.src, t.dst))
+        if r is None:
+            mems = self.net.mems
+            r = self.routes[t.src, t.dst] = self.net.route(t.src_node, t.dst_node, t.src if t.src in mems else None,
+                                                           t.dst if t.dst in mems else None)
+        self.net.send_on(r, t.nbytes, lambda end: self.land(t, now, end))
 
     def land(self, t, issued: int, now: int) -> None:
         self.tr_end[t.id] = now
         self.bytes_delivered += t.nbytes
-        ideal = t.ideal_ps if self.net.ideal else t.zero_load_ps
-        self.stall["noc_contention"] += max(0, now - issued - ideal)
-        self.events += 1 + bool(t.mem_energy)   # the transfer, and the memory access if any
+        late = now - issued - (t.ideal_ps if self.net.ideal else t.zero_load_ps)
+        if late > 0:
+            self.noc_stall_ps += late
         if self.tracing:
             self.rec.row(issued, now, "transfer", f"{t.src}->{t.dst}", t.layer, -1, -1, t.nbytes, 0,
                          sum(t.noc_energy.values()))
@@ -176,14 +173,17 @@ class _Run:
             if n == 0:
                 self.job_ready(jid, 0)
         self.env.run()
-        if self.jobs_done < len(self.plan.jobs):
-            stuck = next(j for j in self.plan.jobs if not self.done[j.id])
+        if self.jobs_done < len(self.jobs):
+            stuck = next(j for j in self.jobs if self.end[j.id] < 0)
             links = self.net.stuck()
             why = f"; packets stuck at channels {', '.join(links[:8])}" if links else ""
             raise PrismError(f"simulation stalled at {self.env.now} ps: job {stuck.layer}"
                              f"[shard {stuck.shard}, chunk {stuck.chunk}] never ran{why}")
+        # trace events: every job, transfer, memory access (a transfer to or from one) and stall
+        events = len(self.jobs) + len(self.trs) + sum(1 for t in self.trs if t.mem_energy) + self.stalls
         res = summarize(self.plan, "des", self.start, self.end, self.tr_issue, self.tr_end,
-                        link_busy=self.net.link_busy(), stall_ps=self.stall, events=self.events)
+                        link_busy=self.net.link_busy(), events=events,
+                        stall_ps={"noc_contention": self.noc_stall_ps, "unit_busy": self.unit_stall_ps})
         if self.layer_rec is not None:  # one row per layer: its span, units, MACs and energy
             for name, pl in res.per_layer.items():
                 self.layer_rec.row(pl["start_ps"], pl["end_ps"], "compute", pl["units"], name, -1, -1, 0,
@@ -203,7 +203,7 @@ def simulate_plan(plan: Plan, *, ideal_noc: bool = False, recorder: Recorder | N
     run = _Run(plan, ideal_noc, recorder or NullRecorder(), trace, counters)
     res = run.run()
     return res, Timeline(run.start, run.end, run.tr_issue, run.tr_end, run.net.bytes_sent,
-                         run.bytes_delivered, run.net.packets, run.env.scheduled + run.net.events)
+                         run.bytes_delivered, run.net.packets, run.timeouts + run.net.wakes + run.net.events)
 
 
 def simulate(arch: Arch, workload: Workload, mapping: Mapping, *, seed: int = 0, ideal_noc: bool = False,

@@ -92,6 +92,7 @@ class Network:
         self.bytes_sent = 0
         self.bytes_delivered = 0
         self.events = 0                 # network events processed
+        self.wakes = 0                  # SimPy events scheduled to wake the network up
         self._heap: list = []
         self._seq = 0
         self._pumps: set[int] = set()   # times a SimPy wake-up is scheduled for
@@ -116,6 +117,7 @@ class Network:
             ev._ok, ev._value = True, None
             ev.callbacks.append(self._pump)
             self.env.schedule(ev, URGENT, max(0, t - self.env.now))
+            self.wakes += 1
 
     def _pump(self, _ev) -> None:
         env = self.env
@@ -181,8 +183,10 @@ class Network:
             self.channels[key] = ch
         return ch
 
-    def _path(self, src, dst, src_mem, dst_mem) -> tuple[list[_Channel], int, int, int]:
-        """Channels, zero-load head latency and the memories' latencies (ps) of a route."""
+    def route(self, src, dst, src_mem: str | None = None, dst_mem: str | None = None
+              ) -> tuple[list[_Channel], int, int, int]:
+        """The route handle for ``send_on``: channels, zero-load head latency and the memories'
+        latencies (ps) from ``src`` (or memory ``src_mem`` there) to ``dst`` (or ``dst_mem``)."""
         key = (src, dst, src_mem, dst_mem)
         hit = self._paths.get(key)
         if hit is None:
@@ -202,10 +206,16 @@ class Network:
         """Start a transfer now (``env.now``, or the time of the network callback that calls it);
         ``on_done(t)`` when its last byte arrives, ``on_packet(t_injected, t_delivered)`` for every
         packet. Callbacks may run ahead of ``env.now``: they must use the times they are given."""
+        self.send_on(self.route(src, dst, src_mem, dst_mem), nbytes, on_done, on_packet)
+
+    def send_on(self, route: tuple[list[_Channel], int, int, int], nbytes: int,
+                on_done: Callable[[int], None] | None = None,
+                on_packet: Callable[[int, int], None] | None = None) -> None:
+        """``send`` along a handle from ``route`` (for callers that send the same way often)."""
         now = self.clock if self._pumping else self.env.now
         self.clock = now
         self.bytes_sent += nbytes
-        chans, head, lat_in, lat_out = self._path(src, dst, src_mem, dst_mem)
+        chans, head, lat_in, lat_out = route
         if self.ideal or nbytes <= 0:
             delay = lat_in + head + lat_out if nbytes > 0 or self.ideal else 0
 
