@@ -239,8 +239,13 @@ def link_props(p: NocParams, kind: str) -> tuple[int, int, float]:
     return p.flit_bytes, p.link_latency_cycles, p.link_pj_per_bit
 
 
-def _kinds(p: NocParams, path: tuple[Node, ...]) -> list[str]:
-    return [link_kind(p, a, b) or "interposer" for a, b in zip(path, path[1:])]
+def _kinds(p: NocParams, path: tuple[Node, ...]) -> tuple[str, ...]:
+    memo = _memo(p)
+    key = ("kinds", path)
+    r = memo.get(key)
+    if r is None:
+        r = memo[key] = tuple(link_kind(p, a, b) or "interposer" for a, b in zip(path, path[1:]))
+    return r
 
 
 def transfer_energy(p: NocParams, path: tuple[Node, ...], nbytes: int) -> Cost:

@@ -53,34 +53,53 @@ def summarize(plan: Plan, evaluator: str, job_start: list[int], job_end: list[in
     units = plan.units
     # energy by reporting kind (unit kind, noc, dram, global_buffer), then by device
     acc: dict[str, dict[str, float]] = {}
-    per_unit = {u: {"kind": units[u].kind, "busy_ps": 0, "jobs": 0, "macs": 0, "energy_pj": 0.0} for u in units}
     unit_acc = {u: acc.setdefault(units[u].kind, {}) for u in units}
+    unit_sum = {u: [0, 0, 0, 0.0] for u in units}    # busy ps, jobs, MACs, energy pJ
     per_layer: dict[str, dict] = {}
+    layer = None   # jobs come layer by layer: sum a run of them, then book it
+
+    def book() -> None:
+        pl = per_layer.get(layer)
+        if pl is None:
+            per_layer[layer] = {"start_ps": l_start, "end_ps": l_end, "macs": l_macs, "energy_pj": l_e,
+                                "jobs": l_jobs, "units": l_units}
+            return
+        pl["start_ps"] = min(pl["start_ps"], l_start)
+        pl["end_ps"] = max(pl["end_ps"], l_end)
+        pl["macs"] += l_macs
+        pl["energy_pj"] += l_e
+        pl["jobs"] += l_jobs
+        pl["units"] += [u for u in l_units if u not in pl["units"]]
+
     for j in plan.jobs:
-        a = unit_acc[j.unit]
+        if j.layer != layer:
+            if layer is not None:
+                book()
+            layer, l_start, l_end, l_macs, l_e, l_jobs, l_units = j.layer, job_start[j.id], 0, 0, 0.0, 0, []
+        u, c = j.unit, j.cost
+        a = unit_acc[u]
         e = 0.0
-        for dev, v in j.cost.energy_pj.items():
+        for dev, v in c.energy_pj.items():
             a[dev] = a.get(dev, 0.0) + v
             e += v
-        pu = per_unit[j.unit]
-        pu["busy_ps"] += j.cost.time_ps
-        pu["jobs"] += 1
-        pu["macs"] += j.macs
-        pu["energy_pj"] += e
-        s, t = job_start[j.id], job_end[j.id]
-        pl = per_layer.get(j.layer)
-        if pl is None:
-            pl = per_layer[j.layer] = {"start_ps": s, "end_ps": t, "macs": 0, "energy_pj": 0.0, "jobs": 0,
-                                       "units": []}
-        elif s < pl["start_ps"]:
-            pl["start_ps"] = s
-        if t > pl["end_ps"]:
-            pl["end_ps"] = t
-        pl["macs"] += j.macs
-        pl["energy_pj"] += e
-        pl["jobs"] += 1
-        if j.unit not in pl["units"]:
-            pl["units"].append(j.unit)
+        us = unit_sum[u]
+        us[0] += c.time_ps
+        us[1] += 1
+        us[2] += j.macs
+        us[3] += e
+        if job_start[j.id] < l_start:
+            l_start = job_start[j.id]
+        if job_end[j.id] > l_end:
+            l_end = job_end[j.id]
+        l_macs += j.macs
+        l_e += e
+        l_jobs += 1
+        if u not in l_units:
+            l_units.append(u)
+    if layer is not None:
+        book()
+    per_unit = {u: {"kind": units[u].kind, "busy_ps": us[0], "jobs": us[1], "macs": us[2], "energy_pj": us[3]}
+                for u, us in unit_sum.items()}
     noc_bytes = dram_bytes = gb_bytes = byte_hops = 0
     noc = acc.setdefault("noc", {})
     for t in plan.transfers:

@@ -9,6 +9,7 @@ the analytical model.
 from __future__ import annotations
 
 from collections import deque
+from functools import partial
 from dataclasses import dataclass
 
 import simpy
@@ -149,7 +150,7 @@ class _Run:
             mems = self.net.mems
             r = self.routes[t.src, t.dst] = self.net.route(t.src_node, t.dst_node, t.src if t.src in mems else None,
                                                            t.dst if t.dst in mems else None)
-        self.net.send_on(r, t.nbytes, lambda end: self.land(t, now, end))
+        self.net.send_on(r, t.nbytes, partial(self.land, t, now))
 
     def land(self, t, issued: int, now: int) -> None:
         self.tr_end[t.id] = now

@@ -230,18 +230,22 @@ class Network:
         tr = _Transfer(chans, nbytes, -(-nbytes // self.pbytes), on_done, on_packet, lat_out)
         if lat_in:
             self._at(now + lat_in, self._INJECT, tr)
-        else:
-            self._inject(tr)
+            return
+        self._inject(tr)
 
     def _inject(self, tr: _Transfer) -> None:
         """Queue the transfer's packets for their first channel."""
         left, pbytes, first = tr.nbytes, self.pbytes, tr.path[0]
         self.packets += tr.left
         self.in_flight += tr.left
+        q = first.queue
+        idle = not q
         while left > 0:
             b = pbytes if left > pbytes else left
             left -= b
-            self._request(_Packet(tr, b), first)
+            q.append(_Packet(tr, b))
+        if idle:
+            self._arbitrate(first)
 
     def _request(self, pk: _Packet, ch: _Channel) -> None:
         ch.queue.append(pk)
