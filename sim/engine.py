@@ -9,8 +9,8 @@ the analytical model.
 from __future__ import annotations
 
 from collections import deque
-from functools import partial
 from dataclasses import dataclass
+from functools import partial
 
 import simpy
 
