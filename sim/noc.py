@@ -73,6 +73,8 @@ class _Packet:
 class Network:
     """The NoC of one run. ``mems``: memory endpoints by name (``Arch.memories()``)."""
 
+    lookahead = True   # run ahead of SimPy's clock (False: wake up at every event time; for tests)
+
     def __init__(self, env: simpy.Environment, noc: NocParams, mems: dict[str, Memory] | None = None,
                  ideal: bool = False, recorder=None, counters=None):
         self.env, self.noc, self.ideal = env, noc, ideal
@@ -124,7 +126,7 @@ class Network:
         now = env.now
         self._pumps.discard(now)
         heap = self._heap
-        limit = env.peek()   # no one outside the network acts before then
+        limit = env.peek() if self.lookahead else now   # no one outside the network acts before then
         self._pumping = True
         while heap:
             t, _, kind, a, b = heap[0]
@@ -155,10 +157,10 @@ class Network:
                         self._at(t + tr.lat_out, self._CALL, tr.on_done)
                     else:
                         tr.on_done(t)
-                limit = env.peek()  # a callback may have scheduled a SimPy event: stop short of it
+                limit = min(limit, env.peek())  # a callback may have scheduled a SimPy event
             elif kind == 3:
                 a(t)
-                limit = env.peek()
+                limit = min(limit, env.peek())
             else:
                 self._inject(a)
         self._pumping = False
