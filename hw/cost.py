@@ -41,12 +41,6 @@ class Cost:
     def total_pj(self) -> float:
         return float(sum(self.energy_pj.values()))
 
-    def __add__(self, other: "Cost") -> "Cost":
-        e = dict(self.energy_pj)
-        for k, v in other.energy_pj.items():
-            e[k] = e.get(k, 0.0) + v
-        return Cost(self.time_ps + other.time_ps, e)
-
 
 def ps(seconds_like_ns: float) -> int:
     """Nanoseconds (float) -> integer picoseconds, rounded to nearest."""
