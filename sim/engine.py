@@ -89,21 +89,19 @@ class _Run:
     # -- jobs (``now``: the time of the event that got us here, which may be the network's,
     # ahead of ``env.now``; see sim/noc.py) -------------------------------------------------
     def job_ready(self, jid: int, now: int) -> None:
-        unit = self.jobs[jid].unit
+        """All the job waited for has happened: it starts, or queues behind its busy unit."""
         self.ready[jid] = now
-        self.queue[unit].append(jid)
-        if not self.busy[unit]:
-            self.next_job(unit, now)
+        unit = self.jobs[jid].unit
+        if self.busy[unit]:
+            self.queue[unit].append(jid)
+        else:
+            self.begin(jid, unit, now)
 
-    def next_job(self, unit: str, now: int) -> None:
-        q = self.queue[unit]
-        if not q:
-            self.busy[unit] = False
-            return
-        jid = q.popleft()
+    def begin(self, jid: int, unit: str, now: int) -> None:
+        """Start job ``jid`` on its (idle) unit; its end is a SimPy timeout."""
         self.busy[unit] = True
-        j = self.jobs[jid]
         self.start[jid] = now
+        j = self.jobs[jid]
         if now > self.ready[jid]:
             self.unit_stall_ps += now - self.ready[jid]
             self.stalls += 1
@@ -122,7 +120,11 @@ class _Run:
         if self.tracing:
             kind = j.kind if j.kind in ("compute", "switch") else "memory"
             self.rec.row(self.start[jid], now, kind, j.unit, j.layer, j.shard, j.chunk, 0, j.macs, j.cost.total_pj)
-        self.next_job(j.unit, now)
+        q = self.queue[j.unit]   # first come, first served
+        if q:
+            self.begin(q.popleft(), j.unit, now)
+        else:
+            self.busy[j.unit] = False
         self.release(self.job_then[jid], now)
 
     def release(self, then: tuple[list[int], list[int]], now: int) -> None:
