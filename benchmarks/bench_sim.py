@@ -103,7 +103,7 @@ def main() -> None:
         full.append(r)
         log(f"{m} on hybrid: {r['wall_s']} s, {r['events']:,} events, {r['events_per_s']:,} events/s "
             f"({100 * r['ratio']:.0f}% of bare SimPy)")
-    seqs = [1, 2, 4, 8, 16, 32, 48, 64, 128, 256] + ([] if args.quick else [512, 1024])
+    seqs = [1, 2, 4, 8, 16, 32, 48, 60, 64, 128, 256] + ([] if args.quick else [512, 1024])
     seq_scaling = []
     for n in seqs:
         r = run(hybrid, ZOO["pythia-70m"](seq_len=n), repeat=n <= 64)
