@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from functools import partial
 
 import numpy as np
 
+from common import machine, save
 from prismsim.hw import kernels as K
 from prismsim.hw import noise as N
 
@@ -61,11 +61,8 @@ def main() -> None:
             rows.append({"size": f"{n}x{n}", "kernel": name, "vectors_per_s": round(r),
                          "float64_matmul_per_s": round(f64), "float32_matmul_per_s": round(f32),
                          "ratio_vs_float64": f"1/{f64 / r:.0f}", "ratio_vs_float32": f"1/{f32 / r:.0f}"})
-    doc = {"benchmark": "kernels", "machine": f"{platform.processor() or platform.machine()}, "
-           f"{__import__('os').cpu_count()} cores", "batch": args.batch, "results": rows}
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(doc, f, indent=2)
+    doc = {"benchmark": "kernels", "machine": machine(), "batch": args.batch, "results": rows}
+    save(doc, args.out)
     if args.json:
         print(json.dumps(doc))
     else:

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 
 import numpy as np
 
+from common import machine, save
 from prismsim.hw.spec import load_arch
 from prismsim.mapper.analytical import analyze
 from prismsim.mapper.strategies import make_mapping
@@ -43,12 +42,10 @@ def main() -> None:
     t0 = time.perf_counter()
     m = make_mapping("h3pimap", wl, arch)
     h3 = time.perf_counter() - t0
-    doc = {"benchmark": "mapper", "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+    doc = {"benchmark": "mapper", "machine": machine(),
            "vectorized_scoring_per_s": round(vec), "full_analytical_per_s": round(full, 1),
            "h3pimap_pythia_s": round(h3, 2), "pareto_points": len(m.meta["pareto"])}
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(doc, f, indent=2)
+    save(doc, args.out)
     print(json.dumps(doc) if args.json else
           f"scoring {doc['vectorized_scoring_per_s']:,} mappings/s (full plan-based analytical model "
           f"{doc['full_analytical_per_s']}/s); h3pimap on pythia-70m {doc['h3pimap_pythia_s']} s")

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import time
 
+from common import machine, save
 from prismsim.hw.noc import NocParams
 from prismsim.sim.traffic import run_load
 
@@ -31,12 +30,10 @@ def main() -> None:
         dt = time.perf_counter() - t0
         best = dt if best is None else min(best, dt)
     flits = p.packets * noc.packet_flits / 0.9  # measured packets exclude the 10% warm-up
-    doc = {"benchmark": "noc", "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+    doc = {"benchmark": "noc", "machine": machine(),
            "mesh": "8x8", "rate": 0.2, "cycles": 6000, "approx_flits": round(flits), "wall_s": round(best, 3),
            "accepted": round(p.accepted, 4), "avg_packet_latency_cycles": round(p.avg_packet_latency, 1)}
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(doc, f, indent=2)
+    save(doc, args.out)
     print(json.dumps(doc) if args.json else
           f"8x8 mesh, uniform 0.2 flits/node/cycle, 6000 cycles (~{doc['approx_flits']:,} flits): "
           f"{doc['wall_s']} s (best of 3); accepted {doc['accepted']}, latency {doc['avg_packet_latency_cycles']} cycles")

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
+from common import machine, save
 from prismsim.sim.sweep import load_sweep, run_sweep
 
 SWEEP = """
@@ -41,12 +40,10 @@ def main() -> None:
             t0 = time.perf_counter()
             run_sweep(spec, Path(d) / f"w{w}", w, progress=False)
             times[w] = time.perf_counter() - t0
-    doc = {"benchmark": "sweep", "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+    doc = {"benchmark": "sweep", "machine": machine(),
            "points": len(spec["points"]), "wall_1_worker_s": round(times[1], 2),
            "wall_2_workers_s": round(times[2], 2), "speedup": round(times[1] / times[2], 2)}
-    if args.out:
-        with open(args.out, "w") as fh:
-            json.dump(doc, fh, indent=2)
+    save(doc, args.out)
     print(json.dumps(doc) if args.json else
           f"{doc['points']} points: 1 worker {doc['wall_1_worker_s']} s, 2 workers {doc['wall_2_workers_s']} s "
           f"({doc['speedup']}x)")

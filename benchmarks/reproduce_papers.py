@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from common import save
 from prismsim.hw.spec import load_arch
 from prismsim.mapper import accuracy as acc
 from prismsim.mapper.plan import build_plan
@@ -76,9 +77,7 @@ def main() -> None:
                "speedup": round(bl / lat, 3), "energy_gain": round(be / en, 3)}
         doc["cmswitch"].append(row)
         print(json.dumps(row), flush=True)
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(doc, f, indent=2)
+    save(doc, args.out)
 
 
 if __name__ == "__main__":
