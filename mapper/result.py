@@ -56,25 +56,26 @@ def summarize(plan: Plan, evaluator: str, job_start: list[int], job_end: list[in
     unit_acc = {u: acc.setdefault(units[u].kind, {}) for u in units}
     unit_sum = {u: [0, 0, 0, 0.0] for u in units}    # busy ps, jobs, MACs, energy pJ
     per_layer: dict[str, dict] = {}
-    layer = None   # jobs come layer by layer: sum a run of them, then book it
 
-    def book() -> None:
-        pl = per_layer.get(layer)
+    def book(name: str, start: int, end: int, macs: int, energy: float, jobs: int, run_units: list[str]) -> None:
+        """Merge a run of one layer's jobs into ``per_layer``."""
+        pl = per_layer.get(name)
         if pl is None:
-            per_layer[layer] = {"start_ps": l_start, "end_ps": l_end, "macs": l_macs, "energy_pj": l_e,
-                                "jobs": l_jobs, "units": l_units}
+            per_layer[name] = {"start_ps": start, "end_ps": end, "macs": macs, "energy_pj": energy, "jobs": jobs,
+                               "units": run_units}
             return
-        pl["start_ps"] = min(pl["start_ps"], l_start)
-        pl["end_ps"] = max(pl["end_ps"], l_end)
-        pl["macs"] += l_macs
-        pl["energy_pj"] += l_e
-        pl["jobs"] += l_jobs
-        pl["units"] += [u for u in l_units if u not in pl["units"]]
+        pl["start_ps"] = min(pl["start_ps"], start)
+        pl["end_ps"] = max(pl["end_ps"], end)
+        pl["macs"] += macs
+        pl["energy_pj"] += energy
+        pl["jobs"] += jobs
+        pl["units"] += [u for u in run_units if u not in pl["units"]]
 
+    layer = None   # jobs come layer by layer: sum a run of them in locals, then book it
     for j in plan.jobs:
         if j.layer != layer:
             if layer is not None:
-                book()
+                book(layer, l_start, l_end, l_macs, l_e, l_jobs, l_units)
             layer, l_start, l_end, l_macs, l_e, l_jobs, l_units = j.layer, job_start[j.id], 0, 0, 0.0, 0, []
         u, c = j.unit, j.cost
         a = unit_acc[u]
@@ -97,7 +98,7 @@ def summarize(plan: Plan, evaluator: str, job_start: list[int], job_end: list[in
         if u not in l_units:
             l_units.append(u)
     if layer is not None:
-        book()
+        book(layer, l_start, l_end, l_macs, l_e, l_jobs, l_units)
     per_unit = {u: {"kind": units[u].kind, "busy_ps": us[0], "jobs": us[1], "macs": us[2], "energy_pj": us[3]}
                 for u, us in unit_sum.items()}
     noc_bytes = dram_bytes = gb_bytes = byte_hops = 0

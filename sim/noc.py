@@ -37,7 +37,7 @@ import simpy
 from simpy.core import URGENT
 
 from prismsim.hw.memory import Memory, mem_latency_ps, mem_ps
-from prismsim.hw.noc import NocParams, route_links
+from prismsim.hw.noc import NocParams, flits_ps, route_links
 
 
 class _Channel:
@@ -273,8 +273,8 @@ class Network:
                 hold = mem_ps(ch.rate, nb)
                 flit = mem_ps(ch.rate, min(nb, self.flit_bytes))
             else:
-                hold = int(round(-(-nb // ch.width) * self.cyc))
-                flit = int(round(-(-min(nb, self.flit_bytes) // ch.width) * self.cyc))
+                hold = flits_ps(self.noc, -(-nb // ch.width))
+                flit = flits_ps(self.noc, -(-min(nb, self.flit_bytes) // ch.width))
             if len(ch.times) < 64:  # full packets and the common tails
                 ch.times[nb] = hold, flit
         # cut-through: a channel cannot finish before the tail flit is ready and has crossed it,

@@ -14,7 +14,7 @@ import numpy as np
 import simpy
 
 from prismsim.hw.errors import PrismError
-from prismsim.hw.noc import NocParams, check_deadlock_free, head_latency_ps, nodes, route
+from prismsim.hw.noc import NocParams, check_deadlock_free, flits_ps, head_latency_ps, nodes, route
 
 from .noc import Network
 
@@ -107,7 +107,7 @@ def run_load(noc: NocParams, pattern: str, rate: float, cycles: int, seed: int =
     netlat = sum(m[2] - m[1] for m in measured) / n / cyc
     paths = [route(noc, m[3], m[4]) for m in measured]
     hops = sum(len(p) - 1 for p in paths) / n
-    zl = sum(head_latency_ps(noc, p) + noc.packet_flits * cyc for p in paths) / n / cyc
+    zl = sum(head_latency_ps(noc, p) + flits_ps(noc, noc.packet_flits) for p in paths) / n / cyc
     accepted = delivered_flits[0] / (len(ns) * max(1, cycles - warmup))
     return LoadPoint(rate, accepted, lat, netlat, hops, zl, n, bool(accepted < 0.95 * rate or lat > 10 * zl))
 
