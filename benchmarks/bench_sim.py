@@ -10,6 +10,7 @@
   duplication, unrefined so mapping time stays small): simulation time per event. Runs of up to 64
   tokens are repeated (best of at least 3 and of at least a second in all, as ``timeit`` does);
   ``us_per_event_spread`` is the spread around the median over the runs of 10^4 to 10^6 events.
+  ``smallest_run``: where the 1-token run's time goes (``small_run_breakdown``).
 * ResNet-18 on ``reram-only``, event by event (issue 10: >= 30x sooner than ZigZag's 137.6 s).
 * peak RSS of ``--trace-events`` packet-level trace rows streamed to a CSV (default 10^7; skipped
   with --quick).
@@ -22,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import statistics
 import tempfile
@@ -30,8 +30,10 @@ import time
 
 import simpy
 
+from common import machine, save
 from prismsim.hw.spec import load_arch, parse_arch
 from prismsim.mapper.plan import build_plan
+from prismsim.mapper.result import summarize
 from prismsim.mapper.strategies import make_mapping
 from prismsim.mapper.zoo import ZOO
 from prismsim.sim.engine import simulate_plan
@@ -51,22 +53,40 @@ def bare_simpy(n: int = 1_000_000) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def run(arch, wl, strategy: str = "greedy", repeat: bool = False, **opts) -> dict:
-    """Map, plan and simulate ``wl``; with ``repeat``, simulation time is the best of at least 3
-    runs and of at least a second of runs in all."""
-    t0 = time.perf_counter()
-    plan = build_plan(arch, wl, make_mapping(strategy, wl, arch, **opts))
-    t1 = time.perf_counter()
+def best_of(fn, repeat: bool = True) -> tuple[float, object, int]:
+    """Best wall time (s) of ``fn()``, its last result and the number of calls: one call, or with
+    ``repeat`` at least 3 calls and at least a second of calls in all (as ``timeit`` does)."""
     times: list[float] = []
     while not times or repeat and (len(times) < 3 or sum(times) < 1.0):
         s = time.perf_counter()
-        res, tl = simulate_plan(plan, trace="none")
+        out = fn()
         times.append(time.perf_counter() - s)
-    sim = min(times)
+    return min(times), out, len(times)
+
+
+def run(arch, wl, strategy: str = "greedy", repeat: bool = False, **opts) -> dict:
+    """Map, plan and simulate ``wl``; ``repeat``: simulation time is a best of (``best_of``)."""
+    t0 = time.perf_counter()
+    plan = build_plan(arch, wl, make_mapping(strategy, wl, arch, **opts))
+    plan_s = time.perf_counter() - t0
+    sim, (res, tl), runs = best_of(lambda: simulate_plan(plan, trace="none"), repeat)
     return {"model": wl.name, "arch": arch.name, "jobs": len(plan.jobs), "transfers": len(plan.transfers),
-            "packets": tl.packets, "events": tl.sim_events, "plan_s": round(t1 - t0, 3), "sim_s": round(sim, 4),
-            "runs": len(times), "wall_s": round(t1 - t0 + sim, 3), "events_per_s": round(tl.sim_events / sim),
+            "packets": tl.packets, "events": tl.sim_events, "plan_s": round(plan_s, 3), "sim_s": round(sim, 4),
+            "runs": runs, "wall_s": round(plan_s + sim, 3), "events_per_s": round(tl.sim_events / sim),
             "us_per_event": round(sim / tl.sim_events * 1e6, 3), "latency_ps": res.latency_ps}
+
+
+def small_run_breakdown(arch, wl) -> dict:
+    """Where a small run's time goes (ms, best of): the whole simulation; the same with an ideal
+    NoC (the engine's own work — dependency counters, job and transfer callbacks — plus one
+    network event per transfer); and the final accounting (``summarize``) alone."""
+    plan = build_plan(arch, wl, make_mapping("greedy", wl, arch))
+    sim, (_, tl), _ = best_of(lambda: simulate_plan(plan, trace="none"))
+    ideal, _, _ = best_of(lambda: simulate_plan(plan, trace="none", ideal_noc=True))
+    summ, _, _ = best_of(lambda: summarize(plan, "des", tl.job_start, tl.job_end, tl.tr_issue, tl.tr_end))
+    return {"model": wl.name, "jobs": len(plan.jobs), "transfers": len(plan.transfers), "packets": tl.packets,
+            "events": tl.sim_events, "sim_ms": round(sim * 1e3, 2), "ideal_noc_ms": round(ideal * 1e3, 2),
+            "summarize_ms": round(summ * 1e3, 2)}
 
 
 def mesh_arch(k: int):
@@ -111,13 +131,16 @@ def main() -> None:
                                                               "us_per_event")}})
         log(f"pythia-70m seq {n}: {r['events']:,} events, {r['transfers']} transfers, {r['sim_s']} s "
             f"(best of {r['runs']}), {r['us_per_event']} us/event")
-    doc = {"benchmark": "sim", "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+    doc = {"benchmark": "sim", "machine": machine(),
            "bare_simpy_events_per_s": round(bare), "full_models": full, "seq_scaling": seq_scaling}
     in_range = [x["us_per_event"] for x in seq_scaling if 10 ** 4 <= x["events"] <= 10 ** 6]
     med = statistics.median(in_range)
     doc["us_per_event_median"] = med
     doc["us_per_event_spread"] = [round(min(in_range) / med - 1, 3), round(max(in_range) / med - 1, 3)]
     log(f"per event over 10^4..10^6 events: median {med} us, spread {doc['us_per_event_spread']}")
+    b = doc["smallest_run"] = small_run_breakdown(hybrid, ZOO["pythia-70m"](seq_len=seqs[0]))
+    log(f"{b['model']}: {b['sim_ms']} ms, {b['ideal_noc_ms']} ms with an ideal NoC, summarize {b['summarize_ms']} ms "
+        f"({b['jobs']} jobs, {b['transfers']} transfers, {b['packets']} packets)")
     doc["events_per_s"] = full[0]["events_per_s"]
     doc["ratio"] = full[0]["ratio"]
     if not args.quick:
@@ -133,9 +156,7 @@ def main() -> None:
         log(f"resnet18 on reram-only: {r18['wall_s']} s ({doc['zigzag_speedup']}x sooner than ZigZag's 137.6 s)")
         doc["trace"] = trace_memory(args.trace_events, log)
     doc["peak_rss_mb"] = round(peak_rss_mb(), 1)
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(doc, f, indent=2)
+    save(doc, args.out)
     if args.json:
         print(json.dumps(doc))
 
