@@ -250,15 +250,20 @@ class Network:
             self._arbitrate(first)
 
     def _request(self, pk: _Packet, ch: _Channel) -> None:
-        ch.queue.append(pk)
-        if len(ch.queue) == 1:
-            self._arbitrate(ch)
+        """A head asks for its next channel: it takes it if no one waits and it is free, else queues."""
+        if ch.queue or ch.busy or ch.credits <= 0:
+            ch.queue.append(pk)
+        else:
+            self._grant(ch, pk)
 
     def _arbitrate(self, ch: _Channel) -> None:
         """Grant ``ch`` to its first waiting head if it is idle and has a credit."""
         if ch.busy or not ch.queue or ch.credits <= 0:
             return
-        pk = ch.queue.popleft()
+        self._grant(ch, ch.queue.popleft())
+
+    def _grant(self, ch: _Channel, pk: _Packet) -> None:
+        """``pk`` takes ``ch`` (idle, with a credit) now: schedule its release and next request."""
         ch.busy = True
         ch.credits -= 1
         now = self.clock
