@@ -134,7 +134,7 @@ def main() -> None:
     doc = {"benchmark": "sim", "machine": machine(),
            "bare_simpy_events_per_s": round(bare), "full_models": full, "seq_scaling": seq_scaling}
     in_range = [x["us_per_event"] for x in seq_scaling if 10 ** 4 <= x["events"] <= 10 ** 6]
-    med = statistics.median(in_range)
+    med = round(statistics.median(in_range), 4)
     doc["us_per_event_median"] = med
     doc["us_per_event_spread"] = [round(min(in_range) / med - 1, 3), round(max(in_range) / med - 1, 3)]
     log(f"per event over 10^4..10^6 events: median {med} us, spread {doc['us_per_event_spread']}")
