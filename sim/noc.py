@@ -263,7 +263,7 @@ class Network:
         self._grant(ch, ch.queue.popleft())
 
     def _grant(self, ch: _Channel, pk: _Packet) -> None:
-        """``pk`` takes ``ch`` (idle, with a credit) now: schedule its release and next request."""
+        """``pk`` takes ``ch`` (idle, with a credit) now: schedule the release and its next request or arrival."""
         ch.busy = True
         ch.credits -= 1
         now = self.clock
