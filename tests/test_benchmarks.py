@@ -1,0 +1,28 @@
+"""The benchmark scripts still run against the package's API: their pieces on tiny inputs. Their
+timings are not checked here (targets live in benchmarks/ and are run by hand)."""
+import pathlib
+import sys
+
+import pytest
+
+from prismsim.hw.spec import load_arch
+from prismsim.mapper.zoo import ZOO
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "benchmarks"))
+import bench_sim  # noqa: E402  (a script folder, not a package)
+
+
+def test_bench_sim_run_reports_what_the_table_needs():
+    r = bench_sim.run(load_arch("hybrid"), ZOO["mnist-mlp"]())
+    assert r["jobs"] == 40 and r["runs"] == 1
+    assert r["events"] > r["packets"] > 0 and r["latency_ps"] > 0
+    assert r["us_per_event"] == pytest.approx(r["sim_s"] / r["events"] * 1e6, rel=0.05, abs=1e-3)
+    m = bench_sim.run(bench_sim.mesh_arch(2), ZOO["mnist-mlp"](), "placement", refine=0)
+    assert m["arch"] == "reram-mesh-2x2" and m["events"] > 0
+    assert bench_sim.bare_simpy(1000) > 0
+
+
+def test_bench_sim_trace_memory_streams_exactly_the_rows_asked_for():
+    out = bench_sim.trace_memory(2500, lambda *a: None)
+    assert out["rows"] == 2500 and out["last_csv_mb"] > 0
+    assert out["peak_rss_mb"] >= out["peak_rss_before_mb"]
