@@ -17,7 +17,6 @@ the links of a cycle.
 """
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 import networkx as nx
@@ -270,10 +269,6 @@ def serialization_ps(p: NocParams, path: tuple[Node, ...], nbytes: int) -> int:
 def flits_ps(p: NocParams, nflits: int) -> int:
     """Serialization of ``nflits`` on one link."""
     return int(round(nflits * p.cycle_ps))
-
-
-def packets(p: NocParams, nbytes: int) -> int:
-    return math.ceil(nbytes / p.packet_bytes)
 
 
 def check_deadlock_free(p: NocParams, pairs) -> None:

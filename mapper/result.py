@@ -36,6 +36,13 @@ class Result:
     per_layer: dict[str, dict] = field(default_factory=dict)
     per_unit: dict[str, dict] = field(default_factory=dict)
 
+    def utilization_by_kind(self) -> dict[str, float]:
+        """Mean utilization of the units of each kind (photonic, reram, ...), in [0, 1]."""
+        kinds: dict[str, list[float]] = {}
+        for v in self.per_unit.values():
+            kinds.setdefault(v["kind"], []).append(v["utilization"])
+        return {k: sum(v) / len(v) for k, v in kinds.items()}
+
     def summary(self) -> dict:
         """The scalar part (what summary.json holds), per-layer and per-unit tables left out."""
         d = asdict(self)

@@ -19,10 +19,11 @@ from prismsim.mapper.workload import Workload
 from prismsim.mapper.zoo import ZOO
 from prismsim.traces import CsvRecorder, ParquetRecorder, TeeRecorder
 
-from .engine import simulate_plan
 from prismsim.traces.perfetto import PerfettoRecorder
 
+from .engine import TRACE_LEVELS, simulate_plan
 from .output import atomic_dir, atomic_write, check_new, default_run_dir, write_csv, write_result
+from .traffic import PATTERNS, plot_curve, run_load
 
 DEFAULT_ARCH, DEFAULT_MODEL, DEFAULT_STRATEGY = "hybrid", "pythia-70m", "greedy"
 
@@ -108,10 +109,7 @@ def _print_summary(res: Result, wall_s: float, out: Path | None, simulated: int 
     for cat, e in res.energy_breakdown_pj.items():
         print(f"    {cat:<12} {e / 1e6:,.3f} uJ  ({100 * e / res.energy_pj:.1f}%)")
     print(f"  MACs         {res.macs / 1e9:.4f} G  ({tops:.2f} TOPS, {2 * res.macs / res.energy_pj:.3f} TOPS/W)")
-    by_kind: dict[str, list[float]] = {}
-    for u, v in res.per_unit.items():
-        by_kind.setdefault(v["kind"], []).append(v["utilization"])
-    util = ", ".join(f"{k} {100 * sum(v) / len(v):.1f}%" for k, v in by_kind.items())
+    util = ", ".join(f"{k} {100 * u:.1f}%" for k, u in res.utilization_by_kind().items())
     print(f"  utilization  {util} (mean per kind)")
     if res.stall_ps:
         print("  stalls       " + ", ".join(f"{k} {_fmt_ps(v)}" for k, v in res.stall_ps.items())
@@ -413,8 +411,6 @@ def cmd_noc(args) -> int:
     from prismsim.hw.noc import NocParams
     from prismsim.hw.spec import _format_validation
 
-    from .traffic import plot_curve, run_load
-
     try:
         rates = [float(r) for r in args.rate.split(",")]
     except ValueError:
@@ -445,11 +441,7 @@ def cmd_noc(args) -> int:
             print(f"{p.rate:8.3f} {p.accepted:9.4f} {p.avg_packet_latency:9.1f} {p.avg_network_latency:9.1f} "
                   f"{p.avg_hops:6.2f}  {'yes' if p.saturated else 'no'}", flush=True)
     if args.plot:
-        from pathlib import Path
-
         out = Path(args.plot)
-        from .output import check_new
-
         check_new(out, "--plot")
         plot_curve(points, f"{args.traffic}, {shape} {noc.topology}", str(out))
         if not args.json:
@@ -484,7 +476,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="prismsim", description="Simulate DNN mappings on heterogeneous photonic + ReRAM chips.")
     sub = p.add_subparsers(dest="cmd", parser_class=_Parser)
 
-    def selection(sp, out_help: str, out_required: bool = False) -> None:
+    def selection(sp, out_help: str | None, out_required: bool = False) -> None:
+        """The shared arch/model/mapping flags; ``--out`` too unless ``out_help`` is None."""
         sp.add_argument("--arch", default=DEFAULT_ARCH, help="preset name or YAML file (default: hybrid)")
         sp.add_argument("--model", default=DEFAULT_MODEL, help="zoo model, e.g. pythia-70m?seq_len=256")
         g = sp.add_mutually_exclusive_group()
@@ -499,12 +492,13 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--seed", type=_seed, default=0)
         sp.add_argument("--phase", choices=["prefill", "decode"], default=None, help="LLM phase (zoo pythia-70m, hf: or torch: causal LMs)")
         sp.add_argument("--decode-tokens", type=_positive, default=None, help="decode steps (with --phase decode)")
-        sp.add_argument("--out", required=out_required, help=out_help)
+        if out_help is not None:
+            sp.add_argument("--out", required=out_required, help=out_help)
 
     s = sub.add_parser("simulate", help="run a mapping event by event")
     selection(s, "run directory (default runs/<timestamp>)")
     s.add_argument("--ideal-noc", action="store_true", help="no NoC/memory contention, infinite bandwidth")
-    s.add_argument("--trace", choices=["none", "layers", "events", "packets"], default="events",
+    s.add_argument("--trace", choices=TRACE_LEVELS, default="events",
                    help="trace detail: none, a row per layer, per event (default), or also per packet hop")
     s.add_argument("--trace-format", choices=["csv", "parquet"], default="csv", help="events.csv or events.parquet")
     s.add_argument("--perfetto", help="also write a Chrome/Perfetto trace-event JSON file")
@@ -514,7 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--ideal-noc", action="store_true", help="remove contention: the two must agree within 0.1%%")
     v.set_defaults(fn=cmd_validate)
     ac = sub.add_parser("accuracy", help="accuracy of a mapping under non-idealities (trained MNIST models)")
-    selection(ac, "unused", out_required=False)
+    selection(ac, None)
     ac.set_defaults(model="mnist-cnn")
     ac.add_argument("--t", type=float, default=86400.0, help="seconds since programming (default 1 day)")
     ac.add_argument("--seeds", type=_positive, default=5, help="noise realisations")
@@ -559,7 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
     nc.add_argument("--topology", default="mesh", choices=["mesh", "mesh3d", "chiplet"])
     nc.add_argument("--dims", default="8x8", help="routers, e.g. 8x8 (mesh), 4x4x4 (mesh3d), per chiplet (chiplet)")
     nc.add_argument("--chiplets", default=None, help="chiplet grid for --topology chiplet, e.g. 2x2")
-    nc.add_argument("--traffic", default="uniform", choices=["uniform", "transpose", "bitcomplement", "hotspot"])
+    nc.add_argument("--traffic", default="uniform", choices=PATTERNS)
     nc.add_argument("--rate", default="0.02,0.05,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.5",
                     help="offered loads in flits/node/cycle, comma-separated")
     nc.add_argument("--packet-flits", type=_positive, default=4)

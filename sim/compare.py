@@ -41,10 +41,7 @@ def compare(arch: Arch, wl: Workload, strategies: list[str], schedule: Schedule,
         if model in acc.TRAINED:
             cfg = acc.AccuracyConfig(t_s=t_eval, seeds=accuracy_seeds, samples=accuracy_samples)
             row["accuracy"] = acc.evaluate(model, arch, wl, m, cfg).accuracy_mean
-        kinds: dict[str, list[float]] = {}
-        for u, v in res.per_unit.items():
-            kinds.setdefault(v["kind"], []).append(v["utilization"])
-        row.update({f"util_{k}": sum(v) / len(v) for k, v in kinds.items()})
+        row.update({f"util_{k}": u for k, u in res.utilization_by_kind().items()})
         row["wall_s"] = round(time.perf_counter() - t0, 2)
         rows.append(row)
         mappings[s] = m
