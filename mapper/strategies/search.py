@@ -16,7 +16,7 @@ import numpy as np
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch
-from prismsim.hw.units import RESIDENT, arrays_available, arrays_needed, can_run
+from prismsim.hw.units import RESIDENT, arrays_available, arrays_needed, can_run, leakage_mw
 
 from ..mapping import Mapping, split_counts
 from ..workload import Workload
@@ -95,7 +95,7 @@ def build_options(workload: Workload, arch: Arch, kinds: list[str] | None = None
             lat[i, j], energy[i, j], arrays[i, j] = lat[i, 0], energy[i, 0], arrays[i, 0]
             choices[i].append(choices[i][0])
     cap = np.array([arrays_available(units[u]) for u in resident], dtype=float)
-    leak = sum(x.params.leakage_mw for x in units.values()) * 1e-3  # mW * ps = 1e-3 pJ
+    leak = sum(leakage_mw(x) for x in units.values()) * 1e-3  # mW * ps = 1e-3 pJ
     return Options(layers, choices, lat, energy, arrays, cap, leak)
 
 
