@@ -175,7 +175,7 @@ class _Run:
         for jid, n in enumerate(self.wait_job):
             if n == 0:
                 self.job_ready(jid, 0)
-        self.env.run()
+        self.net.run()
         if self.jobs_done < len(self.jobs):
             stuck = next(j for j in self.jobs if self.end[j.id] < 0)
             links = self.net.stuck()
@@ -206,7 +206,7 @@ def simulate_plan(plan: Plan, *, ideal_noc: bool = False, recorder: Recorder | N
     run = _Run(plan, ideal_noc, recorder or NullRecorder(), trace, counters)
     res = run.run()
     return res, Timeline(run.start, run.end, run.tr_issue, run.tr_end, run.net.bytes_sent,
-                         run.bytes_delivered, run.net.packets, run.timeouts + run.net.wakes + run.net.events)
+                         run.bytes_delivered, run.net.packets, run.timeouts + run.net.events)
 
 
 def simulate(arch: Arch, workload: Workload, mapping: Mapping, *, seed: int = 0, ideal_noc: bool = False,

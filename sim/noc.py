@@ -16,9 +16,11 @@ serves the heads waiting for it first come, first served:
   the router pipeline (``router_latency_cycles``).
 
 Zero-load latency of one packet is (hops + 1) x router + sum of link latencies + serialization.
-Packet hops are events on the network's own heap (time, then order of scheduling). They run ahead
-of SimPy's clock up to its next scheduled event (nothing else can act before then, so causality
-holds), deliveries included: callbacks get their time as an argument and must use it rather than
+Packet hops are events on the network's own heap (time, then order of scheduling). ``Network.run``
+drives SimPy's environment and the network together (use it instead of ``env.run()``): SimPy's
+events one at a time, and whenever the network's next event is due no later than SimPy's next one,
+the network's events up to that time — it runs ahead of SimPy's clock (nothing else can act before
+SimPy's next event, so causality holds), deliveries included: callbacks get their time as an argument and must use it rather than
 ``env.now`` (``send`` from a callback starts at that time; a SimPy event it schedules is placed
 relative to it, and the network then stops short of that event). Network events at a time run
 before the simulator's events at the same time.
@@ -34,7 +36,6 @@ from collections import deque
 from typing import Callable
 
 import simpy
-from simpy.core import URGENT
 
 from prismsim.hw.memory import Memory, mem_latency_ps, mem_ps
 from prismsim.hw.noc import NocParams, flits_ps, route_links
@@ -73,7 +74,7 @@ class _Packet:
 class Network:
     """The NoC of one run. ``mems``: memory endpoints by name (``Arch.memories()``)."""
 
-    lookahead = True   # run ahead of SimPy's clock (False: wake up at every event time; for tests)
+    lookahead = True   # run ahead of SimPy's clock (False: stop at every network event time; for tests)
 
     def __init__(self, env: simpy.Environment, noc: NocParams, mems: dict[str, Memory] | None = None,
                  ideal: bool = False, recorder=None, counters=None):
@@ -94,10 +95,8 @@ class Network:
         self.bytes_sent = 0
         self.bytes_delivered = 0
         self.events = 0                 # network events processed
-        self.wakes = 0                  # SimPy events scheduled to wake the network up
         self._heap: list = []
         self._seq = 0
-        self._pumps: set[int] = set()   # times a SimPy wake-up is scheduled for
         self._pumping = False
 
     # -- the network's own event queue --------------------------------------------------------
@@ -107,26 +106,28 @@ class Network:
     def _at(self, t: int, kind: int, a=None, b=None) -> None:
         heapq.heappush(self._heap, (t, self._seq, kind, a, b))
         self._seq += 1
-        if not self._pumping:  # a running pump looks at the heap when it is done
-            self._wake(t)
 
-    def _wake(self, t: int) -> None:
-        """Make sure SimPy wakes the network up by time ``t`` — before any other event at ``t``
-        (URGENT priority), so network events at a time always precede the simulator's."""
-        if not self._pumps or t < min(self._pumps):
-            self._pumps.add(t)
-            ev = simpy.Event(self.env)
-            ev._ok, ev._value = True, None
-            ev.callbacks.append(self._pump)
-            self.env.schedule(ev, URGENT, max(0, t - self.env.now))
-            self.wakes += 1
+    def run(self) -> None:
+        """Run SimPy's environment and the network together until neither has anything left:
+        SimPy's events one by one; whenever the network's next event comes no later than
+        SimPy's next one, the network runs up to that time (its events at a time first)."""
+        env, heap, pump = self.env, self._heap, self._pump
+        peek, step = env.peek, env.step
+        inf = float("inf")
+        while True:
+            ts = peek()
+            if heap and heap[0][0] <= ts:
+                pump(ts if self.lookahead else heap[0][0])
+            elif ts == inf:
+                return
+            else:
+                step()
 
-    def _pump(self, _ev) -> None:
+    def _pump(self, limit: int) -> None:
+        """Process the network's events up to ``limit`` (ps): nobody outside the network acts before then."""
         env = self.env
         now = env.now
-        self._pumps.discard(now)
         heap = self._heap
-        limit = env.peek() if self.lookahead else now   # no one outside the network acts before then
         self._pumping = True
         while heap:
             t, _, kind, a, b = heap[0]
@@ -165,8 +166,6 @@ class Network:
                 self._inject(a)
         self._pumping = False
         self.clock = now
-        if heap:
-            self._wake(heap[0][0])
 
     # -- topology ---------------------------------------------------------------------------
     def _channel(self, key, width: int | None = None, lat_cycles: int = 0) -> _Channel:

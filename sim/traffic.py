@@ -96,7 +96,7 @@ def run_load(noc: NocParams, pattern: str, rate: float, cycles: int, seed: int =
             net.send(s, d, pbytes, on_packet=record(created, s, d, t >= warmup))
 
     env.process(source())
-    env.run()
+    net.run()
     if net.in_flight:
         raise PrismError(f"noc: deadlock: {net.in_flight} packets never delivered; stuck at channels "
                          f"{', '.join(net.stuck()[:8])}")

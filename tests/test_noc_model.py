@@ -21,7 +21,7 @@ def deliver(sends, ideal=False, **noc):
 
     for i, (s, d, nb, t0) in enumerate(sends):
         env.process(start(i, s, d, nb, t0))
-    env.run()
+    net.run()
     assert net.bytes_delivered == net.bytes_sent == sum(x[2] for x in sends)
     return done
 
@@ -82,7 +82,7 @@ def test_network_stops_short_of_events_its_callbacks_schedule():
 
     net.send((0, 0), (2, 0), 32 * 256, on_done=lambda t: done.__setitem__("X", t))
     net.send((0, 1), (0, 0), 256, on_done=a_done)
-    env.run()
+    net.run()
     assert done["X"] == alone + 8 * C
     assert done["B"] < done["X"] - 16 * 8 * C
 
@@ -122,7 +122,7 @@ def test_network_time_never_goes_back(monkeypatch):
 def test_running_ahead_changes_nothing(sends):
     # Transfers start at a time or, chained, a delay after another one lands (scheduled from its
     # callback as the simulator does). Running ahead of SimPy must give exactly the times a network
-    # that wakes up at every event time gives, deliver every byte once and grant in time order.
+    # that stops at every event time gives, deliver every byte once and grant in time order.
     nodes = [(x, y) for y in range(2) for x in range(3)]
 
     def play(lookahead: bool):
@@ -156,7 +156,7 @@ def test_running_ahead_changes_nothing(sends):
         for i, (_, _, _, _, parent) in enumerate(sends):
             if not 0 <= parent < i:
                 start(i, 0)
-        env.run()
+        net.run()
         assert net.bytes_delivered == net.bytes_sent == sum(x[2] for x in sends)
         assert grants == sorted(grants)
         return done

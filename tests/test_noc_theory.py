@@ -17,7 +17,7 @@ def one_packet(noc, src, dst, nbytes):
     net = Network(env, noc)
     out = []
     net.send(src, dst, nbytes, on_done=out.append)
-    env.run()
+    net.run()
     return out[0]
 
 
@@ -63,7 +63,7 @@ def test_md1_mean_wait_matches_pollaczek_khinchine():
             net.send((0, 0), (1, 0), 128, on_packet=lambda ti, td, t=t: waits.append(ti - t))
 
     env.process(source())
-    env.run()
+    net.run()
     measured = np.mean(waits[5000:])
     theory = rho * S / (2 * (1 - rho))
     assert abs(measured / theory - 1) < 0.03
@@ -102,7 +102,7 @@ def test_cyclic_route_table_is_named_and_the_watchdog_reports_a_real_deadlock():
     net = Network(env, noc)
     for s, d in pairs:
         net.send(s, d, 40 * 128)
-    env.run()
+    net.run()
     assert net.in_flight > 0 and any("->" in c for c in net.stuck())  # packets wait forever: reported
 
 
