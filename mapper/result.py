@@ -153,5 +153,5 @@ def summarize(plan: Plan, evaluator: str, job_start: list[int], job_end: list[in
         link_utilization={k: v / latency if latency else 0.0 for k, v in sorted((link_busy or {}).items())},
         stall_ps=dict(sorted((stall_ps or {}).items())), noc_bytes=noc_bytes, dram_bytes=dram_bytes,
         gb_bytes=gb_bytes, writes_per_cell=dict(plan.writes_per_cell), noc_byte_hops=byte_hops,
-        noc_avg_transfer_ps=(sum(e - i for i, e in zip(tr_issue, tr_end)) / len(tr_end)) if tr_end else 0.0,
+        noc_avg_transfer_ps=(sum(tr_end) - sum(tr_issue)) / len(tr_end) if tr_end else 0.0,
         per_layer=per_layer, per_unit=per_unit)
