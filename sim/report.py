@@ -103,9 +103,9 @@ def write_report(run_dir: str | Path) -> Path:
         if table is not None:
             figs, head = _table_report(table, tmp), f"# {d.name}: {table.name}\n"
         elif (d / "summary.json").exists():
-            figs, title = _run_report(d, tmp), json.loads((d / "summary.json").read_text())
-            head = f"# {title['model']} on {title['arch']} ({title['strategy']})\n\n" \
-                   f"latency {title['latency_ps'] / 1e6:,.3f} us, energy {title['energy_pj'] / 1e6:,.3f} uJ\n"
+            figs, summary = _run_report(d, tmp), json.loads((d / "summary.json").read_text())
+            head = f"# {summary['model']} on {summary['arch']} ({summary['strategy']})\n\n" \
+                   f"latency {summary['latency_ps'] / 1e6:,.3f} us, energy {summary['energy_pj'] / 1e6:,.3f} uJ\n"
         else:
             raise PrismError(f"report: {str(d)!r} holds no summary.json or results table")
         body = [head] + [f"\n## {title}\n\n![{title}]({png})\n" for title, png in figs]

@@ -43,12 +43,17 @@ BATCH = int(os.environ.get("PRISMSIM_SWEEP_BATCH", "50"))  # points per task: ~5
 OBJECTIVES = ("latency_ps", "energy_pj", "edp")
 
 
+def _child(node: Any, key: str) -> Any:
+    """``node[key]``; a list takes ``key`` as an index."""
+    return node[int(key)] if isinstance(node, list) else node[key]
+
+
 def _set(doc: dict, path: str, value: Any) -> None:
-    keys = path.split(".")
+    """Set the value at a dotted ``path`` (``units.0.params.tiles``)."""
+    *parents, last = path.split(".")
     node = doc
-    for k in keys[:-1]:
-        node = node[int(k)] if isinstance(node, list) else node[k]
-    last = keys[-1]
+    for k in parents:
+        node = _child(node, k)
     if isinstance(node, list):
         node[int(last)] = value
     else:
@@ -56,10 +61,11 @@ def _set(doc: dict, path: str, value: Any) -> None:
 
 
 def _has(doc: dict, path: str) -> bool:
+    """Whether a dotted ``path`` names a value in ``doc``."""
     node = doc
     for k in path.split("."):
         try:
-            node = node[int(k)] if isinstance(node, list) else node[k]
+            node = _child(node, k)
         except (KeyError, IndexError, ValueError, TypeError):
             return False
     return True
