@@ -1,5 +1,29 @@
 """The one error type users see: a message naming the field and value that is wrong."""
+from __future__ import annotations
+
+from pathlib import Path
 
 
 class PrismError(Exception):
     """Bad input (arch, workload, mapping, flag). The CLI prints it as one line and exits 2."""
+
+
+def input_file(path: str | Path, field: str) -> Path:
+    """``path`` as a Path if it names a regular file, else a PrismError naming ``field``."""
+    p = Path(path)
+    if not p.exists():
+        raise PrismError(f"{field}: file {str(p)!r} does not exist")
+    if not p.is_file():
+        raise PrismError(f"{field}: {str(p)!r} is not a file")
+    return p
+
+
+def read_text(path: str | Path, field: str) -> str:
+    """The text of a user's input file (UTF-8); a PrismError naming ``field`` if it cannot be read."""
+    p = input_file(path, field)
+    try:
+        return p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise PrismError(f"{field}: {str(p)!r} is not UTF-8 text (byte {err.start})") from None
+    except OSError as err:
+        raise PrismError(f"{field}: cannot read {str(p)!r} ({err.strerror})") from None

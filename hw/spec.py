@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .digital import DigitalParams
-from .errors import PrismError
+from .errors import PrismError, read_text
 from .memory import DramParams, GlobalBufferParams
 from .noc import NocParams
 from .noc import nodes as noc_nodes
@@ -146,9 +146,7 @@ def load_arch(name_or_path: str | Path) -> Arch:
     """A preset by name, or a YAML file by path."""
     p = Path(name_or_path)
     if p.suffix in (".yaml", ".yml") or p.exists():
-        if not p.is_file():
-            raise PrismError(f"--arch: file {str(p)!r} does not exist")
-        text, source = p.read_text(), str(p)
+        text, source = read_text(p, "--arch"), str(p)
     else:
         text, source = preset_text(str(name_or_path)), f"preset {name_or_path}"
     try:

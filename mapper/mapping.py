@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from prismsim.hw.errors import PrismError
+from prismsim.hw.errors import PrismError, read_text
 from prismsim.hw.spec import Arch, Unit
 from prismsim.hw.units import arrays_available, arrays_needed, can_run
 
@@ -131,10 +131,7 @@ class Mapping:
 
     @classmethod
     def load(cls, path: str | Path) -> "Mapping":
-        p = Path(path)
-        if not p.is_file():
-            raise PrismError(f"--mapping: file {str(p)!r} does not exist")
-        return cls.from_yaml(p.read_text(), str(p))
+        return cls.from_yaml(read_text(path, "--mapping"), str(path))
 
 
 def split_counts(total: int, shares: list[float]) -> list[int]:

@@ -111,6 +111,10 @@ def write_report(run_dir: str | Path) -> Path:
         body = [head] + [f"\n## {title}\n\n![{title}]({png})\n" for title, png in figs]
         (tmp / "report.md").write_text("".join(body))
         os.replace(tmp, out)
+    except (KeyError, ValueError, TypeError, yaml.YAMLError) as err:  # a damaged or foreign file
+        shutil.rmtree(tmp, ignore_errors=True)
+        why = (str(err).splitlines() or [""])[0][:200]
+        raise PrismError(f"report: cannot read the run in {str(d)!r} ({type(err).__name__}: {why})") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -36,7 +36,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from prismsim.hw.errors import PrismError
+from prismsim.hw.errors import PrismError, read_text
 from prismsim.hw.spec import Arch, load_arch, parse_arch
 
 BATCH = int(os.environ.get("PRISMSIM_SWEEP_BATCH", "50"))  # points per task: ~50 amortizes task overhead
@@ -76,10 +76,8 @@ def load_sweep(path: str | Path) -> dict:
     from .cli import load_model
 
     p = Path(path)
-    if not p.is_file():
-        raise PrismError(f"sweep: file {str(p)!r} does not exist")
     try:
-        doc = yaml.safe_load(p.read_text())
+        doc = yaml.safe_load(read_text(p, "sweep"))
     except yaml.YAMLError as err:
         raise PrismError(f"{p}: not valid YAML ({str(err).splitlines()[0]})") from None
     if not isinstance(doc, dict):

@@ -120,6 +120,19 @@ def test_bad_arch_files(tmp_path, capsys, text, needle):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("flag", ["--arch", "--mapping", "sweep"])
+def test_unreadable_input_files(tmp_path, capsys, monkeypatch, flag):
+    # a directory where a file is expected, and bytes that are not UTF-8: one line each, no traceback
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d.yaml").mkdir()
+    (tmp_path / "bin.yaml").write_bytes(b"units: \xff\xfe")
+    for name, needle in (("d.yaml", "'d.yaml' is not a file"), ("bin.yaml", "'bin.yaml' is not UTF-8 text (byte 7)")):
+        argv = ["sweep", name, "--out", "s"] if flag == "sweep" else ["simulate", *MLP, flag, name, "--out", "s"]
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and err.count("\n") == 1 and f"{flag}: {needle}" in err, err
+        assert "Traceback" not in err and not (tmp_path / "s").exists()
+
+
 def test_bad_mapping_names_layer_and_unit(tmp_path, capsys):
     f = tmp_path / "m.yaml"
     f.write_text("layers: {fc1: {rr0: 1}, relu1: {pt0: 1}, fc2: {dg0: 1}, relu2: {dg0: 1}, fc3: {dg0: 1}}")

@@ -84,6 +84,21 @@ def test_report_renders_every_plot_headless(tmp_path, capsys):
     assert main(["report", str(d)]) == 2  # an existing report is kept
 
 
+@pytest.mark.parametrize("name,text,needle", [
+    ("summary.json", "{not json", "JSONDecodeError"),
+    ("summary.json", '{"model": "mlp"}', "KeyError: 'latency_ps'"),
+    ("arch.yaml", "units: [", "ParserError"),
+])
+def test_report_on_a_damaged_run_is_one_line_and_writes_nothing(tmp_path, capsys, name, text, needle):
+    d = tmp_path / "run"
+    run(capsys, "simulate", "--model", "mlp", "--trace", "none", "--out", str(d))
+    (d / name).write_text(text)
+    code = main(["report", str(d)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and f"report: cannot read the run in {str(d)!r}" in err and needle in err
+    assert sorted(p.name for p in d.iterdir() if p.name.startswith((".report", "report"))) == []
+
+
 def test_api_round_trip(tmp_path):
     r = simulate(model="mlp", strategy="equal")
     assert r.summary["macs"] == 784 * 256 * 16 + 256 * 256 * 16 + 256 * 10 * 16

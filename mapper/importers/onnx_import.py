@@ -11,7 +11,7 @@ import math
 from collections import Counter
 from pathlib import Path
 
-from prismsim.hw.errors import PrismError
+from prismsim.hw.errors import PrismError, input_file
 
 from ..workload import Builder, Workload
 
@@ -27,9 +27,7 @@ def onnx_workload(path: str | Path) -> Workload:
         from onnx import shape_inference
     except ImportError:
         raise PrismError("--model FILE.onnx needs the onnx extra: pip install 'prismsim[onnx]'") from None
-    p = Path(path)
-    if not p.is_file():
-        raise PrismError(f"--model: file {str(p)!r} does not exist")
+    p = input_file(path, "--model")
     try:
         model = shape_inference.infer_shapes(onnx.load(str(p), load_external_data=False))
     except Exception as err:  # onnx raises many kinds on a bad file
