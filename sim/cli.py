@@ -220,11 +220,12 @@ def cmd_accuracy(args) -> int:
 def cmd_compare(args) -> int:
     import json
 
-    from .compare import compare, write_compare
+    from .compare import check_strategies, compare, write_compare
 
     arch = load_arch(args.arch)
     wl = load_model(args.model)
-    strategies = [x for x in args.strategies.split(",") if x]
+    strategies = [x.strip() for x in args.strategies.split(",") if x.strip()]
+    check_strategies(strategies)
     out = Path(args.out) if args.out else default_run_dir("-compare")
     check_new(out)
     sched = Schedule(args.schedule or "sequential", args.chunks or (8 if args.schedule == "pipelined" else 1))
@@ -599,6 +600,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
         sys.stderr.close()
         return 0
+    except OSError as err:  # the machine refused (disk full, no permission): one line, no traceback
+        where = f": {err.filename}" if err.filename else ""
+        print(f"prismsim: error: {err.strerror or err}{where}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

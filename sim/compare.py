@@ -18,6 +18,17 @@ from prismsim.traces import analysis, plots
 from .engine import simulate_plan
 
 
+def check_strategies(strategies: list[str]) -> None:
+    """At least one strategy, each known and named once (``--strategies``)."""
+    if not strategies:
+        raise PrismError(f"--strategies: name at least one strategy (choose from {', '.join(STRATEGIES)})")
+    for i, s in enumerate(strategies):
+        if s not in STRATEGIES:
+            raise PrismError(f"--strategies: unknown strategy {s!r} (choose from {', '.join(STRATEGIES)})")
+        if s in strategies[:i]:
+            raise PrismError(f"--strategies: {s!r} is listed twice")
+
+
 def compare(arch: Arch, wl: Workload, strategies: list[str], schedule: Schedule, options: dict,
             accuracy_seeds: int = 3, accuracy_samples: int = 1000, t_eval: float = 86400.0,
             progress=None) -> tuple[list[dict], dict[str, Mapping]]:
@@ -25,9 +36,7 @@ def compare(arch: Arch, wl: Workload, strategies: list[str], schedule: Schedule,
     unit kind, from an event-driven run of its mapping."""
     from prismsim.mapper import accuracy as acc
 
-    for s in strategies:
-        if s not in STRATEGIES:
-            raise PrismError(f"--strategies: unknown strategy {s!r} (choose from {', '.join(STRATEGIES)})")
+    check_strategies(strategies)
     model = wl.name.split("[")[0]
     rows, mappings = [], {}
     for s in strategies:

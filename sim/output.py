@@ -29,15 +29,26 @@ def check_new(path: Path, what: str = "--out") -> None:
         raise PrismError(f"{what}: {str(path)!r} already exists; choose a new path (earlier results are kept)")
 
 
+def make_dirs(target: Path, *dirs: Path, what: str = "--out") -> None:
+    """Create ``dirs`` (as ``mkdir -p``) for writing ``target``; if the machine refuses, a
+    PrismError naming ``what`` and ``target``."""
+    for d in dirs:
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            file = next((p for p in (d, *d.parents) if p.exists() and not p.is_dir()), None)
+            why = f"{str(file)!r} is a file" if file is not None else err.strerror
+            raise PrismError(f"{what}: cannot create {str(target)!r} ({why})") from None
+
+
 @contextlib.contextmanager
 def atomic_dir(target: Path) -> Iterator[Path]:
     """Yield a hidden temporary directory beside ``target``; rename it to ``target`` on success,
     delete it on any error, so no half-written run directory is ever left."""
     check_new(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    make_dirs(target, target.parent, tmp)
     try:
         yield tmp
         os.replace(tmp, target)
@@ -47,10 +58,15 @@ def atomic_dir(target: Path) -> Iterator[Path]:
 
 
 def atomic_write(target: Path, text: str) -> None:
+    """Write a new file ``target`` whole or not at all."""
     check_new(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(target, target.parent)
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
-    tmp.write_text(text)
+    try:
+        tmp.write_text(text)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        raise PrismError(f"--out: cannot write {str(target)!r} ({err.strerror})") from None
     os.replace(tmp, target)
 
 

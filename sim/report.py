@@ -12,7 +12,7 @@ import yaml
 from prismsim.hw.errors import PrismError
 from prismsim.traces import analysis, plots
 
-from .output import check_new
+from .output import check_new, make_dirs
 
 
 def _floorplan(run_dir: Path) -> dict[tuple, str]:
@@ -97,7 +97,7 @@ def write_report(run_dir: str | Path) -> Path:
     check_new(out, "report")
     tmp = d / f".report.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    make_dirs(out, tmp, what="report")
     try:
         table = next((d / n for n in ("results.parquet", "results.csv", "compare.csv") if (d / n).exists()), None)
         if table is not None:

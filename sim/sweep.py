@@ -39,6 +39,8 @@ import yaml
 from prismsim.hw.errors import PrismError, read_text
 from prismsim.hw.spec import Arch, load_arch, parse_arch
 
+from .output import make_dirs
+
 BATCH = int(os.environ.get("PRISMSIM_SWEEP_BATCH", "50"))  # points per task: ~50 amortizes task overhead
 OBJECTIVES = ("latency_ps", "energy_pj", "edp")
 
@@ -213,7 +215,7 @@ def make_executor(workers: int, scheduler: str | None) -> tuple[Executor, Any]:
 
 
 def run_sweep(spec: dict, out: Path, workers: int, scheduler: str | None = None, progress: bool = True) -> pd.DataFrame:
-    out.mkdir(parents=True, exist_ok=True)
+    make_dirs(out, out)
     store = Store(out / "results.sqlite")
     try:
         todo = [p for p in spec["points"] if p["point_id"] not in store.done()]

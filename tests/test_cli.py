@@ -95,6 +95,8 @@ def _bad_arch(tmp_path, text):
     (["simulate", "--schedule", "eager"], "argument --schedule: invalid choice"),
     (["simulate", "--frobnicate"], "unrecognized arguments: --frobnicate"),
     (["simulate", "--seed", "-1"], "argument --seed"),
+    (["compare", "--strategies", ","], "--strategies: name at least one strategy"),
+    (["compare", "--strategies", "greedy, equal,greedy"], "--strategies: 'greedy' is listed twice"),
 ])
 def test_bad_flags_one_line_exit_2(tmp_path, capsys, monkeypatch, argv, needle):
     monkeypatch.chdir(tmp_path)
@@ -131,6 +133,28 @@ def test_unreadable_input_files(tmp_path, capsys, monkeypatch, flag):
         code, _, err = run(capsys, *argv)
         assert code == 2 and err.count("\n") == 1 and f"{flag}: {needle}" in err, err
         assert "Traceback" not in err and not (tmp_path / "s").exists()
+
+
+def test_out_where_nothing_can_be_written(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "f").write_text("mine")
+    for argv in (["simulate", *MLP, "--out", "f/run"], ["map", *MLP, "--strategy", "equal", "--out", "f/x/m.yaml"],
+                 ["validate", *MLP, "--out", "f/v"]):
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and err.count("\n") == 1 and f"--out: cannot create {argv[-1]!r} ('f' is a file)" in err
+        assert out == "" and (tmp_path / "f").read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+
+
+def test_disk_failure_mid_run_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    import prismsim.sim.output as output
+
+    def full(path, *a):
+        raise OSError(28, "No space left on device", str(path))
+    monkeypatch.setattr(output, "write_csv", full)
+    code, _, err = run(capsys, "simulate", *MLP, "--trace", "none", "--out", str(tmp_path / "r"))
+    assert code == 1 and err.count("\n") == 1 and "No space left on device" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_bad_mapping_names_layer_and_unit(tmp_path, capsys):
