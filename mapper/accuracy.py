@@ -35,6 +35,9 @@ from .workload import Workload
 TRAINED = tuple(nets.FORWARDS)
 
 
+KERNELS = ("bit", "surrogate")
+
+
 @dataclass(frozen=True)
 class AccuracyConfig:
     t_s: float = 86400.0          # time since programming (s)
@@ -44,6 +47,10 @@ class AccuracyConfig:
     compensation: bool = True     # global drift compensation
     noise: bool = True            # device noise on (quantization stays)
     quantize: bool = True         # off (with noise off): analog units compute exact floats
+
+    def __post_init__(self) -> None:
+        if self.kernel not in KERNELS:
+            raise PrismError(f"kernel: must be one of {', '.join(KERNELS)} (got {self.kernel!r})")
 
 
 def load_weights(model: str) -> dict[str, np.ndarray]:

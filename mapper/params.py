@@ -13,6 +13,8 @@ def parse_params(pairs: Iterable[str], flag: str) -> dict:
         key, eq, val = pair.partition("=")
         if not eq or not key:
             raise PrismError(f"{flag}: expected KEY=VALUE (got {pair!r})")
+        if key in out:
+            raise PrismError(f"{flag}: {key!r} is given twice")
         try:
             out[key] = int(val)
         except ValueError:

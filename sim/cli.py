@@ -225,7 +225,8 @@ def cmd_compare(args) -> int:
     arch = load_arch(args.arch)
     wl = load_model(args.model)
     strategies = [x.strip() for x in args.strategies.split(",") if x.strip()]
-    check_strategies(strategies)
+    options = _options(args.option)
+    check_strategies(strategies, options)
     out = Path(args.out) if args.out else default_run_dir("-compare")
     check_new(out)
     sched = Schedule(args.schedule or "sequential", args.chunks or (8 if args.schedule == "pipelined" else 1))
@@ -242,7 +243,7 @@ def cmd_compare(args) -> int:
     if not args.json:
         print(f"{wl.name} on {arch.name}: {', '.join(strategies)}")
     with atomic_dir(out) as d:
-        rows, mappings = compare(arch, wl, strategies, sched, _options(args.option), progress=progress)
+        rows, mappings = compare(arch, wl, strategies, sched, options, progress=progress)
         write_compare(d, rows, mappings)
     if not args.json:
         print(f"  wrote {out}/compare.csv")

@@ -11,15 +11,16 @@ from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch
 from prismsim.mapper.mapping import Mapping, Schedule, validate
 from prismsim.mapper.plan import build_plan
-from prismsim.mapper.strategies import STRATEGIES, make_mapping
+from prismsim.mapper.strategies import STRATEGIES, check_options, make_mapping, option_defaults
 from prismsim.mapper.workload import Workload
 from prismsim.traces import analysis, plots
 
 from .engine import simulate_plan
 
 
-def check_strategies(strategies: list[str]) -> None:
-    """At least one strategy, each known and named once (``--strategies``)."""
+def check_strategies(strategies: list[str], options: dict) -> dict[str, dict]:
+    """At least one strategy, each known and named once (``--strategies``); every option taken
+    by at least one of them. Returns each strategy's own options, checked (``check_options``)."""
     if not strategies:
         raise PrismError(f"--strategies: name at least one strategy (choose from {', '.join(STRATEGIES)})")
     for i, s in enumerate(strategies):
@@ -27,6 +28,11 @@ def check_strategies(strategies: list[str]) -> None:
             raise PrismError(f"--strategies: unknown strategy {s!r} (choose from {', '.join(STRATEGIES)})")
         if s in strategies[:i]:
             raise PrismError(f"--strategies: {s!r} is listed twice")
+    takes = {s: option_defaults(s) for s in strategies}
+    for key in options:
+        if not any(key in t for t in takes.values()):
+            raise PrismError(f"--option: none of {', '.join(strategies)} has an option {key!r}")
+    return {s: check_options(s, {k: v for k, v in options.items() if k in takes[s]}) for s in strategies}
 
 
 def compare(arch: Arch, wl: Workload, strategies: list[str], schedule: Schedule, options: dict,
@@ -36,13 +42,12 @@ def compare(arch: Arch, wl: Workload, strategies: list[str], schedule: Schedule,
     unit kind, from an event-driven run of its mapping."""
     from prismsim.mapper import accuracy as acc
 
-    check_strategies(strategies)
+    per_strategy = check_strategies(strategies, options)
     model = wl.name.split("[")[0]
     rows, mappings = [], {}
     for s in strategies:
         t0 = time.perf_counter()
-        opts = {k: v for k, v in options.items() if k in STRATEGIES[s].__code__.co_varnames}
-        m = make_mapping(s, wl, arch, schedule=schedule, **opts)
+        m = make_mapping(s, wl, arch, schedule=schedule, **per_strategy[s])
         validate(m, arch, wl, source=f"strategy {s}")
         res, _ = simulate_plan(build_plan(arch, wl, m, check=False), trace="none")
         row = {"strategy": s, "latency_ps": res.latency_ps, "energy_pj": res.energy_pj,

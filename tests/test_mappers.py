@@ -4,9 +4,10 @@ import json
 import numpy as np
 import pytest
 
+from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import load_arch
 from prismsim.mapper.mapping import split_counts, validate
-from prismsim.mapper.strategies import make_mapping
+from prismsim.mapper.strategies import check_options, make_mapping
 from prismsim.mapper.strategies.baselines import shard_estimate
 from prismsim.mapper.strategies.search import build_options, mip_front
 from prismsim.mapper.zoo import ZOO
@@ -87,3 +88,13 @@ def test_compare_cli(tmp_path, capsys):
     assert all({"strategy", "latency_ps", "energy_pj", "accuracy"} <= set(x) for x in lines)
     assert (out / "compare.csv").exists() and (out / "pareto.png").exists() and (out / "mapping-h3pimap.yaml").exists()
     assert main(["compare", "--strategies", "magic", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_strategy_options_are_checked_before_the_strategy_runs():
+    assert check_options("h3pimap", {"gens": 3, "max_drop": 0, "objective": "energy"}) == \
+        {"gens": 3, "max_drop": 0.0, "objective": "energy"}
+    assert isinstance(check_options("h3pimap", {"max_drop": 0})["max_drop"], float)
+    for bad, needle in (({"gens": 2.5}, "whole number"), ({"seed": True}, "whole number"), ({"t_eval": -1.0}, ">= 0"),
+                        ({"t_eval": float("inf")}, "finite"), ({"L": 3}, "has no option 'L'")):
+        with pytest.raises(PrismError, match=needle):
+            check_options("h3pimap", bad)
