@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -142,7 +144,7 @@ def cmd_simulate(args) -> int:
         rec = TeeRecorder(events, pf)
         try:
             res, tl = simulate_plan(plan, ideal_noc=args.ideal_noc, recorder=rec, trace=args.trace,
-                                    counters=pf is not None)
+                                    counters=pf is not None, progress=not args.no_progress)
             rec.close()
         except BaseException:
             rec.close()
@@ -293,7 +295,7 @@ def cmd_validate(args) -> int:
     out = Path(args.out) if args.out else default_run_dir("-validate")
     plan = build_plan(arch, wl, mapping, check=False)
     an = analyze_plan(plan, ideal_noc=args.ideal_noc)
-    des, _ = simulate_plan(plan, ideal_noc=args.ideal_noc)
+    des, _ = simulate_plan(plan, ideal_noc=args.ideal_noc, progress=not args.no_progress)
 
     def rel(a: float, b: float) -> float:
         return abs(a - b) / abs(b) if b else float(a != b)
@@ -504,10 +506,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="trace detail: none, a row per layer, per event (default), or also per packet hop")
     s.add_argument("--trace-format", choices=["csv", "parquet"], default="csv", help="events.csv or events.parquet")
     s.add_argument("--perfetto", help="also write a Chrome/Perfetto trace-event JSON file")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar (shown on stderr after 2 s)")
     s.set_defaults(fn=cmd_simulate)
     v = sub.add_parser("validate", help="analytical model vs event-driven simulation")
     selection(v, "directory for validation.csv (default runs/<timestamp>-validate)")
     v.add_argument("--ideal-noc", action="store_true", help="remove contention: the two must agree within 0.1%%")
+    v.add_argument("--no-progress", action="store_true", help="no progress bar (shown on stderr after 2 s)")
     v.set_defaults(fn=cmd_validate)
     ac = sub.add_parser("accuracy", help="accuracy of a mapping under non-idealities (trained MNIST models)")
     selection(ac, None)
@@ -590,6 +594,8 @@ def main(argv: list[str] | None = None) -> int:
         args.chunks = args.chunks or (8 if args.schedule == "pipelined" else 1)
         if args.mapping:
             args.strategy = None
+    main_thread = threading.current_thread() is threading.main_thread()  # only it may take signals
+    previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None  # a kill cleans up as Ctrl-C does
     try:
         return args.fn(args)
     except PrismError as err:
@@ -598,6 +604,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("prismsim: interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("prismsim: terminated", file=sys.stderr)
+        return 143
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
         sys.stderr.close()
         return 0
@@ -605,6 +614,17 @@ def main(argv: list[str] | None = None) -> int:
         where = f": {err.filename}" if err.filename else ""
         print(f"prismsim: error: {err.strerror or err}{where}", file=sys.stderr)
         return 1
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised where the program is, so partial output is removed on the way out."""
+
+
+def _terminated(signum, frame) -> None:
+    raise _Terminated
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from prismsim.mapper.workload import Workload
 from prismsim.traces import NullRecorder, Recorder
 
 from .noc import Network
+from .progress import Watcher
 
 
 @dataclass
@@ -195,16 +196,22 @@ class _Run:
 
 
 def simulate_plan(plan: Plan, *, ideal_noc: bool = False, recorder: Recorder | None = None,
-                  trace: str = "events", counters: bool = False) -> tuple[Result, Timeline]:
+                  trace: str = "events", counters: bool = False, progress: bool = False) -> tuple[Result, Timeline]:
     """Play ``plan`` out; return the Result and the Timeline of every job and transfer.
 
     ``trace``: what goes to ``recorder`` — ``none``; ``layers`` (a row per layer); ``events`` (a
     row per job, transfer, memory access and stall); ``packets`` (also a row per packet per
-    channel it holds). ``counters``: also send NoC input-buffer occupancy to ``recorder.counter``."""
+    channel it holds). ``counters``: also send NoC input-buffer occupancy to ``recorder.counter``.
+    ``progress``: a bar on stderr (bytes delivered, jobs ended) once the run has taken 2 s."""
     if trace not in TRACE_LEVELS:
         raise PrismError(f"--trace: must be one of {', '.join(TRACE_LEVELS)} (got {trace!r})")
     run = _Run(plan, ideal_noc, recorder or NullRecorder(), trace, counters)
-    res = run.run()
+    if progress:
+        total = sum(t.nbytes for t in plan.transfers)
+        with Watcher(lambda: (run.net.bytes_delivered, run.jobs_done), total, len(plan.jobs)):
+            res = run.run()
+    else:
+        res = run.run()
     return res, Timeline(run.start, run.end, run.tr_issue, run.tr_end, run.net.bytes_sent,
                          run.bytes_delivered, run.net.packets, run.timeouts + run.net.events)
 

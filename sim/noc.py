@@ -54,10 +54,11 @@ class _Channel:
 
 
 class _Transfer:
-    __slots__ = ("path", "nbytes", "left", "on_done", "on_packet", "lat_out")
+    __slots__ = ("path", "nbytes", "left", "unmade", "on_done", "on_packet", "lat_out")
 
     def __init__(self, path, nbytes: int, left: int, on_done, on_packet, lat_out: int):
-        self.path, self.nbytes, self.left = path, nbytes, left
+        self.path, self.nbytes, self.left = path, nbytes, left  # left: packets not yet delivered
+        self.unmade = nbytes   # bytes not yet cut into packets (see _inject)
         self.on_done, self.on_packet, self.lat_out = on_done, on_packet, lat_out
 
 
@@ -235,18 +236,23 @@ class Network:
         self._inject(tr)
 
     def _inject(self, tr: _Transfer) -> None:
-        """Queue the transfer's packets for their first channel."""
-        left, pbytes, first = tr.nbytes, self.pbytes, tr.path[0]
+        """Queue the transfer for its first channel. Its packets are cut one at a time: the next
+        one takes the head of the queue when the one before it is granted (``_grant``), so the
+        order is that of queueing them all at once, and memory stays bounded however big the transfer."""
+        first = tr.path[0]
         self.packets += tr.left
         self.in_flight += tr.left
         q = first.queue
         idle = not q
-        while left > 0:
-            b = pbytes if left > pbytes else left
-            left -= b
-            q.append(_Packet(tr, b))
+        q.append(self._cut(tr))
         if idle:
             self._arbitrate(first)
+
+    def _cut(self, tr: _Transfer) -> _Packet:
+        """The transfer's next packet (a full one, or what is left)."""
+        b = self.pbytes if tr.unmade > self.pbytes else tr.unmade
+        tr.unmade -= b
+        return _Packet(tr, b)
 
     def _request(self, pk: _Packet, ch: _Channel) -> None:
         """A head asks for its next channel: it takes it if no one waits and it is free, else queues."""
@@ -291,6 +297,8 @@ class Network:
             self.rec.row(now, now + hold, "transfer", _name(ch.name), "", -1, -1, pk.nbytes, 0, 0.0)
         if pk.i == 0:
             pk.injected = now
+            if pk.tr.unmade:  # the transfer's next packet waits first in line for this channel
+                ch.queue.appendleft(self._cut(pk.tr))
         prev, pk.prev = pk.prev, ch
         self._at(now + hold, self._RELEASE, ch, prev)
         pk.i += 1

@@ -167,6 +167,24 @@ def test_disk_failure_mid_run_is_one_line_and_leaves_nothing(tmp_path, capsys, m
     assert list(tmp_path.iterdir()) == []
 
 
+def test_sigterm_mid_run_removes_the_partial_run(tmp_path):
+    # a long run killed (as by a job scheduler) exits 143 and leaves no half-written directory
+    import os
+    import signal
+    import time
+
+    p = subprocess.Popen([sys.executable, "-m", "prismsim.sim.cli", "simulate", "--model", "pythia-70m?seq_len=1024",
+                          "--out", "r", "--no-progress"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not any(tmp_path.glob(".r.tmp-*")) and time.time() < deadline and p.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.5)   # well into the simulation
+    p.send_signal(signal.SIGTERM)
+    err = p.communicate(timeout=60)[1]
+    assert p.returncode == 143 and err.strip() == "prismsim: terminated", err
+    assert os.listdir(tmp_path) == []
+
+
 def test_bad_mapping_names_layer_and_unit(tmp_path, capsys):
     f = tmp_path / "m.yaml"
     f.write_text("layers: {fc1: {rr0: 1}, relu1: {pt0: 1}, fc2: {dg0: 1}, relu2: {dg0: 1}, fc3: {dg0: 1}}")

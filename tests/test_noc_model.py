@@ -162,3 +162,14 @@ def test_running_ahead_changes_nothing(sends):
         return done
 
     assert play(True) == play(False)
+
+
+def test_a_transfer_is_cut_into_packets_one_at_a_time():
+    # memory stays bounded however big a transfer: its source queue holds its next packet only
+    a = small_arch()
+    net = Network(simpy.Environment(), a.noc, a.memories())
+    net.send((0, 0), (2, 1), 1000 * a.noc.packet_bytes)
+    src = net.route((0, 0), (2, 1))[0][0]
+    assert len(src.queue) == 1 and net.packets == net.in_flight == 1000
+    net.run()
+    assert net.bytes_delivered == 1000 * a.noc.packet_bytes and not src.queue
