@@ -81,6 +81,14 @@ class Arch(BaseModel):
             if g.name in seen:
                 raise ValueError(f"units: name {g.name!r} is used twice")
             seen.add(g.name)
+        made_by: dict[str, UnitGroup] = {}
+        for g, _, name in self._named():
+            if name in self.memories():
+                raise ValueError(f"units: name {name!r} is taken by a memory ({', '.join(self.memories())})")
+            first = made_by.setdefault(name, g)
+            if first is not g:
+                raise ValueError(f"units: {g.name!r} and {first.name!r} both make a unit named {name!r} "
+                                 f"(count n > 1 names units {{name}}0 .. {{name}}<n-1>)")
         for field, pos in (("dram.position", self.dram.position), ("global_buffer.position", self.global_buffer.position)):
             if tuple(pos) not in valid:
                 raise ValueError(f"{field}: {list(pos)} is not a router of the {shape} {self.noc.topology}")
@@ -91,14 +99,16 @@ class Arch(BaseModel):
         without positions fill the routers in order, x fastest)."""
         grid = noc_nodes(self.noc)
         out: dict[str, Unit] = {}
-        k = 0
+        for k, (g, i, name) in enumerate(self._named()):
+            pos = tuple(g.positions[i]) if g.positions is not None else grid[k % len(grid)]
+            out[name] = Unit(name, g.kind, g.params, pos)  # type: ignore[arg-type]
+        return out
+
+    def _named(self):
+        """(unit group, index in the group, instance name) of every unit instance, in order."""
         for g in self.units:
             for i in range(g.count):
-                name = g.name if g.count == 1 else f"{g.name}{i}"
-                pos = tuple(g.positions[i]) if g.positions is not None else grid[k % len(grid)]
-                k += 1
-                out[name] = Unit(name, g.kind, g.params, pos)  # type: ignore[arg-type]
-        return out
+                yield g, i, g.name if g.count == 1 else f"{g.name}{i}"
 
     @property
     def dram_node(self) -> tuple[int, ...]:
