@@ -2,6 +2,7 @@
 users read, write and diff; validated against the arch and workload before anything runs."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,9 @@ class Schedule:
     kind: str = "sequential"
     chunks: int = 1
     program_weights: bool = False
+
+
+FIELDS = {"prismsim_mapping", "model", "arch", "strategy", "schedule", "layers", "split", "segments", "modes"}
 
 
 @dataclass
@@ -86,6 +90,12 @@ class Mapping:
     def from_dict(cls, doc: Any, source: str = "mapping") -> "Mapping":
         if not isinstance(doc, dict) or not isinstance(doc.get("layers"), dict):
             raise PrismError(f"{source}: expected a mapping with a 'layers:' table of layer -> {{unit: share}}")
+        unknown = sorted(set(map(str, doc)) - FIELDS)
+        if unknown:
+            raise PrismError(f"{source}: field {unknown[0]!r} is not a mapping setting (known: {', '.join(sorted(FIELDS))})")
+        if doc.get("prismsim_mapping", 1) != 1:
+            raise PrismError(f"{source}: field prismsim_mapping: this prismsim reads version 1 "
+                             f"(got {doc['prismsim_mapping']!r})")
         sched = doc.get("schedule") or {}
         if not isinstance(sched, dict):
             raise PrismError(f"{source}: field schedule must be a table with kind and chunks (got {sched!r})")
@@ -104,10 +114,7 @@ class Mapping:
         for lname, shards in doc["layers"].items():
             if not isinstance(shards, dict) or not shards:
                 raise PrismError(f"{source}: layer {lname!r}: expected {{unit: share, ...}} (got {shards!r})")
-            for u, s in shards.items():
-                if isinstance(s, bool) or not isinstance(s, (int, float)) or not s > 0:
-                    raise PrismError(f"{source}: layer {lname!r}, unit {u!r}: share must be a number > 0 (got {s!r})")
-            layers[str(lname)] = {str(u): float(s) for u, s in shards.items()}
+            layers[str(lname)] = {str(u): _share(s, f"{source}: layer {lname!r}, unit {u!r}") for u, s in shards.items()}
         split = doc.get("split") or {}
         if not isinstance(split, dict):
             raise PrismError(f"{source}: field split must be a table of layer -> rows|cols (got {split!r})")
@@ -132,6 +139,18 @@ class Mapping:
     @classmethod
     def load(cls, path: str | Path) -> "Mapping":
         return cls.from_yaml(read_text(path, "--mapping"), str(path))
+
+
+def _share(s: Any, where: str) -> float:
+    """A share from YAML: a number > 0, or a string that reads as one (YAML 1.1 leaves ``1e-3`` a string)."""
+    if isinstance(s, str):
+        try:
+            s = float(s)
+        except ValueError:
+            pass
+    if isinstance(s, bool) or not isinstance(s, (int, float)) or not s > 0 or not math.isfinite(s):
+        raise PrismError(f"{where}: share must be a finite number > 0 (got {s!r})")
+    return float(s)
 
 
 def split_counts(total: int, shares: list[float]) -> list[int]:

@@ -57,7 +57,10 @@ def test_static_weights_that_do_not_fit(arch):
 
 @pytest.mark.parametrize("doc,needle", [
     ("layers: [1, 2]", "expected a mapping"),
-    ("layers: {fc1: {rr0: -1}}", "share must be a number > 0"),
+    ("layers: {fc1: {rr0: -1}}", "share must be a finite number > 0"),
+    ("layers: {fc1: {rr0: .inf}}", r"share must be a finite number > 0 \(got inf\)"),
+    ("shedule: {kind: pipelined}\nlayers: {fc1: {rr0: 1}}", "field 'shedule' is not a mapping setting"),
+    ("prismsim_mapping: 2\nlayers: {fc1: {rr0: 1}}", "reads version 1"),
     ("schedule: {kind: eager}\nlayers: {fc1: {rr0: 1}}", "schedule.kind must be one of"),
     ("schedule: {chunks: 0}\nlayers: {fc1: {rr0: 1}}", "schedule.chunks"),
     ("layers: {fc1: [", "not valid YAML"),
@@ -65,6 +68,11 @@ def test_static_weights_that_do_not_fit(arch):
 def test_bad_mapping_files(doc, needle):
     with pytest.raises(PrismError, match=needle):
         Mapping.from_yaml(doc)
+
+
+def test_shares_yaml_leaves_as_strings_still_read_as_numbers():
+    # YAML 1.1 (PyYAML) reads 1e-3 as a string; the share is still the number it says
+    assert Mapping.from_yaml("layers: {fc1: {rr0: 1e-3, rr1: '0.999'}}").layers == {"fc1": {"rr0": 1e-3, "rr1": 0.999}}
 
 
 def test_split_counts_exact_and_deterministic():
