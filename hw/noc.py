@@ -63,9 +63,6 @@ class NocParams(BaseModel):
                 raise ValueError(f"chiplets must be 2 positive integers (got {list(self.chiplets)})")
             if not (0 <= self.gateway[0] < self.dims[0] and 0 <= self.gateway[1] < self.dims[1]):
                 raise ValueError(f"gateway {list(self.gateway)} must lie inside a {self.dims[0]}x{self.dims[1]} chiplet")
-        elif self.chiplets != (1, 1) or self.gateway != (0, 0):
-            raise ValueError(f"chiplets and gateway apply to topology chiplet only (got chiplets {list(self.chiplets)}, "
-                             f"gateway {list(self.gateway)} with topology {self.topology})")
         for key, path in self.route_table.items():
             src, dst = parse_pair(key)
             if tuple(path[0]) != src or tuple(path[-1]) != dst:

@@ -257,7 +257,7 @@ def cmd_sweep(args) -> int:
 
     from .sweep import load_sweep, run_sweep, summarize
 
-    spec = load_sweep(args.sweep_file)
+    spec = load_sweep(args.sweep_file, progress=not args.no_progress)
     if args.evaluator:
         spec["evaluator"] = args.evaluator
     out = Path(args.out) if args.out else default_run_dir("-sweep")
@@ -423,6 +423,8 @@ def cmd_noc(args) -> int:
               "packet_flits": args.packet_flits, "router_latency_cycles": args.router_latency,
               "link_latency_cycles": args.link_latency, "buffer_flits": args.buffer_flits, "vcs": args.vcs}
     if args.chiplets:
+        if args.topology != "chiplet":
+            raise PrismError(f"--chiplets: only with --topology chiplet (got --topology {args.topology})")
         fields["chiplets"] = _dims(args.chiplets, "--chiplets")
     try:
         noc = NocParams(**fields)

@@ -27,6 +27,7 @@ import itertools
 import json
 import os
 import random
+import sys
 import sqlite3
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
@@ -50,16 +51,39 @@ def _child(node: Any, key: str) -> Any:
     return node[int(key)] if isinstance(node, list) else node[key]
 
 
-def _set(doc: dict, path: str, value: Any) -> None:
-    """Set the value at a dotted ``path`` (``units.0.params.tiles``)."""
-    *parents, last = path.split(".")
-    node = doc
-    for k in parents:
-        node = _child(node, k)
+def _put(node: Any, key: str, value: Any) -> None:
+    """``node[key] = value``; a list takes ``key`` as an index."""
     if isinstance(node, list):
-        node[int(last)] = value
+        node[int(key)] = value
     else:
-        node[last] = value
+        node[key] = value
+
+
+def _with(doc: dict, values: dict[str, Any]) -> dict:
+    """A copy of ``doc`` with the value at each dotted path (``units.0.params.tiles``) replaced.
+    Only the tables and lists along the paths are copied; ``doc`` is left as it was."""
+    out = copy.copy(doc)
+    fresh = {id(out)}   # containers this copy owns
+    for path, value in values.items():
+        *parents, last = str(path).split(".")
+        node = out
+        for k in parents:
+            child = _child(node, k)
+            if id(child) not in fresh:
+                child = copy.copy(child)
+                fresh.add(id(child))
+                _put(node, k, child)
+            node = child
+        _put(node, last, value)
+    return out
+
+
+def _point_id(base_json: str, values: dict, model: str, strategy: str, evaluator: str) -> str:
+    """A point's id: sha256 of its JSON (base arch, axes, model, strategy, evaluator; keys sorted),
+    with the base's JSON made once per sweep rather than once per point."""
+    doc = (f'{{"axes": {json.dumps(values, sort_keys=True)}, "base": {base_json}, "evaluator": '
+           f'{json.dumps(evaluator)}, "model": {json.dumps(model)}, "strategy": {json.dumps(strategy)}}}')
+    return hashlib.sha256(doc.encode()).hexdigest()[:16]
 
 
 def _has(doc: dict, path: str) -> bool:
@@ -73,8 +97,9 @@ def _has(doc: dict, path: str) -> bool:
     return True
 
 
-def load_sweep(path: str | Path) -> dict:
-    """Parse and validate a sweep file; return {base, points, evaluator}. Errors name the field."""
+def load_sweep(path: str | Path, progress: bool = False) -> dict:
+    """Parse and validate a sweep file; return {base, points, evaluator}. Errors name the field.
+    ``progress``: a bar on stderr while the points are checked, if that takes over 2 s."""
     from .cli import load_model
 
     p = Path(path)
@@ -100,7 +125,10 @@ def load_sweep(path: str | Path) -> dict:
         if s not in STRATEGIES:
             raise PrismError(f"{p}: field strategies: unknown strategy {s!r}")
     for m in models:
-        load_model(str(m))
+        try:
+            load_model(str(m))
+        except PrismError as err:
+            raise PrismError(f"{p}: field models: {str(err).removeprefix('--model: ')}") from None
     axes = doc.get("axes") or {}
     if not isinstance(axes, dict):
         raise PrismError(f"{p}: field axes must map dotted paths to lists of values")
@@ -110,9 +138,7 @@ def load_sweep(path: str | Path) -> dict:
         if not isinstance(values, list) or not values:
             raise PrismError(f"{p}: field axes.{path}: expected a non-empty list of values (got {values!r})")
         for v in values:  # every value must make a valid arch on its own
-            d = copy.deepcopy(base_doc)
-            _set(d, str(path), v)
-            parse_arch(d, f"{p}: axes.{path} = {v!r}")
+            parse_arch(_with(base_doc, {path: v}), f"{p}: axes.{path} = {v!r}")
     names = list(axes)
     combos = list(itertools.product(*[axes[n] for n in names]))
     grid = [(dict(zip(names, c)), str(m), s) for c in combos for m in models for s in strategies]
@@ -125,17 +151,18 @@ def load_sweep(path: str | Path) -> dict:
         grid = rng.sample(grid, min(n, len(grid)))
     elif sampling != "grid":
         raise PrismError(f"{p}: field sampling must be grid or random (got {sampling!r})")
-    points = []
-    for values, model, strategy in grid:
-        key = {"base": base_doc, "axes": values, "model": model, "strategy": strategy, "evaluator": evaluator}
-        pid = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
-        points.append({"point_id": pid, "axes": values, "model": model, "strategy": strategy})
-    # full-product arch checks (values valid alone can still clash together)
-    for pt in points:
-        d = copy.deepcopy(base_doc)
-        for path, v in pt["axes"].items():
-            _set(d, path, v)
-        parse_arch(d, f"{p}: point {pt['axes']}")
+    from tqdm import tqdm
+
+    base_json = json.dumps(base_doc, sort_keys=True)
+    points, checked = [], set()
+    for values, model, strategy in tqdm(grid, desc="checking points", unit="point", delay=2, file=sys.stderr,
+                                        disable=not progress):
+        points.append({"point_id": _point_id(base_json, values, model, strategy, evaluator), "axes": values,
+                       "model": model, "strategy": strategy})
+        combo = json.dumps(values, sort_keys=True)
+        if combo not in checked:  # full-product arch check (values valid alone can still clash together)
+            checked.add(combo)
+            parse_arch(_with(base_doc, values), f"{p}: point {values}")
     return {"base": base_doc, "points": points, "evaluator": evaluator, "axes": names}
 
 
@@ -155,10 +182,7 @@ def run_batch(base_doc: dict, batch: list[dict], evaluator: str) -> list[dict]:
         row = {"point_id": pt["point_id"], "model": pt["model"], "strategy": pt["strategy"],
                **{f"axis:{k}": v for k, v in pt["axes"].items()}}
         try:
-            d = copy.deepcopy(base_doc)
-            for path, v in pt["axes"].items():
-                _set(d, path, v)
-            arch = Arch.model_validate(d)
+            arch = Arch.model_validate(_with(base_doc, pt["axes"]))
             wl = models.get(pt["model"]) or models.setdefault(pt["model"], load_model(pt["model"]))
             m = make_mapping(pt["strategy"], wl, arch)
             if evaluator == "des":

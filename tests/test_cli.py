@@ -105,6 +105,7 @@ def _bad_arch(tmp_path, text):
     (["compare", "-O", "gens=1", "-O", "gens=2"], "--option: 'gens' is given twice"),
     (["compare", "--strategies", "greedy,h3pimap", "-O", "kind=reram"], "--option: none of greedy, h3pimap has an option 'kind'"),
     (["compare", "--strategies", ","], "--strategies: name at least one strategy"),
+    (["noc", "--chiplets", "2x2"], "--chiplets: only with --topology chiplet (got --topology mesh)"),
     (["compare", "--strategies", "greedy, equal,greedy"], "--strategies: 'greedy' is listed twice"),
 ])
 def test_bad_flags_one_line_exit_2(tmp_path, capsys, monkeypatch, argv, needle):
@@ -123,7 +124,6 @@ def test_bad_flags_one_line_exit_2(tmp_path, capsys, monkeypatch, argv, needle):
     ("units: [{name: a, kind: reram, params: {rowz: 1}}]", "field units.0.params.rowz: Extra inputs are not permitted"),
     ("units: [{name: a, kind: digital, positions: [[9, 9]]}]", "positions: [9, 9] is not a router of the 4x4 mesh"),
     ("units: [{name: a, kind: digital}, {name: a, kind: digital}]", "name 'a' is used twice"),
-    ("noc: {chiplets: [2, 2]}\nunits: [{name: a, kind: digital}]", "chiplets and gateway apply to topology chiplet only"),
     ("units: [{name: dram, kind: digital}]", "units: name 'dram' is taken by a memory (dram, gb)"),
     ("units: [{name: a, kind: digital, count: 2}, {name: a1, kind: reram}]", "'a1' and 'a' both make a unit named 'a1'"),
 ])

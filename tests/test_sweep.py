@@ -38,7 +38,7 @@ def _rows(df):
     ("base: hybrid\naxes: {noc.link_width_bits: [0]}", "noc.link_width_bits = 0"),
     ("base: hybrid\naxes: {noc.link_width_bits: 256}", "expected a non-empty list"),
     ("base: hybrid\nstrategies: [magic]", "unknown strategy 'magic'"),
-    ("base: hybrid\nmodels: [gpt-9]", "no model named 'gpt-9'"),
+    ("base: hybrid\nmodels: [gpt-9]", "field models: no model named 'gpt-9'"),
     ("base: hybrid\nsampling: random", "field samples must be a whole number"),
     ("base: hybrid\ncolour: red", "field 'colour' is not a sweep setting"),
     ("base: [", "not valid YAML"),
@@ -57,6 +57,25 @@ def test_points_are_hashed_and_sampling_is_seeded(tmp_path):
     rnd = SWEEP + "sampling: random\nsamples: 5\nseed: 3\n"
     a, b = load_sweep(_file(tmp_path, rnd, "r.yaml")), load_sweep(_file(tmp_path, rnd, "r2.yaml"))
     assert [p["point_id"] for p in a["points"]] == [p["point_id"] for p in b["points"]] and len(a["points"]) == 5
+
+
+def test_point_ids_and_arch_copies():
+    # ids are the sha256 of the point's whole JSON (so sweeps written before still resume), and a
+    # point's arch is a copy: the base is never changed
+    import copy
+    import hashlib
+    import json
+
+    from prismsim.sim.sweep import _point_id, _with
+
+    base = {"noc": {"dims": [4, 4], "vcs": 1}, "units": [{"count": 2}, {"count": 3}]}
+    keep = copy.deepcopy(base)
+    values = {"noc.vcs": 2, "units.1.count": 5, "units.0.count": 1}
+    new = _with(base, values)
+    assert base == keep and new == {"noc": {"dims": [4, 4], "vcs": 2}, "units": [{"count": 1}, {"count": 5}]}
+    key = {"base": base, "axes": values, "model": "mlp", "strategy": "greedy", "evaluator": "des"}
+    assert _point_id(json.dumps(base, sort_keys=True), values, "mlp", "greedy", "des") == \
+        hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def test_one_and_two_workers_give_identical_results(tmp_path, monkeypatch):
