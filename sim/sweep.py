@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import itertools
 import json
+import math
 import os
 import random
 import sys
@@ -140,16 +140,29 @@ def load_sweep(path: str | Path, progress: bool = False) -> dict:
         for v in values:  # every value must make a valid arch on its own
             parse_arch(_with(base_doc, {path: v}), f"{p}: axes.{path} = {v!r}")
     names = list(axes)
-    combos = list(itertools.product(*[axes[n] for n in names]))
-    grid = [(dict(zip(names, c)), str(m), s) for c in combos for m in models for s in strategies]
+    # the grid: axis values (last axis fastest, as itertools.product), then model, then strategy
+    radix = [len(axes[n]) for n in names] + [len(models), len(strategies)]
+    size = math.prod(radix)
+
+    def grid_point(i: int) -> tuple[dict, str, str]:
+        digits = []
+        for r in reversed(radix):
+            i, d = divmod(i, r)
+            digits.append(d)
+        *idx, m, s = reversed(digits)
+        return {n: axes[n][k] for n, k in zip(names, idx)}, str(models[m]), strategies[s]
+
     sampling = doc.get("sampling", "grid")
     if sampling == "random":
         n = doc.get("samples")
         if not isinstance(n, int) or n < 1:
             raise PrismError(f"{p}: field samples must be a whole number >= 1 for random sampling (got {n!r})")
         rng = random.Random(int(doc.get("seed", 0)))
-        grid = rng.sample(grid, min(n, len(grid)))
-    elif sampling != "grid":
+        # indices, not the points: a sample of a grid too big to list (same picks as sampling the list)
+        grid = [grid_point(i) for i in rng.sample(range(size), min(n, size))]
+    elif sampling == "grid":
+        grid = [grid_point(i) for i in range(size)]
+    else:
         raise PrismError(f"{p}: field sampling must be grid or random (got {sampling!r})")
     from tqdm import tqdm
 

@@ -59,6 +59,22 @@ def test_points_are_hashed_and_sampling_is_seeded(tmp_path):
     assert [p["point_id"] for p in a["points"]] == [p["point_id"] for p in b["points"]] and len(a["points"]) == 5
 
 
+def test_random_sample_of_a_grid_too_big_to_list(tmp_path):
+    # 10^12 combinations: the sample draws indices, never the grid
+    axes = "".join(f"  noc.{k}: [{', '.join(map(str, range(1, 11)))}]\n" for k in
+                   ("buffer_flits", "vcs", "packet_flits", "router_latency_cycles", "link_latency_cycles"))
+    axes += "  noc.link_width_bits: [" + ", ".join(str(32 * i) for i in range(1, 11)) + "]\n"
+    axes += "  noc.clock_ghz: [" + ", ".join(str(0.5 * i) for i in range(1, 11)) + "]\n"
+    axes += "  units.1.params.adc_bits: [" + ", ".join(str(i) for i in range(3, 13)) + "]\n"
+    axes += "  units.0.params.tiles: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n  units.1.params.rows: [" + \
+        ", ".join(str(32 * i) for i in range(1, 11)) + "]\n  units.1.params.cols: [" + \
+        ", ".join(str(32 * i) for i in range(1, 11)) + "]\n  units.2.params.lanes: [" + \
+        ", ".join(str(8 * i) for i in range(1, 11)) + "]\n"
+    spec = load_sweep(_file(tmp_path, f"base: hybrid\nmodels: [mlp]\nsampling: random\nsamples: 7\nseed: 1\naxes:\n{axes}"))
+    pts = spec["points"]
+    assert len(pts) == 7 and len({p["point_id"] for p in pts}) == 7 and all(len(p["axes"]) == 12 for p in pts)
+
+
 def test_point_ids_and_arch_copies():
     # ids are the sha256 of the point's whole JSON (so sweeps written before still resume), and a
     # point's arch is a copy: the base is never changed
