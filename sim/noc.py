@@ -20,10 +20,10 @@ Packet hops are events on the network's own heap (time, then order of scheduling
 drives SimPy's environment and the network together (use it instead of ``env.run()``): SimPy's
 events one at a time, and whenever the network's next event is due no later than SimPy's next one,
 the network's events up to that time — it runs ahead of SimPy's clock (nothing else can act before
-SimPy's next event, so causality holds), deliveries included: callbacks get their time as an argument and must use it rather than
-``env.now`` (``send`` from a callback starts at that time; a SimPy event it schedules is placed
-relative to it, and the network then stops short of that event). Network events at a time run
-before the simulator's events at the same time.
+SimPy's next event, so causality holds), deliveries included: callbacks get their time as an
+argument and must use it rather than ``env.now`` (``send`` from a callback starts at that time; a
+SimPy event it schedules is placed relative to it, and the network then stops short of that event).
+Network events at a time run before the simulator's events at the same time.
 Waiting heads queue per output channel (no head-of-line blocking between outputs). Routes that
 can form a cyclic wait may deadlock; the simulator then reports the channels whose packets never
 moved. With ``ideal=True`` links have infinite bandwidth and never contend: a transfer takes its
