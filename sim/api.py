@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from prismsim.hw.errors import PrismError, read_text
 from prismsim.hw.spec import Arch, load_arch
 from prismsim.mapper.mapping import Mapping, Schedule, validate
 from prismsim.mapper.plan import build_plan
@@ -65,22 +66,9 @@ def simulate(arch: str | Arch = "hybrid", model: str | Workload = "pythia-70m", 
              trace: str = "events", seed: int = 0, ideal_noc: bool = False, **options) -> Run:
     """Simulate ``model`` on ``arch`` event by event. With ``out`` the run is written there as by
     ``prismsim simulate`` (and read back lazily); without it the events stay in memory."""
-    if out is not None:
-        from .cli import main
-
-        argv = ["simulate", "--arch", str(arch), "--model", str(model), "--out", str(out), "--trace", trace,
-                "--seed", str(seed), "--schedule", schedule, "--chunks", str(chunks)]
-        argv += ["--mapping", str(mapping)] if mapping is not None else ["--strategy", strategy]
-        argv += ["--ideal-noc"] if ideal_noc else []
-        for k, v in options.items():
-            argv += ["--option", f"{k}={v}"]
-        code = main(argv)
-        if code != 0:
-            from prismsim.hw.errors import PrismError
-            raise PrismError(f"simulate failed (exit {code}); see the message above")
-        return load_run(out)
     from .cli import load_model
     from .engine import simulate_plan
+    from .output import simulate_to_dir
 
     a = load_arch(arch) if isinstance(arch, (str, Path)) else arch
     wl = load_model(model) if isinstance(model, str) else model
@@ -90,8 +78,12 @@ def simulate(arch: str | Arch = "hybrid", model: str | Workload = "pythia-70m", 
     else:
         m = Mapping.load(mapping) if isinstance(mapping, (str, Path)) else mapping
     validate(m, a, wl)
+    plan = build_plan(a, wl, m, check=False)
+    if out is not None:
+        simulate_to_dir(Path(out), a, m, plan, trace=trace, ideal_noc=ideal_noc, seed=seed)
+        return load_run(out)
     rec = ListRecorder()
-    res, _ = simulate_plan(build_plan(a, wl, m, check=False), ideal_noc=ideal_noc, recorder=rec, trace=trace)
+    res, _ = simulate_plan(plan, ideal_noc=ideal_noc, recorder=rec, trace=trace)
     events = pd.DataFrame(rec.data, columns=list(COLUMNS))
     return Run(res.summary(), None, res, m, events)
 
@@ -100,7 +92,10 @@ def load_run(path: str | Path) -> Run:
     """A run directory written by ``prismsim simulate`` (or ``simulate(..., out=...)``)."""
     d = Path(path)
     if not (d / "summary.json").exists():
-        from prismsim.hw.errors import PrismError
         raise PrismError(f"load_run: {str(d)!r} holds no summary.json")
+    try:
+        summary = json.loads(read_text(d / "summary.json", "load_run"))
+    except json.JSONDecodeError as err:
+        raise PrismError(f"load_run: {str(d / 'summary.json')!r} is not JSON ({err.msg})") from None
     m = Mapping.load(d / "mapping.yaml") if (d / "mapping.yaml").exists() else None
-    return Run(json.loads((d / "summary.json").read_text()), d, None, m)
+    return Run(summary, d, None, m)

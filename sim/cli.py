@@ -19,12 +19,9 @@ from prismsim.mapper.result import Result
 from prismsim.mapper.strategies import STRATEGIES, make_mapping
 from prismsim.mapper.workload import Workload
 from prismsim.mapper.zoo import ZOO
-from prismsim.traces import CsvRecorder, ParquetRecorder, TeeRecorder
-
-from prismsim.traces.perfetto import PerfettoRecorder
 
 from .engine import TRACE_LEVELS, simulate_plan
-from .output import atomic_dir, atomic_write, check_new, default_run_dir, write_csv, write_result
+from .output import atomic_dir, atomic_write, check_new, default_run_dir, simulate_to_dir, write_csv
 from .traffic import PATTERNS, plot_curve, run_load
 
 DEFAULT_ARCH, DEFAULT_MODEL, DEFAULT_STRATEGY = "hybrid", "pythia-70m", "greedy"
@@ -126,38 +123,10 @@ def cmd_simulate(args) -> int:
     arch, wl, mapping = _select(args)
     out = Path(args.out) if args.out else default_run_dir()
     plan = build_plan(arch, wl, mapping, check=False)
-    perfetto = Path(args.perfetto) if args.perfetto else None
-    if perfetto is not None:
-        if perfetto.suffix != ".json":
-            raise PrismError(f"--perfetto: expected a .json file name (got {args.perfetto!r})")
-        check_new(perfetto, "--perfetto")
-    if args.trace_format == "parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError:
-            raise PrismError("--trace-format parquet needs pyarrow: pip install 'prismsim[parquet]'") from None
     t0 = time.perf_counter()
-    with atomic_dir(out) as d:
-        events = (ParquetRecorder if args.trace_format == "parquet" else CsvRecorder)(d / f"events.{args.trace_format}")
-        pf_tmp = perfetto.with_name(f".{perfetto.name}.tmp-{os.getpid()}") if perfetto else None
-        pf = PerfettoRecorder(pf_tmp) if pf_tmp else None
-        rec = TeeRecorder(events, pf)
-        try:
-            res, tl = simulate_plan(plan, ideal_noc=args.ideal_noc, recorder=rec, trace=args.trace,
-                                    counters=pf is not None, progress=not args.no_progress)
-            rec.close()
-        except BaseException:
-            rec.close()
-            if pf_tmp:
-                pf_tmp.unlink(missing_ok=True)
-            raise
-        write_result(d, res, {"seed": args.seed, "trace": args.trace, "trace_rows": events.rows,
-                              "schedule": mapping.schedule.kind, "chunks": mapping.schedule.chunks,
-                              "program_weights": mapping.schedule.program_weights, "ideal_noc": args.ideal_noc})
-        (d / "mapping.yaml").write_text(mapping.to_yaml())
-        (d / "arch.yaml").write_text(arch_yaml(arch))
-    if pf_tmp:
-        os.replace(pf_tmp, perfetto)
+    res, tl = simulate_to_dir(out, arch, mapping, plan, trace=args.trace, trace_format=args.trace_format,
+                              ideal_noc=args.ideal_noc, seed=args.seed,
+                              perfetto=Path(args.perfetto) if args.perfetto else None, progress=not args.no_progress)
     _print_summary(res, time.perf_counter() - t0, out, tl.sim_events)
     return 0
 

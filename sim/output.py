@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Iterator
 
 from prismsim.hw.errors import PrismError
+from prismsim.hw.spec import Arch, arch_yaml
+from prismsim.mapper.mapping import Mapping
+from prismsim.mapper.plan import Plan
 from prismsim.mapper.result import Result
 
 
@@ -94,3 +97,49 @@ def write_result(d: Path, res: Result, extra: dict | None = None) -> None:
                for k, v in res.per_layer.items()))
     write_csv(d / "links.csv", ["link", "utilization"],
               ([k, _num(v)] for k, v in res.link_utilization.items()))
+
+
+def simulate_to_dir(out: Path, arch: Arch, mapping: Mapping, plan: Plan, *, trace: str = "events",
+                    trace_format: str = "csv", ideal_noc: bool = False, seed: int = 0,
+                    perfetto: Path | None = None, progress: bool = False):
+    """Simulate ``plan`` into the new run directory ``out`` (events, summary, tables, mapping and
+    arch), whole or not at all; ``perfetto`` also writes a trace-event JSON file there. Returns
+    the Result and the Timeline."""
+    from prismsim.traces import CsvRecorder, ParquetRecorder, TeeRecorder
+    from prismsim.traces.perfetto import PerfettoRecorder
+
+    from .engine import simulate_plan
+
+    if perfetto is not None:
+        if perfetto.suffix != ".json":
+            raise PrismError(f"--perfetto: expected a .json file name (got {str(perfetto)!r})")
+        check_new(perfetto, "--perfetto")
+    if trace_format not in ("csv", "parquet"):
+        raise PrismError(f"--trace-format: must be csv or parquet (got {trace_format!r})")
+    if trace_format == "parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise PrismError("--trace-format parquet needs pyarrow: pip install 'prismsim[parquet]'") from None
+    with atomic_dir(out) as d:
+        events = (ParquetRecorder if trace_format == "parquet" else CsvRecorder)(d / f"events.{trace_format}")
+        pf_tmp = perfetto.with_name(f".{perfetto.name}.tmp-{os.getpid()}") if perfetto else None
+        pf = PerfettoRecorder(pf_tmp) if pf_tmp else None
+        rec = TeeRecorder(events, pf)
+        try:
+            res, tl = simulate_plan(plan, ideal_noc=ideal_noc, recorder=rec, trace=trace, counters=pf is not None,
+                                    progress=progress)
+            rec.close()
+        except BaseException:
+            rec.close()
+            if pf_tmp:
+                pf_tmp.unlink(missing_ok=True)
+            raise
+        write_result(d, res, {"seed": seed, "trace": trace, "trace_rows": events.rows,
+                              "schedule": mapping.schedule.kind, "chunks": mapping.schedule.chunks,
+                              "program_weights": mapping.schedule.program_weights, "ideal_noc": ideal_noc})
+        (d / "mapping.yaml").write_text(mapping.to_yaml())
+        (d / "arch.yaml").write_text(arch_yaml(arch))
+    if pf_tmp:
+        os.replace(pf_tmp, perfetto)
+    return res, tl

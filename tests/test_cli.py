@@ -205,12 +205,12 @@ def test_existing_results_are_never_overwritten(tmp_path, capsys):
 
 
 def test_failure_mid_run_leaves_no_directory(tmp_path, capsys, monkeypatch):
-    import prismsim.sim.cli as cli
+    import prismsim.sim.output as output
 
     def boom(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "write_result", boom)
+    monkeypatch.setattr(output, "write_result", boom)
     code, _, err = run(capsys, "simulate", *MLP, "--out", str(tmp_path / "run"))
     assert code == 130 and list(tmp_path.iterdir()) == []
 

@@ -108,6 +108,16 @@ def test_api_round_trip(tmp_path):
     assert back.summary == w.summary and back.summary["latency_ps"] == r.summary["latency_ps"]
     assert len(back.events) == back.summary["trace_rows"] and list(back.layers["layer"])[:2] == ["fc1", "relu1"]
     assert back.mapping is not None and back.mapping.strategy == "equal"
+    # arch and model as objects, and the files the same bytes as the command line writes
+    from prismsim.hw.spec import load_arch
+    from prismsim.mapper.zoo import ZOO
+
+    simulate(arch=load_arch("hybrid"), model=ZOO["mlp"](), strategy="equal", out=tmp_path / "obj")
+    assert main(["simulate", "--model", "mlp", "--strategy", "equal", "--out", str(tmp_path / "cli"),
+                 "--no-progress"]) == 0
+    for f in ("summary.json", "events.csv", "units.csv", "mapping.yaml", "arch.yaml"):
+        assert (tmp_path / "obj" / f).read_bytes() == (tmp_path / "cli" / f).read_bytes() == \
+            (tmp_path / "run" / f).read_bytes(), f
 
 
 def test_busy_integral_and_pareto():
