@@ -25,6 +25,7 @@ HOTSPOT_SHARE = 0.25  # of packets sent to the hotspot (the central router); the
 @dataclass
 class LoadPoint:
     rate: float                  # offered flits/node/cycle
+    injected: float              # flits/node/cycle the Bernoulli draws created in the measurement window
     accepted: float              # delivered flits/node/cycle in the measurement window
     avg_packet_latency: float    # cycles, creation to tail ejection
     avg_network_latency: float   # cycles, injection to tail ejection
@@ -58,58 +59,81 @@ def destinations(pattern: str, src: np.ndarray, grid: tuple[int, ...], rng: np.r
     raise PrismError(f"--traffic: unknown pattern {pattern!r} (choose from {', '.join(PATTERNS)})")
 
 
+CHUNK_CYCLES = 4096  # injections are drawn this many cycles at a time: memory stays bounded however long the run
+
+
+def possible_pairs(pattern: str, noc: NocParams) -> set[tuple[tuple[int, ...], tuple[int, ...]]]:
+    """Every (source, destination) the pattern can produce on ``noc``'s routers."""
+    ns = [tuple(n) for n in nodes(noc)]
+    if pattern in ("uniform", "hotspot"):
+        return {(a, b) for a in ns for b in ns}
+    dst = destinations(pattern, np.array(ns), noc.grid, np.random.default_rng(0))
+    return set(zip(ns, map(tuple, dst.tolist())))
+
+
 def run_load(noc: NocParams, pattern: str, rate: float, cycles: int, seed: int = 0,
              warmup: int | None = None) -> LoadPoint:
-    """One offered load: simulate ``cycles`` cycles of traffic and measure it."""
+    """One offered load: simulate ``cycles`` cycles of traffic and measure it. Injections are
+    drawn as the run goes and the measures are running sums, so memory does not grow with ``cycles``."""
     if not 0 < rate <= 1:
         raise PrismError(f"--rate: offered load must be in (0, 1] flits/node/cycle (got {rate})")
+    if pattern not in PATTERNS:
+        raise PrismError(f"--traffic: unknown pattern {pattern!r} (choose from {', '.join(PATTERNS)})")
     warmup = cycles // 10 if warmup is None else warmup
-    rng = np.random.default_rng(seed)
-    ns = np.array(nodes(noc))
-    inject = rng.random((cycles, len(ns))) < rate / noc.packet_flits
-    t_idx, n_idx = np.nonzero(inject)          # by cycle, then node
-    src = ns[n_idx]
-    dst = destinations(pattern, src, noc.grid, rng)
     if noc.route_table:  # user routes: prove them free of routing deadlock first
-        check_deadlock_free(noc, set(zip(map(tuple, src.tolist()), map(tuple, dst.tolist()))))
+        check_deadlock_free(noc, possible_pairs(pattern, noc))
+    inject_rng, dest_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
+    ns = np.array(nodes(noc))
     env = simpy.Environment()
     net = Network(env, noc)
     cyc = noc.cycle_ps
     pbytes = noc.packet_bytes
-    measured: list[tuple[int, int, int, tuple, tuple]] = []   # created, injected, delivered, src, dst
-    delivered_flits = [0]
     end_ps = cycles * cyc
+    # measured packets: count and sums of latency (ps), network latency (ps), hops, zero-load (ps)
+    acc = {"n": 0, "lat": 0, "net": 0, "hops": 0, "zl": 0, "flits": 0, "injected": 0}
+    paths: dict[tuple, tuple[int, int]] = {}   # (src, dst) -> (hops, zero-load ps)
 
     def record(created: int, s, d, measure: bool):
         def on_packet(t_inj: int, t_done: int) -> None:
             if warmup * cyc <= t_done <= end_ps:
-                delivered_flits[0] += noc.packet_flits
+                acc["flits"] += noc.packet_flits
             if measure:
-                measured.append((created, t_inj, t_done, s, d))
+                hops, zl = paths.get((s, d)) or paths.setdefault(
+                    (s, d), (len(r := route(noc, s, d)) - 1, head_latency_ps(noc, r) + flits_ps(noc, noc.packet_flits)))
+                acc["n"] += 1
+                acc["lat"] += t_done - created
+                acc["net"] += t_done - t_inj
+                acc["hops"] += hops
+                acc["zl"] += zl
         return on_packet
 
     def source():
-        for t, s, d in zip(t_idx.tolist(), map(tuple, src.tolist()), map(tuple, dst.tolist())):
-            created = int(t * cyc)
-            if created > env.now:
-                yield env.timeout(created - env.now)
-            net.send(s, d, pbytes, on_packet=record(created, s, d, t >= warmup))
+        p_inject = rate / noc.packet_flits
+        for c0 in range(0, cycles, CHUNK_CYCLES):
+            t_idx, n_idx = np.nonzero(inject_rng.random((min(CHUNK_CYCLES, cycles - c0), len(ns))) < p_inject)
+            src = ns[n_idx]
+            dst = destinations(pattern, src, noc.grid, dest_rng)
+            for t, s, d in zip((t_idx + c0).tolist(), map(tuple, src.tolist()), map(tuple, dst.tolist())):
+                created = int(t * cyc)
+                if created > env.now:
+                    yield env.timeout(created - env.now)
+                acc["injected"] += noc.packet_flits if t >= warmup else 0
+                net.send(s, d, pbytes, on_packet=record(created, s, d, t >= warmup))
 
     env.process(source())
     net.run()
     if net.in_flight:
         raise PrismError(f"noc: deadlock: {net.in_flight} packets never delivered; stuck at channels "
                          f"{', '.join(net.stuck()[:8])}")
-    n = len(measured)
+    n, window = acc["n"], len(ns) * max(1, cycles - warmup)
+    injected, accepted = acc["injected"] / window, acc["flits"] / window
     if not n:
-        return LoadPoint(rate, 0.0, 0.0, 0.0, 0.0, 0.0, 0, False)
-    lat = sum(m[2] - m[0] for m in measured) / n / cyc
-    netlat = sum(m[2] - m[1] for m in measured) / n / cyc
-    paths = [route(noc, m[3], m[4]) for m in measured]
-    hops = sum(len(p) - 1 for p in paths) / n
-    zl = sum(head_latency_ps(noc, p) + flits_ps(noc, noc.packet_flits) for p in paths) / n / cyc
-    accepted = delivered_flits[0] / (len(ns) * max(1, cycles - warmup))
-    return LoadPoint(rate, accepted, lat, netlat, hops, zl, n, bool(accepted < 0.95 * rate or lat > 10 * zl))
+        return LoadPoint(rate, injected, accepted, 0.0, 0.0, 0.0, 0.0, 0, False)
+    lat, netlat = acc["lat"] / n / cyc, acc["net"] / n / cyc
+    zl = acc["zl"] / n / cyc
+    # saturated: the network delivers less than was injected, or latency runs away
+    return LoadPoint(rate, injected, accepted, lat, netlat, acc["hops"] / n, zl, n,
+                     bool(accepted < 0.95 * injected or lat > 10 * zl))
 
 
 def plot_curve(points: list[LoadPoint], title: str, path: str) -> None:

@@ -73,9 +73,12 @@ def test_uniform_8x8_follows_offered_load_and_saturates_below_bisection_bound():
     noc = NocParams(dims=(8, 8), packet_flits=4, buffer_flits=8)
     for rate in (0.05, 0.1, 0.2):
         p = run_load(noc, "uniform", rate, 3000, seed=1)
-        assert abs(p.accepted / rate - 1) < 0.03 and not p.saturated
+        # the draws offer the rate (within 4 standard deviations of ~2,000-9,000 Bernoulli packets);
+        # the network delivers what was injected (packets in flight at the window's edges aside)
+        assert abs(p.injected / rate - 1) < 4 / (rate / 4 * 64 * 2700) ** 0.5
+        assert abs(p.accepted / p.injected - 1) < 0.015 and not p.saturated
     hi = run_load(noc, "uniform", 0.7, 3000, seed=1)
-    assert hi.saturated and hi.accepted < 4 / 8
+    assert hi.saturated and hi.accepted < 4 / 8 and hi.accepted < 0.9 * hi.injected
 
 
 @pytest.mark.parametrize("noc", [NocParams(dims=(6, 6)), NocParams(topology="mesh3d", dims=(3, 3, 3)),
