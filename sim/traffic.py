@@ -98,8 +98,10 @@ def run_load(noc: NocParams, pattern: str, rate: float, cycles: int, seed: int =
             if warmup * cyc <= t_done <= end_ps:
                 acc["flits"] += noc.packet_flits
             if measure:
-                hops, zl = paths.get((s, d)) or paths.setdefault(
-                    (s, d), (len(r := route(noc, s, d)) - 1, head_latency_ps(noc, r) + flits_ps(noc, noc.packet_flits)))
+                if (s, d) not in paths:
+                    r = route(noc, s, d)
+                    paths[s, d] = len(r) - 1, head_latency_ps(noc, r) + flits_ps(noc, noc.packet_flits)
+                hops, zl = paths[s, d]
                 acc["n"] += 1
                 acc["lat"] += t_done - created
                 acc["net"] += t_done - t_inj
