@@ -16,6 +16,7 @@ Accuracy is the mean (and std) over ``seeds`` noise realisations of the test-set
 """
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass
 from functools import partial
@@ -29,7 +30,7 @@ from prismsim.hw.spec import Arch, Unit
 
 from .mapping import Mapping, resolve
 from .models import nets
-from .models.data import split
+from .models.data import N_TEST, split
 from .workload import Workload
 
 TRAINED = tuple(nets.FORWARDS)
@@ -51,6 +52,12 @@ class AccuracyConfig:
     def __post_init__(self) -> None:
         if self.kernel not in KERNELS:
             raise PrismError(f"kernel: must be one of {', '.join(KERNELS)} (got {self.kernel!r})")
+        if not (isinstance(self.t_s, (int, float)) and math.isfinite(self.t_s) and self.t_s >= 0):
+            raise PrismError(f"t: time since programming must be a finite number of seconds >= 0 (got {self.t_s!r})")
+        if not (isinstance(self.seeds, int) and self.seeds >= 1):
+            raise PrismError(f"seeds: must be a whole number >= 1 (got {self.seeds!r})")
+        if not (isinstance(self.samples, int) and 1 <= self.samples <= N_TEST):
+            raise PrismError(f"samples: must be 1 to {N_TEST}, the test digits that ship (got {self.samples!r})")
 
 
 def load_weights(model: str) -> dict[str, np.ndarray]:

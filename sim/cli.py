@@ -138,10 +138,11 @@ def cmd_accuracy(args) -> int:
                                           sensitivity, spearman)
 
     arch, wl, mapping = _select(args)
-    cfg = AccuracyConfig(t_s=args.t, seeds=args.seeds, samples=args.samples, kernel=args.kernel,
-                         compensation=not args.no_compensation)
-    if args.t < 0:
-        raise PrismError(f"--t: time since programming must be >= 0 seconds (got {args.t})")
+    try:
+        cfg = AccuracyConfig(t_s=args.t, seeds=args.seeds, samples=args.samples, kernel=args.kernel,
+                             compensation=not args.no_compensation)
+    except PrismError as err:
+        raise PrismError(f"--{err}") from None   # the flags are named as the fields: --t, --seeds, --samples
     model = args.model.partition("?")[0]
     t0 = time.perf_counter()
     res = evaluate(model, arch, wl, mapping, cfg)

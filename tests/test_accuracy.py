@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from prismsim.hw import kernels
+from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import load_arch, parse_arch
 from prismsim.mapper.accuracy import (AccuracyConfig, MappedOps, evaluate, load_weights, sensitivity, spearman)
 from prismsim.mapper.mapping import Mapping
@@ -99,3 +100,11 @@ def test_accuracy_cli_json(capsys):
     assert code == 0 and {"accuracy_mean", "accuracy_std", "baseline_accuracy"} <= set(doc)
     assert [r["layer"] for r in doc["per_layer"]] == ["fc1", "fc2", "fc3"]
     assert main(["accuracy", "--model", "resnet18"]) == 2
+
+
+def test_accuracy_settings_are_checked():
+    for bad, needle in (({"t_s": float("nan")}, "finite number of seconds"), ({"t_s": -1.0}, ">= 0"),
+                        ({"samples": 1001}, "must be 1 to 1000"), ({"seeds": 0}, "seeds: must be"),
+                        ({"kernel": "fast"}, "kernel: must be one of bit, surrogate")):
+        with pytest.raises(PrismError, match=needle):
+            AccuracyConfig(**bad)

@@ -16,6 +16,7 @@ import numpy as np
 from prismsim.hw.errors import PrismError
 
 N_TRAIN = 4000
+N_TEST = 1000   # the rest of the 5,000
 
 
 @lru_cache(maxsize=1)
