@@ -13,7 +13,7 @@ _HZ = "Horowitz ISSCC'14 (45 nm)"
 
 
 class DigitalParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     kind: Literal["digital"] = "digital"
     lanes: int = Field(256, gt=0, description="MACs (or vector ops) per cycle (chosen: 256-lane SIMD)")
     freq_ghz: float = Field(1.0, gt=0, description="GHz clock (chosen)")

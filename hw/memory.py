@@ -7,7 +7,7 @@ from .cost import Cost
 
 
 class DramParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     bandwidth_gbps: float = Field(1000.0, gt=0, description="GB/s per channel; HBM in SimPhony (papers.md s.1)")
     energy_pj_per_byte: float = Field(62.4, ge=0, description="pJ/byte; HBM in SimPhony (papers.md s.1)")
     latency_ns: float = Field(100.0, ge=0, description="ns access latency (chosen, typical HBM)")
@@ -23,7 +23,7 @@ class GlobalBufferParams(BaseModel):
     """On-chip SRAM staging buffer at one NoC node: activations too large for a unit's own buffer
     pass through it (or through DRAM when they do not fit here either)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     capacity_kib: int = Field(2048, gt=0, description="KiB on-chip global buffer (chosen)")
     bandwidth_gbps: float = Field(256.0, gt=0, description="GB/s (chosen: 8 banks x 32 B per 1 GHz cycle)")
     latency_ns: float = Field(2.0, ge=0, description="ns access latency (chosen, large banked SRAM)")

@@ -29,7 +29,7 @@ Node = tuple[int, ...]
 
 
 class NocParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     topology: Literal["mesh", "mesh3d", "chiplet"] = "mesh"
     dims: tuple[int, ...] = Field((4, 4), description="routers along x, y (and z for mesh3d); per chiplet for chiplet")
     chiplets: tuple[int, int] = Field((1, 1), description="chiplet grid (topology chiplet)")

@@ -30,7 +30,7 @@ AXES = ("height", "wavelength", "width")
 class PhotonicParams(BaseModel):
     """One photonic unit = R tiles x C cores of H x W dot-product nodes over N_lambda wavelengths."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     kind: Literal["photonic"] = "photonic"
     core_height: int = Field(12, gt=0, description="H, dot-product nodes per core column; SimPhony LT")
     core_width: int = Field(12, gt=0, description="W, dot-product nodes per core row; SimPhony LT")

@@ -22,7 +22,7 @@ _ISAAC = "ISAAC (Shafiee et al., ISCA'16) Table 6"
 
 
 class ReramParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     kind: Literal["reram"] = "reram"
     rows: int = Field(128, gt=0, description=f"crossbar rows; {_ISAAC}")
     cols: int = Field(128, gt=0, description=f"crossbar columns; {_ISAAC}")

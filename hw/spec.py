@@ -26,7 +26,7 @@ PARAMS = (PhotonicParams, ReramParams, SramPimParams, DigitalParams)
 class UnitGroup(BaseModel):
     """``count`` identical units named ``name0 .. name{count-1}`` (just ``name`` when count is 1)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")
     kind: str
     count: int = Field(1, gt=0)
@@ -59,7 +59,7 @@ class Unit:
 
 
 class Arch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     name: str = "custom"
     description: str = ""
     units: list[UnitGroup] = Field(min_length=1)

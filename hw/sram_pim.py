@@ -20,7 +20,7 @@ _CHIH = "Chih et al., ISSCC'21 (TSMC 22 nm digital CIM, 89 TOPS/W at 4b x 4b)"
 
 
 class SramPimParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     kind: Literal["sram_pim"] = "sram_pim"
     rows: int = Field(256, gt=0, description=f"bitcell rows per macro; {_CHIH}: 64 Kb macros (chosen 256x64)")
     cols: int = Field(64, gt=0, description="bitcell columns per macro (chosen)")

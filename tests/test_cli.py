@@ -127,6 +127,7 @@ def test_bad_flags_one_line_exit_2(tmp_path, capsys, monkeypatch, argv, needle):
     ("units: [{name: a, kind: digital, positions: [[9, 9]]}]", "positions: [9, 9] is not a router of the 4x4 mesh"),
     ("units: [{name: a, kind: digital}, {name: a, kind: digital}]", "name 'a' is used twice"),
     ("units: [{name: dram, kind: digital}]", "units: name 'dram' is taken by a memory (dram, gb)"),
+    ("noc: {router_pj_per_bit: .inf}\nunits: [{name: a, kind: digital}]", "noc.router_pj_per_bit: Input should be a finite number (got inf)"),
     ("units: [{name: a, kind: digital, count: 2}, {name: a1, kind: reram}]", "'a1' and 'a' both make a unit named 'a1'"),
 ])
 def test_bad_arch_files(tmp_path, capsys, text, needle):
