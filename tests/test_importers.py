@@ -62,6 +62,28 @@ def test_torch_factory(tmp_path, monkeypatch):
     assert (fc.n, fc.d, fc.m) == (10, 2048, 2) and fc.static_weights
 
 
+def test_bad_factories_and_overrides_are_one_line(tmp_path, monkeypatch):
+    # a module in the working directory is found (as python -m would); a factory that raises or
+    # returns the wrong thing, and a config override transformers refuses, name what is wrong
+    pytest.importorskip("torch")
+    (tmp_path / "cwd_nets.py").write_text(
+        "import torch\n"
+        "def boom():\n    raise RuntimeError('no weights here')\n"
+        "def number():\n    return 42\n"
+        "def ok():\n    return torch.nn.Linear(4, 4), {'input': torch.zeros(2, 4)}\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_model("torch:cwd_nets:ok").macs == 2 * 4 * 4
+    with pytest.raises(PrismError, match="the factory raised RuntimeError: no weights here"):
+        load_model("torch:cwd_nets:boom")
+    with pytest.raises(PrismError, match=r"must return \(model, example inputs dict\) \(got int\)"):
+        load_model("torch:cwd_nets:number")
+    pytest.importorskip("transformers")
+    with pytest.raises(PrismError, match="bad config override .*hidden size is not divisible"):
+        load_model("hf:gpt_neox?hidden_size=7&num_attention_heads=2")
+    with pytest.raises(PrismError, match="unknown Hugging Face model type 'nosuch'"):
+        load_model("hf:nosuch")
+
+
 def test_onnx_round_trip(tmp_path):
     onnx = pytest.importorskip("onnx")
     import numpy as np

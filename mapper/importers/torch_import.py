@@ -11,6 +11,8 @@ extra (torch==2.13.0 CPU build, transformers for ``hf:`` models).
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections import Counter
 
 from prismsim.hw.errors import PrismError
@@ -240,11 +242,14 @@ def hf_workload(spec: str) -> Workload:
         raise PrismError(f"--model hf:{arch}: seq_len must be a positive integer (got {seq!r})")
     phase, steps = pop_phase(over, f"--model hf:{arch}")
     model_type, base = HF_PRESETS.get(arch, (arch, {}))
+    if model_type not in transformers.CONFIG_MAPPING:
+        raise PrismError(f"--model: hf:{arch}: unknown Hugging Face model type {model_type!r}; presets: "
+                         f"{', '.join(HF_PRESETS)}, or any model type of transformers")
     try:
         cfg = transformers.AutoConfig.for_model(model_type, **{**base, **over})
-    except (ValueError, KeyError, TypeError):
-        raise PrismError(f"--model: hf:{arch}: unknown Hugging Face model type {model_type!r} or bad config "
-                         f"override ({', '.join(over) or 'none'}); presets: {', '.join(HF_PRESETS)}") from None
+    except Exception as err:  # transformers and huggingface_hub raise several kinds on a bad override
+        raise PrismError(f"--model: hf:{arch}: bad config override ({', '.join(over) or 'none'}): "
+                         f"{_first_line(err.__cause__ or err)}") from None
     from transformers.models.auto import modeling_auto as ma
 
     vision = hasattr(cfg, "num_channels")
@@ -313,13 +318,28 @@ def torch_workload(spec: str) -> Workload:
     if opts:
         raise PrismError(f"--model torch:{target}: only phase and decode_tokens may follow '?' (got {', '.join(opts)})")
     mod_name, _, fn_name = target.partition(":")
+    sys.path.insert(0, os.getcwd())   # a module in the working directory, as `python -m` would find it
     try:
         fn = getattr(importlib.import_module(mod_name), fn_name)
     except (ImportError, AttributeError) as err:
         raise PrismError(f"--model torch:{target}: {err}") from None
+    finally:
+        sys.path.remove(os.getcwd())
     with torch.device("meta"):
-        model, inputs = fn()
+        try:
+            made = fn()
+        except Exception as err:  # the user's factory failed: say so in one line
+            raise PrismError(f"--model torch:{target}: the factory raised {type(err).__name__}: {_first_line(err)}") from None
+        if not (isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], torch.nn.Module)
+                and isinstance(made[1], dict)):
+            raise PrismError(f"--model torch:{target}: the factory must return (model, example inputs dict) "
+                             f"(got {type(made).__name__})")
+        model, inputs = made
         model.eval()
     if phase == "decode":
         return _decode(model, inputs, steps, f"torch:{target}[decode,steps={steps}]")
     return trace(model, inputs, f"torch:{target}")
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
