@@ -82,6 +82,8 @@ def test_bad_factories_and_overrides_are_one_line(tmp_path, monkeypatch):
         load_model("hf:gpt_neox?hidden_size=7&num_attention_heads=2")
     with pytest.raises(PrismError, match="unknown Hugging Face model type 'nosuch'"):
         load_model("hf:nosuch")
+    with pytest.raises(PrismError, match="'hiden_size' is not a gpt_neox config field"):
+        load_model("hf:gpt_neox?hiden_size=128")
 
 
 def test_onnx_round_trip(tmp_path):

@@ -245,6 +245,10 @@ def hf_workload(spec: str) -> Workload:
     if model_type not in transformers.CONFIG_MAPPING:
         raise PrismError(f"--model: hf:{arch}: unknown Hugging Face model type {model_type!r}; presets: "
                          f"{', '.join(HF_PRESETS)}, or any model type of transformers")
+    known = transformers.AutoConfig.for_model(model_type).to_dict()
+    unknown = [k for k in over if k not in known]
+    if unknown:  # transformers would keep it as a stray attribute and build the default-size model
+        raise PrismError(f"--model: hf:{arch}: {unknown[0]!r} is not a {model_type} config field")
     try:
         cfg = transformers.AutoConfig.for_model(model_type, **{**base, **over})
     except Exception as err:  # transformers and huggingface_hub raise several kinds on a bad override
