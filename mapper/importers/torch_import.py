@@ -322,13 +322,14 @@ def torch_workload(spec: str) -> Workload:
     if opts:
         raise PrismError(f"--model torch:{target}: only phase and decode_tokens may follow '?' (got {', '.join(opts)})")
     mod_name, _, fn_name = target.partition(":")
-    sys.path.insert(0, os.getcwd())   # a module in the working directory, as `python -m` would find it
+    here = os.getcwd()
+    sys.path.insert(0, here)   # a module in the working directory, as `python -m` would find it
     try:
         fn = getattr(importlib.import_module(mod_name), fn_name)
     except (ImportError, AttributeError) as err:
         raise PrismError(f"--model torch:{target}: {err}") from None
     finally:
-        sys.path.remove(os.getcwd())
+        sys.path.remove(here)
     with torch.device("meta"):
         try:
             made = fn()
