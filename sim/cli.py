@@ -242,6 +242,9 @@ def cmd_sweep(args) -> int:
     summary["wall_s"] = round(time.perf_counter() - t0, 2)
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True, default=str) + "\n")
     print(f"  {summary['points']} points, {summary['failed']} failed, {summary['wall_s']} s")
+    if summary["failed"]:
+        top = summary["top_error"]
+        print(f"  most failures ({top['points']}): {top['error']}")
     for model, entry in summary["models"].items():
         print(f"  {model}: Pareto front (latency, energy) of {len(entry['pareto'])} points")
         for obj in ("latency_ps", "energy_pj", "edp"):

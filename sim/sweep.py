@@ -298,6 +298,9 @@ def summarize(df: pd.DataFrame) -> dict:
 
     ok = df[(df["error"] == "") | df["error"].isna()] if "error" in df else df
     out: dict[str, Any] = {"points": int(len(df)), "failed": int(len(df) - len(ok)), "models": {}}
+    if out["failed"]:  # the commonest reason, with how many points it stopped
+        reasons = df.loc[~df.index.isin(ok.index), "error"].value_counts()
+        out["top_error"] = {"error": str(reasons.index[0]), "points": int(reasons.iloc[0])}
     for model, d in ok.groupby("model"):
         d = d.astype({"latency_ps": float, "energy_pj": float, "edp": float})
         entry = {f"best_{obj}": {k: (v.item() if hasattr(v, "item") else v) for k, v in d.loc[d[obj].idxmin()].items()}

@@ -11,7 +11,7 @@ import pytest
 
 from prismsim.hw.errors import PrismError
 from prismsim.sim.cli import main
-from prismsim.sim.sweep import load_sweep, run_sweep
+from prismsim.sim.sweep import load_sweep, run_sweep, summarize
 
 SWEEP = """
 base: hybrid
@@ -110,6 +110,8 @@ def test_a_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path):
     df = run_sweep(spec, tmp_path / "s", 1, progress=False)
     bad = df[df["error"] != ""]
     assert len(df) == 2 and len(bad) == 1 and "do not fit" in bad["error"].iloc[0]
+    s = summarize(df)
+    assert s["failed"] == 1 and s["top_error"]["points"] == 1 and "do not fit" in s["top_error"]["error"]
 
 
 def test_kill_9_mid_sweep_then_resume_without_duplicates(tmp_path):
