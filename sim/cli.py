@@ -290,8 +290,13 @@ def cmd_validate(args) -> int:
     print(f"  energy   analytical {an.energy_pj / 1e6:,.3f} uJ  event-driven {des.energy_pj / 1e6:,.3f} uJ  "
           f"error {100 * e_err:.4f}%")
     print(f"  wrote    {out}/validation.csv")
+    queued = des.stall_ps.get("unit_busy", 0)
+    if queued:  # the one contention an ideal NoC leaves: jobs of overlapping layers sharing a unit
+        print(f"  unit contention: jobs waited {_fmt_ps(queued)} in all for busy units (layers sharing units "
+              f"overlap); the analytical model has no queues")
     if args.ideal_noc and (lat_err > 1e-3 or e_err > 1e-3):
-        print("prismsim: validation failed: analytical and event-driven differ by more than 0.1%", file=sys.stderr)
+        why = "; units were contended, so contention was not all removed" if queued else ""
+        print(f"prismsim: validation failed: analytical and event-driven differ by more than 0.1%{why}", file=sys.stderr)
         return 1
     return 0
 

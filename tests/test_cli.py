@@ -56,6 +56,12 @@ def test_validate_ideal_noc_agrees(tmp_path, capsys):
     assert len(rows) == 1 + len({r["layer"] for r in rows[:-1]})
 
 
+def test_validate_names_unit_contention_when_pipelined_layers_share_units(tmp_path, capsys):
+    code, text, err = run(capsys, "validate", "--model", "pythia-70m?seq_len=64", "--schedule", "pipelined",
+                          "--ideal-noc", "--out", str(tmp_path / "v"), "--no-progress")
+    assert code == 1 and "unit contention: jobs waited" in text and "units were contended" in err
+
+
 def test_map_then_simulate_the_file(tmp_path, capsys):
     f = tmp_path / "m.yaml"
     assert run(capsys, "map", "--strategy", "equal", *MLP, "--out", str(f))[0] == 0
