@@ -33,12 +33,11 @@ class Watcher:
             self._thread.join()
 
     def _watch(self) -> None:
-        if self._stop.wait(self.delay):
-            return   # done before the bar was due
         from tqdm import tqdm
 
+        # tqdm's own delay: nothing is drawn before it, and the elapsed time counts from the start
         with tqdm(total=self.total, unit="B", unit_scale=True, desc=self.desc, file=sys.stderr,
-                  dynamic_ncols=True) as bar:
+                  dynamic_ncols=True, delay=self.delay) as bar:
             while True:
                 done = self._stop.wait(self.interval)
                 moved, ended = self.read()
