@@ -1,6 +1,9 @@
 """NoC packet-model speed: an 8x8 mesh, uniform traffic at 0.2 flits/node/cycle for 6,000 cycles.
 
-    python benchmarks/bench_noc.py [--json] [--out FILE]
+    python benchmarks/bench_noc.py [--json] [--out FILE] [--long-cycles N]
+
+Then a long run (``--long-cycles``, default 300,000 cycles at 0.1) and the process's peak RSS:
+injections are drawn in chunks and measures kept as sums, so memory should not grow with cycles.
 
 Reference point (issue 4): a C++ cycle-level simulator takes 0.6 s for this on the 2-core
 development machine; the target is about a second or less.
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import time
 
 from common import machine, save
@@ -20,6 +24,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--long-cycles", type=int, default=300_000)
     args = ap.parse_args()
     noc = NocParams(dims=(8, 8), packet_flits=4, buffer_flits=8)
     run_load(noc, "uniform", 0.05, 500)  # warm caches
@@ -33,10 +38,18 @@ def main() -> None:
     doc = {"benchmark": "noc", "machine": machine(),
            "mesh": "8x8", "rate": 0.2, "cycles": 6000, "approx_flits": round(flits), "wall_s": round(best, 3),
            "accepted": round(p.accepted, 4), "avg_packet_latency_cycles": round(p.avg_packet_latency, 1)}
+    t0 = time.perf_counter()
+    long = run_load(noc, "uniform", 0.1, args.long_cycles, seed=1)
+    doc["long_run"] = {"rate": 0.1, "cycles": args.long_cycles, "packets": long.packets,
+                       "wall_s": round(time.perf_counter() - t0, 2),
+                       "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
     save(doc, args.out)
+    lr = doc["long_run"]
     print(json.dumps(doc) if args.json else
           f"8x8 mesh, uniform 0.2 flits/node/cycle, 6000 cycles (~{doc['approx_flits']:,} flits): "
-          f"{doc['wall_s']} s (best of 3); accepted {doc['accepted']}, latency {doc['avg_packet_latency_cycles']} cycles")
+          f"{doc['wall_s']} s (best of 3); accepted {doc['accepted']}, latency {doc['avg_packet_latency_cycles']} cycles\n"
+          f"long run: {lr['cycles']:,} cycles at 0.1, {lr['packets']:,} packets, {lr['wall_s']} s, "
+          f"peak RSS {lr['peak_rss_mb']} MB")
 
 
 if __name__ == "__main__":

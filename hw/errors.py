@@ -1,4 +1,5 @@
-"""The one error type users see: a message naming the field and value that is wrong."""
+"""The one error type users see (a message naming the field and value that is wrong), and
+reading a user's input file so that a missing, unreadable or non-text file is one of them."""
 from __future__ import annotations
 
 from pathlib import Path

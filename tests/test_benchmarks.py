@@ -9,7 +9,8 @@ from prismsim.hw.spec import load_arch
 from prismsim.mapper.zoo import ZOO
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "benchmarks"))
-import bench_sim  # noqa: E402  (a script folder, not a package)
+import bench_noc  # noqa: E402  (a script folder, not a package)
+import bench_sim  # noqa: E402
 
 
 def test_bench_sim_run_reports_what_the_table_needs():
@@ -25,3 +26,13 @@ def test_bench_sim_run_reports_what_the_table_needs():
 def test_bench_sim_trace_memory_streams_exactly_the_rows_asked_for():
     out = bench_sim.trace_memory(2500, lambda *a: None)
     assert out["rows"] == 2500 and out["last_csv_mb"] > 0
+
+
+def test_bench_noc_runs_and_reports_its_long_run(monkeypatch, capsys):
+    import json
+
+    monkeypatch.setattr(sys, "argv", ["bench_noc.py", "--json", "--long-cycles", "400"])
+    bench_noc.main()
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["long_run"]["cycles"] == 400 and doc["long_run"]["packets"] > 0 and doc["long_run"]["peak_rss_mb"] > 0
+    assert 0.19 < doc["accepted"] < 0.21
