@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from functools import partial
 
 import simpy
 
@@ -62,19 +61,22 @@ class _Run:
         nj, nt = len(jobs), len(trs)
         self.wait_job = [len(j.deps) + len(j.inputs) for j in jobs]
         self.wait_tr = [len(t.after) + len(t.after_tr) for t in trs]
-        job_then: list[tuple[list[int], list[int]]] = [([], []) for _ in range(nj)]  # jobs, transfers
-        tr_then: list[tuple[list[int], list[int]]] = [([], []) for _ in range(nt)]
+        # what each job (index jid) and transfer (index nj + tid) is waited for by: jobs as their
+        # ids, transfers as ~tid (negative)
+        then: list[list[int]] = [[] for _ in range(nj + nt)]
         for j in jobs:
+            jid = j.id
             for d in j.deps:
-                job_then[d][0].append(j.id)
+                then[d].append(jid)
             for t in j.inputs:
-                tr_then[t][0].append(j.id)
+                then[nj + t].append(jid)
         for t in trs:
+            tid = ~t.id
             for a in t.after:
-                job_then[a][1].append(t.id)
+                then[a].append(tid)
             for x in t.after_tr:
-                tr_then[x][1].append(t.id)
-        self.job_then, self.tr_then = job_then, tr_then
+                then[nj + x].append(tid)
+        self.then, self.nj = then, nj
         self.queue: dict[str, deque] = {u: deque() for u in plan.units}
         self.busy = dict.fromkeys(plan.units, False)
         self.ready = [0] * nj
@@ -126,23 +128,21 @@ class _Run:
             self.begin(q.popleft(), j.unit, now)
         else:
             self.busy[j.unit] = False
-        self.release(self.job_then[jid], now)
+        self.release(self.then[jid], now)
 
-    def release(self, then: tuple[list[int], list[int]], now: int) -> None:
-        """One more thing the given jobs and transfers waited for has happened."""
-        jobs, trs = then
-        if jobs:
-            wait = self.wait_job
-            for d in jobs:
-                wait[d] -= 1
-                if not wait[d]:
-                    self.job_ready(d, now)
-        if trs:
-            wait = self.wait_tr
-            for t in trs:
-                wait[t] -= 1
-                if not wait[t]:
-                    self.issue(t, now)
+    def release(self, then: list[int], now: int) -> None:
+        """One more thing the given jobs (ids) and transfers (~ids) waited for has happened."""
+        wait_job, wait_tr = self.wait_job, self.wait_tr
+        for x in then:
+            if x >= 0:
+                wait_job[x] -= 1
+                if not wait_job[x]:
+                    self.job_ready(x, now)
+            else:
+                x = ~x
+                wait_tr[x] -= 1
+                if not wait_tr[x]:
+                    self.issue(x, now)
 
     # -- transfers ----------------------------------------------------------------------------
     def issue(self, tid: int, now: int) -> None:
@@ -153,10 +153,12 @@ class _Run:
             mems = self.net.mems
             r = self.routes[t.src, t.dst] = self.net.route(t.src_node, t.dst_node, t.src if t.src in mems else None,
                                                            t.dst if t.dst in mems else None)
-        self.net.send_on(r, t.nbytes, partial(self.land, t, now))
+        self.net.send_on(r, t.nbytes, self.land, tag=tid)
 
-    def land(self, t, issued: int, now: int) -> None:
-        self.tr_end[t.id] = now
+    def land(self, tid: int, now: int) -> None:
+        t = self.trs[tid]
+        issued = self.tr_issue[tid]
+        self.tr_end[tid] = now
         self.bytes_delivered += t.nbytes
         late = now - issued - (t.ideal_ps if self.net.ideal else t.zero_load_ps)
         if late > 0:
@@ -167,7 +169,7 @@ class _Run:
             if t.mem_energy:
                 mem = t.src if t.src in self.net.mems else t.dst
                 self.rec.row(issued, now, "memory", mem, t.layer, -1, -1, t.nbytes, 0, sum(t.mem_energy.values()))
-        self.release(self.tr_then[t.id], now)
+        self.release(self.then[self.nj + tid], now)
 
     def run(self) -> Result:
         for tid, n in enumerate(self.wait_tr):

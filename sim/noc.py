@@ -54,12 +54,12 @@ class _Channel:
 
 
 class _Transfer:
-    __slots__ = ("path", "nbytes", "left", "unmade", "on_done", "on_packet", "lat_out")
+    __slots__ = ("path", "nbytes", "left", "unmade", "on_done", "on_packet", "lat_out", "tag")
 
-    def __init__(self, path, nbytes: int, left: int, on_done, on_packet, lat_out: int):
+    def __init__(self, path, nbytes: int, left: int, on_done, on_packet, lat_out: int, tag):
         self.path, self.nbytes, self.left = path, nbytes, left  # left: packets not yet delivered
         self.unmade = nbytes   # bytes not yet cut into packets (see _inject)
-        self.on_done, self.on_packet, self.lat_out = on_done, on_packet, lat_out
+        self.on_done, self.on_packet, self.lat_out, self.tag = on_done, on_packet, lat_out, tag
 
 
 class _Packet:
@@ -101,8 +101,9 @@ class Network:
         self._pumping = False
 
     # -- the network's own event queue --------------------------------------------------------
-    # event kinds; _OUT (a packet's tail is out) and _CALL (a(t)) may call out of the network
-    _RELEASE, _OUT, _REQUEST, _CALL, _INJECT = 0, 1, 2, 3, 4
+    # event kinds; _OUT (a packet's tail is out) and _DONE (transfer a has arrived) may call out
+    # of the network
+    _RELEASE, _OUT, _REQUEST, _DONE, _INJECT = 0, 1, 2, 3, 4
 
     def _at(self, t: int, kind: int, a=None, b=None) -> None:
         heapq.heappush(self._heap, (t, self._seq, kind, a, b))
@@ -153,15 +154,21 @@ class Network:
                 tr = a.tr
                 if tr.on_packet is not None:
                     tr.on_packet(a.injected, t + tr.lat_out)
+                    limit = min(limit, env.peek())  # a callback may have scheduled a SimPy event
                 tr.left -= 1
                 if tr.left == 0 and tr.on_done is not None:
                     if tr.lat_out:
-                        self._at(t + tr.lat_out, self._CALL, tr.on_done)
+                        self._at(t + tr.lat_out, self._DONE, tr)
                     else:
-                        tr.on_done(t)
-                limit = min(limit, env.peek())  # a callback may have scheduled a SimPy event
+                        tr.on_done(t) if tr.tag is None else tr.on_done(tr.tag, t)
+                        limit = min(limit, env.peek())
             elif kind == 3:
-                a(t)
+                if b is not None:  # an ideal transfer: b = (delay, lat_in)
+                    self.bytes_delivered += a.nbytes
+                    if a.on_packet is not None:
+                        a.on_packet(t - b[0] + b[1], t)
+                if a.on_done is not None:
+                    a.on_done(t) if a.tag is None else a.on_done(a.tag, t)
                 limit = min(limit, env.peek())
             else:
                 self._inject(a)
@@ -211,25 +218,20 @@ class Network:
         self.send_on(self.route(src, dst, src_mem, dst_mem), nbytes, on_done, on_packet)
 
     def send_on(self, route: tuple[list[_Channel], int, int, int], nbytes: int,
-                on_done: Callable[[int], None] | None = None,
-                on_packet: Callable[[int, int], None] | None = None) -> None:
-        """``send`` along a handle from ``route`` (for callers that send the same way often)."""
+                on_done: Callable | None = None, on_packet: Callable[[int, int], None] | None = None,
+                tag=None) -> None:
+        """``send`` along a handle from ``route`` (for callers that send the same way often);
+        with a ``tag``, ``on_done(tag, t)`` rather than ``on_done(t)``."""
         now = self.clock if self._pumping else self.env.now
         self.clock = now
         self.bytes_sent += nbytes
         chans, head, lat_in, lat_out = route
         if self.ideal or nbytes <= 0:
             delay = lat_in + head + lat_out if nbytes > 0 or self.ideal else 0
-
-            def fin(t: int, n=nbytes) -> None:
-                self.bytes_delivered += n
-                if on_packet:
-                    on_packet(t - delay + lat_in, t)
-                if on_done:
-                    on_done(t)
-            self._at(now + delay, self._CALL, fin)
+            tr = _Transfer(chans, nbytes, 1, on_done, on_packet, lat_out, tag)
+            self._at(now + delay, self._DONE, tr, (delay, lat_in))
             return
-        tr = _Transfer(chans, nbytes, -(-nbytes // self.pbytes), on_done, on_packet, lat_out)
+        tr = _Transfer(chans, nbytes, -(-nbytes // self.pbytes), on_done, on_packet, lat_out, tag)
         if lat_in:
             self._at(now + lat_in, self._INJECT, tr)
             return
@@ -239,14 +241,9 @@ class Network:
         """Queue the transfer for its first channel. Its packets are cut one at a time: the next
         one takes the head of the queue when the one before it is granted (``_grant``), so the
         order is that of queueing them all at once, and memory stays bounded however big the transfer."""
-        first = tr.path[0]
         self.packets += tr.left
         self.in_flight += tr.left
-        q = first.queue
-        idle = not q
-        q.append(self._cut(tr))
-        if idle:
-            self._arbitrate(first)
+        self._request(self._cut(tr), tr.path[0])
 
     def _cut(self, tr: _Transfer) -> _Packet:
         """The transfer's next packet (a full one, or what is left)."""
