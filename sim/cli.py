@@ -14,7 +14,7 @@ from prismsim.hw.spec import Arch, arch_yaml, list_presets, load_arch
 from prismsim.mapper.analytical import analyze_plan
 from prismsim.mapper.mapping import SCHEDULES, Mapping, Schedule, validate
 from prismsim.mapper.params import parse_params, pop_phase, split_spec
-from prismsim.mapper.plan import build_plan
+from prismsim.mapper.plan import Plan, build_plan
 from prismsim.mapper.result import Result
 from prismsim.mapper.strategies import STRATEGIES, make_mapping
 from prismsim.mapper.workload import Workload
@@ -22,6 +22,7 @@ from prismsim.mapper.zoo import ZOO
 
 from .engine import TRACE_LEVELS, simulate_plan
 from .output import atomic_dir, atomic_write, check_new, default_run_dir, simulate_to_dir, write_csv
+from .progress import Stage
 from .traffic import PATTERNS, plot_curve, run_load
 
 DEFAULT_ARCH, DEFAULT_MODEL, DEFAULT_STRATEGY = "hybrid", "pythia-70m", "greedy"
@@ -78,7 +79,9 @@ def _model_spec(args) -> str:
 
 def _select(args) -> tuple[Arch, Workload, Mapping]:
     arch = load_arch(args.arch)
-    wl = load_model(_model_spec(args))
+    spec = _model_spec(args)
+    with Stage(f"loading {spec}", not args.no_progress):
+        wl = load_model(spec)
     sched = Schedule(args.schedule, args.chunks, args.program_weights)
     if args.mapping:
         mapping = Mapping.load(args.mapping)
@@ -86,9 +89,17 @@ def _select(args) -> tuple[Arch, Workload, Mapping]:
             mapping.schedule = sched
         validate(mapping, arch, wl, source=args.mapping)
     else:
-        mapping = make_mapping(args.strategy, wl, arch, schedule=sched, **_options(args.option))
+        options = _options(args.option)
+        with Stage(f"mapping {wl.name} ({args.strategy})", not args.no_progress):
+            mapping = make_mapping(args.strategy, wl, arch, schedule=sched, **options)
         validate(mapping, arch, wl, source=f"strategy {args.strategy}")
     return arch, wl, mapping
+
+
+def _plan(args, arch: Arch, wl: Workload, mapping: Mapping) -> Plan:
+    """The checked mapping's plan (every job and transfer), showing progress if that is long."""
+    with Stage(f"building the plan ({len(wl.layers)} layers)", not args.no_progress):
+        return build_plan(arch, wl, mapping, check=False)
 
 
 def _options(pairs: list[str] | None) -> dict:
@@ -122,7 +133,7 @@ def _print_summary(res: Result, wall_s: float, out: Path | None, simulated: int 
 def cmd_simulate(args) -> int:
     arch, wl, mapping = _select(args)
     out = Path(args.out) if args.out else default_run_dir()
-    plan = build_plan(arch, wl, mapping, check=False)
+    plan = _plan(args, arch, wl, mapping)
     t0 = time.perf_counter()
     res, tl = simulate_to_dir(out, arch, mapping, plan, trace=args.trace, trace_format=args.trace_format,
                               ideal_noc=args.ideal_noc, seed=args.seed,
@@ -195,7 +206,8 @@ def cmd_compare(args) -> int:
     from .compare import check_strategies, compare, write_compare
 
     arch = load_arch(args.arch)
-    wl = load_model(args.model)
+    with Stage(f"loading {args.model}", not args.no_progress):
+        wl = load_model(args.model)
     strategies = [x.strip() for x in args.strategies.split(",") if x.strip()]
     options = _options(args.option)
     check_strategies(strategies, options)
@@ -266,7 +278,7 @@ def cmd_report(args) -> int:
 def cmd_validate(args) -> int:
     arch, wl, mapping = _select(args)
     out = Path(args.out) if args.out else default_run_dir("-validate")
-    plan = build_plan(arch, wl, mapping, check=False)
+    plan = _plan(args, arch, wl, mapping)
     an = analyze_plan(plan, ideal_noc=args.ideal_noc)
     des, _ = simulate_plan(plan, ideal_noc=args.ideal_noc, progress=not args.no_progress)
 
@@ -478,6 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--decode-tokens", type=_positive, default=None, help="decode steps (with --phase decode)")
         if out_help is not None:
             sp.add_argument("--out", required=out_required, help=out_help)
+        sp.add_argument("--no-progress", action="store_true", help="no progress on stderr (shown after 2 s)")
 
     s = sub.add_parser("simulate", help="run a mapping event by event")
     selection(s, "run directory (default runs/<timestamp>)")
@@ -486,12 +499,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="trace detail: none, a row per layer, per event (default), or also per packet hop")
     s.add_argument("--trace-format", choices=["csv", "parquet"], default="csv", help="events.csv or events.parquet")
     s.add_argument("--perfetto", help="also write a Chrome/Perfetto trace-event JSON file")
-    s.add_argument("--no-progress", action="store_true", help="no progress bar (shown on stderr after 2 s)")
     s.set_defaults(fn=cmd_simulate)
     v = sub.add_parser("validate", help="analytical model vs event-driven simulation")
     selection(v, "directory for validation.csv (default runs/<timestamp>-validate)")
     v.add_argument("--ideal-noc", action="store_true", help="remove contention: the two must agree within 0.1%%")
-    v.add_argument("--no-progress", action="store_true", help="no progress bar (shown on stderr after 2 s)")
     v.set_defaults(fn=cmd_validate)
     ac = sub.add_parser("accuracy", help="accuracy of a mapping under non-idealities (trained MNIST models)")
     selection(ac, None)
@@ -514,6 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--chunks", type=_positive, default=None)
     cp.add_argument("--out", help="directory (default runs/<timestamp>-compare)")
     cp.add_argument("--json", action="store_true", help="one JSON object per strategy")
+    cp.add_argument("--no-progress", action="store_true", help="no progress on stderr (shown after 2 s)")
     cp.set_defaults(fn=cmd_compare)
     sw = sub.add_parser("sweep", help="design-space sweep on local workers or a Dask cluster")
     sw.add_argument("sweep_file")

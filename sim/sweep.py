@@ -101,6 +101,7 @@ def load_sweep(path: str | Path, progress: bool = False) -> dict:
     """Parse and validate a sweep file; return {base, points, evaluator}. Errors name the field.
     ``progress``: a bar on stderr while the points are checked, if that takes over 2 s."""
     from .cli import load_model
+    from .progress import Stage
 
     p = Path(path)
     try:
@@ -126,7 +127,8 @@ def load_sweep(path: str | Path, progress: bool = False) -> dict:
             raise PrismError(f"{p}: field strategies: unknown strategy {s!r}")
     for m in models:
         try:
-            load_model(str(m))
+            with Stage(f"loading {m}", progress):
+                load_model(str(m))
         except PrismError as err:
             raise PrismError(f"{p}: field models: {str(err).removeprefix('--model: ')}") from None
     axes = doc.get("axes") or {}
