@@ -160,7 +160,7 @@ class Network:
                     if tr.lat_out:
                         self._at(t + tr.lat_out, self._DONE, tr)
                     else:
-                        tr.on_done(t) if tr.tag is None else tr.on_done(tr.tag, t)
+                        _arrived(tr, t)
                         limit = min(limit, env.peek())
             elif kind == 3:
                 if b is not None:  # an ideal transfer: b = (delay, lat_in)
@@ -168,7 +168,7 @@ class Network:
                     if a.on_packet is not None:
                         a.on_packet(t - b[0] + b[1], t)
                 if a.on_done is not None:
-                    a.on_done(t) if a.tag is None else a.on_done(a.tag, t)
+                    _arrived(a, t)
                 limit = min(limit, env.peek())
             else:
                 self._inject(a)
@@ -312,6 +312,14 @@ class Network:
     def link_busy(self) -> dict[str, int]:
         """Busy ps per channel: ``x,y->x,y`` links, ``inj@x,y``, ``ej@x,y``, ``dram_rd``, ``gb_wr``, ..."""
         return {_name(ch.name): ch.busy_ps for ch in self.channels.values() if ch.busy_ps}
+
+
+def _arrived(tr: _Transfer, t: int) -> None:
+    """Tell the sender that transfer ``tr`` has arrived at ``t`` (ps)."""
+    if tr.tag is None:
+        tr.on_done(t)
+    else:
+        tr.on_done(tr.tag, t)
 
 
 def _fmt(n) -> str:
