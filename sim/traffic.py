@@ -8,6 +8,7 @@ the network up and are not measured. Packet latency runs from creation to the ta
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -133,9 +134,12 @@ def run_load(noc: NocParams, pattern: str, rate: float, cycles: int, seed: int =
         return LoadPoint(rate, injected, accepted, 0.0, 0.0, 0.0, 0.0, 0, False)
     lat, netlat = acc["lat"] / n / cyc, acc["net"] / n / cyc
     zl = acc["zl"] / n / cyc
-    # saturated: the network delivers less than was injected, or latency runs away
-    return LoadPoint(rate, injected, accepted, lat, netlat, acc["hops"] / n, zl, n,
-                     bool(accepted < 0.95 * injected or lat > 10 * zl))
+    # saturated: the network delivers less than was injected, by more than 5% and more than the
+    # counting noise of a short or small run (3 sqrt(n) packets), or latency runs away
+    sent = acc["injected"] / noc.packet_flits          # packets injected in the window
+    short = sent - acc["flits"] / noc.packet_flits     # of which not delivered in it
+    behind = short > 0.05 * sent and short > 3 * math.sqrt(sent)
+    return LoadPoint(rate, injected, accepted, lat, netlat, acc["hops"] / n, zl, n, bool(behind or lat > 10 * zl))
 
 
 def plot_curve(points: list[LoadPoint], title: str, path: str) -> None:

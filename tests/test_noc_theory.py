@@ -81,6 +81,14 @@ def test_uniform_8x8_follows_offered_load_and_saturates_below_bisection_bound():
     assert hi.saturated and hi.accepted < 4 / 8 and hi.accepted < 0.9 * hi.injected
 
 
+def test_a_short_run_on_a_small_network_is_not_called_saturated_by_counting_noise():
+    # 4 routers, 450 measured cycles: ~45 packets, so the edges of the window move accepted by ~10%
+    noc = NocParams(topology="chiplet", dims=(2, 2), chiplets=(1, 1))
+    for seed in range(8):
+        p = run_load(noc, "uniform", 0.1, 500, seed=seed)
+        assert p.avg_packet_latency < 2 * p.zero_load_latency and not p.saturated
+
+
 @pytest.mark.parametrize("noc", [NocParams(dims=(6, 6)), NocParams(topology="mesh3d", dims=(3, 3, 3)),
                                  NocParams(topology="chiplet", dims=(3, 3), chiplets=(2, 2), gateway=(1, 1))],
                          ids=["mesh", "mesh3d", "chiplet"])
