@@ -21,7 +21,8 @@ from prismsim.mapper.workload import Workload
 from prismsim.mapper.zoo import ZOO
 
 from .engine import TRACE_LEVELS, simulate_plan
-from .output import atomic_dir, atomic_write, check_new, default_run_dir, simulate_to_dir, write_csv
+from .output import (atomic_dir, atomic_write, check_new, default_run_dir, make_dirs, simulate_to_dir,
+                     write_csv)
 from .progress import Stage
 from .traffic import PATTERNS, plot_curve, run_load
 
@@ -420,8 +421,12 @@ def cmd_noc(args) -> int:
         noc = NocParams(**fields)
     except ValidationError as err:
         raise PrismError(_format_validation(err, "noc").replace("noc: field ", "--")) from None
-    if args.plot and not args.plot.endswith(".png"):
-        raise PrismError(f"--plot: expected a .png file name (got {args.plot!r})")
+    plot = Path(args.plot) if args.plot else None
+    if plot is not None:  # checked before the runs, so a bad path costs no simulation
+        if plot.suffix != ".png":
+            raise PrismError(f"--plot: expected a .png file name (got {args.plot!r})")
+        check_new(plot, "--plot")
+        make_dirs(plot, plot.parent, what="--plot")
     points = []
     shape = "x".join(map(str, noc.grid))
     if not args.json:
@@ -436,12 +441,15 @@ def cmd_noc(args) -> int:
         else:
             print(f"{p.rate:8.3f} {p.injected:9.4f} {p.accepted:9.4f} {p.avg_packet_latency:9.1f} {p.avg_network_latency:9.1f} "
                   f"{p.avg_hops:6.2f}  {'yes' if p.saturated else 'no'}", flush=True)
-    if args.plot:
-        out = Path(args.plot)
-        check_new(out, "--plot")
-        plot_curve(points, f"{args.traffic}, {shape} {noc.topology}", str(out))
+    if plot is not None:
+        tmp = plot.with_name(f".{plot.stem}.tmp-{os.getpid()}.png")  # whole or not at all
+        try:
+            plot_curve(points, f"{args.traffic}, {shape} {noc.topology}", str(tmp))
+            os.replace(tmp, plot)
+        finally:
+            tmp.unlink(missing_ok=True)
         if not args.json:
-            print(f"wrote {out}")
+            print(f"wrote {plot}")
     return 0
 
 

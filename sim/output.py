@@ -114,6 +114,7 @@ def simulate_to_dir(out: Path, arch: Arch, mapping: Mapping, plan: Plan, *, trac
         if perfetto.suffix != ".json":
             raise PrismError(f"--perfetto: expected a .json file name (got {str(perfetto)!r})")
         check_new(perfetto, "--perfetto")
+        make_dirs(perfetto, perfetto.parent, what="--perfetto")
     if trace_format not in ("csv", "parquet"):
         raise PrismError(f"--trace-format: must be csv or parquet (got {trace_format!r})")
     if trace_format == "parquet":

@@ -164,6 +164,11 @@ def test_out_where_nothing_can_be_written(tmp_path, capsys, monkeypatch):
         code, out, err = run(capsys, *argv)
         assert code == 2 and err.count("\n") == 1 and f"--out: cannot create {argv[-1]!r} ('f' is a file)" in err
         assert out == "" and (tmp_path / "f").read_text() == "mine"
+    # other output files: refused before any simulation runs
+    for argv in (["simulate", *MLP, "--out", "run", "--perfetto", "f/p.json"], ["noc", "--cycles", "50", "--plot", "f/c.png"]):
+        code, out, err = run(capsys, *argv)
+        assert code == 2 and err.count("\n") == 1 and f"{argv[-2]}: cannot create {argv[-1]!r} ('f' is a file)" in err
+        assert out == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
 
 
