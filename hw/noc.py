@@ -249,23 +249,34 @@ def _kinds(p: NocParams, path: tuple[Node, ...]) -> tuple[str, ...]:
     return r
 
 
+def _path_sums(p: NocParams, path: tuple[Node, ...]) -> tuple[int, float, int]:
+    """(link latency cycles, link pJ per bit, narrowest link width bytes) summed or taken over
+    ``path``'s links, memoized per NocParams object (plans ask for the same routes many times)."""
+    memo = _memo(p)
+    key = ("sums", path)
+    r = memo.get(key)
+    if r is None:
+        props = [link_props(p, k) for k in _kinds(p, path)]
+        r = memo[key] = (sum(x[1] for x in props), sum(x[2] for x in props),
+                         min([p.flit_bytes] + [x[0] for x in props]))
+    return r
+
+
 def transfer_energy(p: NocParams, path: tuple[Node, ...], nbytes: int) -> Cost:
     """Energy of ``nbytes`` along ``path``: every router it passes and every link by kind (time: see sim)."""
     bits = nbytes * 8
-    link = sum(link_props(p, k)[2] for k in _kinds(p, path))
-    return Cost(0, {"router": bits * len(path) * p.router_pj_per_bit, "link": bits * link})
+    return Cost(0, {"router": bits * len(path) * p.router_pj_per_bit, "link": bits * _path_sums(p, path)[1]})
 
 
 def head_latency_ps(p: NocParams, path: tuple[Node, ...]) -> int:
     """Zero-load head latency: a router pipeline at every router on the path, each link's latency."""
-    cyc = len(path) * p.router_latency_cycles + sum(link_props(p, k)[1] for k in _kinds(p, path))
+    cyc = len(path) * p.router_latency_cycles + _path_sums(p, path)[0]
     return int(round(cyc * p.cycle_ps))
 
 
 def serialization_ps(p: NocParams, path: tuple[Node, ...], nbytes: int) -> int:
     """Time the narrowest link on ``path`` (or the endpoint channel) needs for ``nbytes``."""
-    width = min([p.flit_bytes] + [link_props(p, k)[0] for k in _kinds(p, path)])
-    return flits_ps(p, -(-nbytes // width))
+    return flits_ps(p, -(-nbytes // _path_sums(p, path)[2]))
 
 
 def flits_ps(p: NocParams, nflits: int) -> int:

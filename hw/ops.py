@@ -7,7 +7,7 @@ batch and D as the reduction window (pool) or 1.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 GEMM_KINDS = frozenset({"gemm", "conv", "matmul"})  # matmul = dynamic (both operands activations)
 VECTOR_KINDS = frozenset({"elementwise", "softmax", "norm", "pool", "embedding"})
@@ -60,10 +60,15 @@ class Op:
     def split_size(self) -> int:
         return self.batch if self.batch > 1 else self.n
 
+    # rows/cols build the shard directly: dataclasses.replace re-reads the fields on every call,
+    # and plan building and the mappers' searches cut ops thousands of times
     def rows(self, count: int) -> "Op":
         """This op restricted to ``count`` of its ``split_dim``."""
-        return replace(self, batch=count) if self.batch > 1 else replace(self, n=count)
+        if self.batch > 1:
+            return Op(self.kind, self.n, self.d, self.m, count, self.static_weights, self.act_bits, self.weight_bits)
+        return Op(self.kind, count, self.d, self.m, self.batch, self.static_weights, self.act_bits, self.weight_bits)
 
     def cols(self, m: int) -> "Op":
         """This op restricted to ``m`` columns (tokens / output pixels): a pipeline chunk."""
-        return replace(self, m=m)
+        return Op(self.kind, self.n, self.d, m, self.batch, self.static_weights, self.act_bits, self.weight_bits)
+

@@ -123,3 +123,15 @@ def test_noc_and_dram_by_hand():
     assert d.time_ps == 1000 and d.energy_pj["dram"] == pytest.approx(62400.0)
     g = mem_cost(GlobalBufferParams(), 512)
     assert g.time_ps == 2000 and g.energy_pj["global_buffer"] == pytest.approx(512 * 2.5)
+
+
+def test_op_shards_keep_every_other_field():
+    from dataclasses import fields, replace
+
+    # every field away from its default, whatever fields Op grows
+    vals = {f.name: ("conv" if f.type == "str" else True if f.type == "bool" else 3 + i) for i, f in enumerate(fields(Op))}
+    op = Op(**vals)
+    assert op.cols(2) == replace(op, m=2)
+    assert op.rows(2) == replace(op, batch=2)   # batch > 1: shards split the batch
+    single = replace(op, batch=1)
+    assert single.rows(2) == replace(single, n=2)
