@@ -30,7 +30,7 @@ import time
 
 import simpy
 
-from common import machine, save
+from common import best_of, machine, save
 from prismsim.hw.spec import load_arch, parse_arch
 from prismsim.mapper.plan import build_plan
 from prismsim.mapper.result import summarize
@@ -51,17 +51,6 @@ def bare_simpy(n: int = 1_000_000) -> float:
     t0 = time.perf_counter()
     env.run()
     return n / (time.perf_counter() - t0)
-
-
-def best_of(fn, repeat: bool = True) -> tuple[float, object, int]:
-    """Best wall time (s) of ``fn()``, its last result and the number of calls: one call, or with
-    ``repeat`` at least 3 calls and at least a second of calls in all (as ``timeit`` does)."""
-    times: list[float] = []
-    while not times or repeat and (len(times) < 3 or sum(times) < 1.0):
-        s = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - s)
-    return min(times), out, len(times)
 
 
 def run(arch, wl, strategy: str = "greedy", repeat: bool = False, **opts) -> dict:
