@@ -71,4 +71,3 @@ class Op:
     def cols(self, m: int) -> "Op":
         """This op restricted to ``m`` columns (tokens / output pixels): a pipeline chunk."""
         return Op(self.kind, self.n, self.d, m, self.batch, self.static_weights, self.act_bits, self.weight_bits)
-
