@@ -31,6 +31,14 @@ class Schedule:
     chunks: int = 1
     program_weights: bool = False
 
+    def __post_init__(self) -> None:  # the API builds these from plain arguments
+        if self.kind not in SCHEDULES:
+            raise PrismError(f"schedule.kind: must be one of {', '.join(SCHEDULES)} (got {self.kind!r})")
+        if not isinstance(self.chunks, int) or isinstance(self.chunks, bool) or self.chunks < 1:
+            raise PrismError(f"schedule.chunks: must be a whole number >= 1 (got {self.chunks!r})")
+        if not isinstance(self.program_weights, bool):
+            raise PrismError(f"schedule.program_weights: must be true or false (got {self.program_weights!r})")
+
 
 FIELDS = {"prismsim_mapping", "model", "arch", "strategy", "schedule", "layers", "split", "segments", "modes"}
 

@@ -1,11 +1,13 @@
 """Trace formats, Perfetto export, reports and the notebook API."""
 import json
+import re
 import struct
 
 import pandas as pd
 import pytest
 
 from prismsim import load_run, simulate
+from prismsim.hw.errors import PrismError
 from prismsim.sim.cli import main
 from prismsim.traces import COLUMNS
 from prismsim.traces.analysis import busy_integral, pareto_front, read_events
@@ -118,6 +120,14 @@ def test_api_round_trip(tmp_path):
     for f in ("summary.json", "events.csv", "units.csv", "mapping.yaml", "arch.yaml"):
         assert (tmp_path / "obj" / f).read_bytes() == (tmp_path / "cli" / f).read_bytes() == \
             (tmp_path / "run" / f).read_bytes(), f
+
+
+@pytest.mark.parametrize("kw,needle", [({"schedule": "eager"}, "schedule.kind: must be one of sequential, pipelined"),
+                                       ({"chunks": 0}, "schedule.chunks: must be a whole number >= 1 (got 0)")])
+def test_api_refuses_a_bad_schedule(tmp_path, kw, needle):
+    with pytest.raises(PrismError, match=re.escape(needle)):
+        simulate(model="mlp", strategy="equal", out=tmp_path / "run", **kw)
+    assert not (tmp_path / "run").exists()
 
 
 def test_busy_integral_and_pareto():
