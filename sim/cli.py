@@ -89,6 +89,11 @@ def _select(args) -> tuple[Arch, Workload, Mapping]:
         if args.schedule_given or args.program_weights:
             mapping.schedule = sched
         validate(mapping, arch, wl, source=args.mapping)
+        other = [(x, a, b) for x, a, b in (("model", mapping.model, wl.name), ("arch", mapping.arch, arch.name))
+                 if a and a != b]
+        if other:  # valid (layer and unit names match), but perhaps not what the user meant
+            print(f"prismsim: note: {args.mapping} was made for {' and '.join(f'{x} {a}' for x, a, _ in other)}; "
+                  f"this run: {', '.join(f'{x} {b}' for x, _, b in other)}", file=sys.stderr)
     else:
         options = _options(args.option)
         with Stage(f"mapping {wl.name} ({args.strategy})", not args.no_progress):

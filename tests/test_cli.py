@@ -67,9 +67,12 @@ def test_map_then_simulate_the_file(tmp_path, capsys):
     assert run(capsys, "map", "--strategy", "equal", *MLP, "--out", str(f))[0] == 0
     doc = yaml.safe_load(f.read_text())
     assert doc["strategy"] == "equal" and set(doc["layers"]) == {"fc1", "relu1", "fc2", "relu2", "fc3"}
-    code, _, _ = run(capsys, "simulate", *MLP, "--mapping", str(f), "--out", str(tmp_path / "r"))
-    assert code == 0
+    code, _, err = run(capsys, "simulate", *MLP, "--mapping", str(f), "--out", str(tmp_path / "r"))
+    assert code == 0 and err == ""
     assert (tmp_path / "r" / "mapping.yaml").read_text() == f.read_text()
+    # the same layer names on another size of the model: it runs, with a note
+    code, _, err = run(capsys, "simulate", "--model", "mlp?batch=4", "--mapping", str(f), "--out", str(tmp_path / "r4"))
+    assert code == 0 and err == f"prismsim: note: {f} was made for model mlp[batch=16]; this run: model mlp[batch=4]\n"
 
 
 def test_list_and_arch_yaml_round_trip(tmp_path, capsys):
