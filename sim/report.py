@@ -40,10 +40,23 @@ def _links(links: pd.DataFrame) -> dict[tuple, float]:
     return out
 
 
-def _run_report(run_dir: Path, out: Path) -> list[tuple[str, str]]:
+def _read_run(run_dir: Path) -> dict:
+    """Everything a run's report plots, read, checked and reduced from its files (a damaged or
+    foreign file raises KeyError, ValueError, TypeError, AttributeError or a YAML error here,
+    never while plotting)."""
     t = analysis.read_run_tables(run_dir)
     s = t["summary"]
-    figs = []
+    latency = int(s["latency_ps"])
+
+    def numbers(d: dict) -> dict[str, float]:
+        return {str(k): float(v) for k, v in d.items()}
+
+    layers = t["layers"]
+    if len(layers):
+        layers = layers.astype({"start_ps": "int64", "end_ps": "int64"})[["layer", "start_ps", "end_ps"]]
+    data = {"summary": s, "spans": None, "util": None, "links": _links(t["links"]), "layers": layers,
+            "energy": (numbers(s["energy_breakdown_pj"]), numbers(s["energy_by_kind_pj"])),
+            "stalls": numbers(s.get("stall_ps", {}))}
     ev = analysis.events_path(run_dir)
     if ev is not None:
         spans = []
@@ -53,35 +66,48 @@ def _run_report(run_dir: Path, out: Path) -> list[tuple[str, str]]:
             spans.append(c.groupby(["resource", "layer"], as_index=False).agg(
                 t_start_ps=("t_start_ps", "min"), t_end_ps=("t_end_ps", "max")))
         if spans:
-            sp = pd.concat(spans).groupby(["resource", "layer"], as_index=False).agg(
+            data["spans"] = pd.concat(spans).groupby(["resource", "layer"], as_index=False).agg(
                 t_start_ps=("t_start_ps", "min"), t_end_ps=("t_end_ps", "max"))
-            if len(sp):
-                figs.append(("Per-unit timeline", plots.gantt(sp, out / "timeline.png").name))
         kinds = dict(zip(t["units"]["unit"], t["units"]["kind"])) if len(t["units"]) else {}
-        util = analysis.utilization_over_time(ev, kinds, s["latency_ps"])
-        if len(util.columns):
-            figs.append(("Utilization over time", plots.utilization(util, out / "utilization.png").name))
-    figs.append(("Energy breakdown", plots.energy_bars(s["energy_breakdown_pj"], s["energy_by_kind_pj"],
-                                                        out / "energy.png").name))
-    links = _links(t["links"])
-    if links:
-        figs.append(("NoC link utilization", plots.noc_heatmap(links, _floorplan(run_dir), out / "noc.png").name))
-    if len(t["layers"]):
-        figs.append(("Per-layer latency", plots.layer_bars(t["layers"], out / "layers.png").name))
-    figs.append(("Stall time by cause", plots.stall_bars(s.get("stall_ps", {}), out / "stalls.png").name))
+        data["util"] = analysis.utilization_over_time(ev, kinds, latency)
+    data["floorplan"] = _floorplan(run_dir) if data["links"] else {}
+    data["head"] = (f"# {s['model']} on {s['arch']} ({s['strategy']})\n\n"
+                    f"latency {latency / 1e6:,.3f} us, energy {s['energy_pj'] / 1e6:,.3f} uJ\n")
+    return data
+
+
+def _run_plots(data: dict, out: Path) -> list[tuple[str, str]]:
+    figs = []
+    if data["spans"] is not None and len(data["spans"]):
+        figs.append(("Per-unit timeline", plots.gantt(data["spans"], out / "timeline.png").name))
+    if data["util"] is not None and len(data["util"].columns):
+        figs.append(("Utilization over time", plots.utilization(data["util"], out / "utilization.png").name))
+    figs.append(("Energy breakdown", plots.energy_bars(*data["energy"], out / "energy.png").name))
+    if data["links"]:
+        figs.append(("NoC link utilization", plots.noc_heatmap(data["links"], data["floorplan"], out / "noc.png").name))
+    if len(data["layers"]):
+        figs.append(("Per-layer latency", plots.layer_bars(data["layers"], out / "layers.png").name))
+    figs.append(("Stall time by cause", plots.stall_bars(data["stalls"], out / "stalls.png").name))
     return figs
 
 
-def _table_report(table: Path, out: Path) -> list[tuple[str, str]]:
+def _read_table(table: Path) -> dict:
+    """A compare or sweep table, failed points left out (reading errors as in ``_read_run``)."""
     df = pd.read_parquet(table) if table.suffix == ".parquet" else pd.read_csv(table)
     if "error" in df:
         df = df[df["error"].isna() | (df["error"] == "")]
     label = "strategy" if "strategy" in df else ("point_id" if "point_id" in df else df.columns[0])
-    figs = []
+    data = {"df": df, "label": label, "head": f"# {table.parent.name}: {table.name}\n", "front": None}
     if {"latency_ps", "energy_pj"} <= set(df.columns) and len(df):
-        front = analysis.pareto_front(df, "latency_ps", "energy_pj")
+        data["front"] = analysis.pareto_front(df, "latency_ps", "energy_pj")
+    return data
+
+
+def _table_plots(data: dict, out: Path) -> list[tuple[str, str]]:
+    df, label, figs = data["df"], data["label"], []
+    if data["front"] is not None:
         figs.append(("Pareto front (latency, energy)",
-                     plots.pareto(df, "latency_ps", "energy_pj", label, front, out / "pareto.png").name))
+                     plots.pareto(df, "latency_ps", "energy_pj", label, data["front"], out / "pareto.png").name))
         cols = [c for c in ("latency_ps", "energy_pj", "accuracy") if c in df and df[c].notna().any()]
         if len(df) <= 40:
             figs.append(("Comparison", plots.bars(df, label, cols, out / "bars.png").name))
@@ -100,21 +126,20 @@ def write_report(run_dir: str | Path) -> Path:
     make_dirs(out, tmp, what="report")
     try:
         table = next((d / n for n in ("results.parquet", "results.csv", "compare.csv") if (d / n).exists()), None)
-        if table is not None:
-            figs, head = _table_report(table, tmp), f"# {d.name}: {table.name}\n"
-        elif (d / "summary.json").exists():
-            figs, summary = _run_report(d, tmp), json.loads((d / "summary.json").read_text())
-            head = f"# {summary['model']} on {summary['arch']} ({summary['strategy']})\n\n" \
-                   f"latency {summary['latency_ps'] / 1e6:,.3f} us, energy {summary['energy_pj'] / 1e6:,.3f} uJ\n"
-        else:
-            raise PrismError(f"report: {str(d)!r} holds no summary.json or results table")
-        body = [head] + [f"\n## {title}\n\n![{title}]({png})\n" for title, png in figs]
+        try:  # reading: a damaged or foreign file is the user's to know about, in one line
+            if table is not None:
+                data, draw = _read_table(table), _table_plots
+            elif (d / "summary.json").exists():
+                data, draw = _read_run(d), _run_plots
+            else:
+                raise PrismError(f"report: {str(d)!r} holds no summary.json or results table")
+        except (KeyError, ValueError, TypeError, AttributeError, yaml.YAMLError) as err:
+            why = (str(err).splitlines() or [""])[0][:200]
+            raise PrismError(f"report: cannot read the run in {str(d)!r} ({type(err).__name__}: {why})") from None
+        figs = draw(data, tmp)   # plotting: an error here is ours, and keeps its traceback
+        body = [data["head"]] + [f"\n## {title}\n\n![{title}]({png})\n" for title, png in figs]
         (tmp / "report.md").write_text("".join(body))
         os.replace(tmp, out)
-    except (KeyError, ValueError, TypeError, yaml.YAMLError) as err:  # a damaged or foreign file
-        shutil.rmtree(tmp, ignore_errors=True)
-        why = (str(err).splitlines() or [""])[0][:200]
-        raise PrismError(f"report: cannot read the run in {str(d)!r} ({type(err).__name__}: {why})") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -90,6 +90,9 @@ def test_report_renders_every_plot_headless(tmp_path, capsys):
     ("summary.json", "{not json", "JSONDecodeError"),
     ("summary.json", '{"model": "mlp"}', "KeyError: 'latency_ps'"),
     ("arch.yaml", "units: [", "ParserError"),
+    ("summary.json", '{"model": "m", "arch": "a", "strategy": "s", "latency_ps": 1, "energy_pj": 1, '
+                     '"energy_breakdown_pj": "lots", "energy_by_kind_pj": {}}', "AttributeError"),
+    ("layers.csv", "layer,begin\nfc1,0\n", "KeyError"),
 ])
 def test_report_on_a_damaged_run_is_one_line_and_writes_nothing(tmp_path, capsys, name, text, needle):
     d = tmp_path / "run"
@@ -98,6 +101,20 @@ def test_report_on_a_damaged_run_is_one_line_and_writes_nothing(tmp_path, capsys
     code = main(["report", str(d)])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and f"report: cannot read the run in {str(d)!r}" in err and needle in err
+    assert sorted(p.name for p in d.iterdir() if p.name.startswith((".report", "report"))) == []
+
+
+def test_a_plotting_failure_is_not_called_a_damaged_run(tmp_path, capsys, monkeypatch):
+    from prismsim.traces import plots
+
+    d = tmp_path / "run"
+    run(capsys, "simulate", "--model", "mlp", "--trace", "none", "--out", str(d))
+
+    def broken(*a, **k):
+        raise TypeError("a bug in a plot")
+    monkeypatch.setattr(plots, "energy_bars", broken)
+    with pytest.raises(TypeError, match="a bug in a plot"):   # ours: it keeps its traceback
+        main(["report", str(d)])
     assert sorted(p.name for p in d.iterdir() if p.name.startswith((".report", "report"))) == []
 
 
