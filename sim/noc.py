@@ -31,8 +31,9 @@ zero-load head latency.
 """
 from __future__ import annotations
 
-import heapq
+import itertools
 from collections import deque
+from heapq import heappop, heappush
 from typing import Callable
 
 import simpy
@@ -97,7 +98,7 @@ class Network:
         self.bytes_delivered = 0
         self.events = 0                 # network events processed
         self._heap: list = []
-        self._seq = 0
+        self._seq = itertools.count()   # ties at a time go in the order scheduled
         self._pumping = False
 
     # -- the network's own event queue --------------------------------------------------------
@@ -106,8 +107,7 @@ class Network:
     _RELEASE, _OUT, _REQUEST, _DONE, _INJECT = 0, 1, 2, 3, 4
 
     def _at(self, t: int, kind: int, a=None, b=None) -> None:
-        heapq.heappush(self._heap, (t, self._seq, kind, a, b))
-        self._seq += 1
+        heappush(self._heap, (t, next(self._seq), kind, a, b))
 
     def run(self) -> None:
         """Run SimPy's environment and the network together until neither has anything left:
@@ -135,7 +135,7 @@ class Network:
             t, _, kind, a, b = heap[0]
             if t > limit:
                 break
-            heapq.heappop(heap)
+            heappop(heap)
             self.events += 1
             self.clock = t
             if kind == 2:
@@ -297,12 +297,13 @@ class Network:
             if pk.tr.unmade:  # the transfer's next packet waits first in line for this channel
                 ch.queue.appendleft(self._cut(pk.tr))
         prev, pk.prev = pk.prev, ch
-        self._at(now + hold, self._RELEASE, ch, prev)
+        heap, seq = self._heap, self._seq   # self._at, inlined: this runs once per packet hop
+        heappush(heap, (now + hold, next(seq), 0, ch, prev))            # _RELEASE
         pk.i += 1
         if pk.i == len(pk.path):  # ejected: the tail is out when the hold ends
-            self._at(now + hold, self._OUT, pk, None)
+            heappush(heap, (now + hold, next(seq), 1, pk, None))        # _OUT
             return
-        self._at(now + ch.lat + self.R, self._REQUEST, pk, pk.path[pk.i])
+        heappush(heap, (now + ch.lat + self.R, next(seq), 2, pk, pk.path[pk.i]))  # _REQUEST
 
     # -- reporting --------------------------------------------------------------------------
     def stuck(self) -> list[str]:
