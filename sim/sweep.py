@@ -169,15 +169,23 @@ def load_sweep(path: str | Path, progress: bool = False) -> dict:
     from tqdm import tqdm
 
     base_json = json.dumps(base_doc, sort_keys=True)
-    points, checked = [], set()
+    points, clash = [], {}
     for values, model, strategy in tqdm(grid, desc="checking points", unit="point", delay=2, file=sys.stderr,
                                         disable=not progress):
-        points.append({"point_id": _point_id(base_json, values, model, strategy, evaluator), "axes": values,
-                       "model": model, "strategy": strategy})
+        pt = {"point_id": _point_id(base_json, values, model, strategy, evaluator), "axes": values,
+              "model": model, "strategy": strategy}
         combo = json.dumps(values, sort_keys=True)
-        if combo not in checked:  # full-product arch check (values valid alone can still clash together)
-            checked.add(combo)
-            parse_arch(_with(base_doc, values), f"{p}: point {values}")
+        if combo not in clash:  # the full arch: values valid alone can still clash together
+            try:
+                parse_arch(_with(base_doc, values), "arch")
+                clash[combo] = ""
+            except PrismError as err:
+                clash[combo] = str(err)
+        if clash[combo]:  # recorded as a failed point (run_batch), the others still run
+            pt["error"] = clash[combo]
+        points.append(pt)
+    if points and all("error" in pt for pt in points):
+        raise PrismError(f"{p}: no point makes a valid arch; the first, {points[0]['axes']}: {points[0]['error']}")
     return {"base": base_doc, "points": points, "evaluator": evaluator, "axes": names}
 
 
@@ -197,6 +205,8 @@ def run_batch(base_doc: dict, batch: list[dict], evaluator: str) -> list[dict]:
         row = {"point_id": pt["point_id"], "model": pt["model"], "strategy": pt["strategy"],
                **{f"axis:{k}": v for k, v in pt["axes"].items()}}
         try:
+            if pt.get("error"):  # its axis values clash (found by load_sweep)
+                raise PrismError(pt["error"])
             arch = Arch.model_validate(_with(base_doc, pt["axes"]))
             wl = models.get(pt["model"]) or models.setdefault(pt["model"], load_model(pt["model"]))
             m = make_mapping(pt["strategy"], wl, arch)

@@ -114,6 +114,20 @@ def test_a_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path):
     assert s["failed"] == 1 and s["top_error"]["points"] == 1 and "do not fit" in s["top_error"]["error"]
 
 
+def test_values_that_clash_together_fail_their_points_only(tmp_path):
+    # each name is valid alone; both units named x is not: that point fails, the other three run
+    axes = "axes: {units.0.name: [pt, x], units.1.name: [rr, x]}\n"
+    spec = load_sweep(_file(tmp_path, "base: hybrid\nmodels: [mlp]\nstrategies: [equal]\n" + axes))
+    df = run_sweep(spec, tmp_path / "s", 1, progress=False)
+    bad = df[df["error"] != ""]
+    assert len(df) == 4 and len(bad) == 1 and "name 'x' is used twice" in bad["error"].iloc[0]
+    assert bad["axis:units.0.name"].iloc[0] == bad["axis:units.1.name"].iloc[0] == "x"
+    # every combination clashing: nothing would run, so the sweep is refused before any work
+    f = _file(tmp_path, "base: hybrid\nmodels: [mlp]\naxes: {units.0.name: [x], units.1.name: [x]}\n", "all.yaml")
+    with pytest.raises(PrismError, match="no point makes a valid arch"):
+        load_sweep(f)
+
+
 def test_kill_9_mid_sweep_then_resume_without_duplicates(tmp_path):
     text = ("base: hybrid\nmodels: [\"pythia-70m?seq_len=8\"]\nstrategies: [greedy, equal]\nevaluator: des\n"
             "axes:\n  noc.link_width_bits: [64, 128, 256, 512]\n  units.1.params.adc_bits: [6, 8]\n")
