@@ -1,7 +1,6 @@
 """``prismsim report RUN_DIR``: plots and a markdown report of a run (or of a compare/sweep table)."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
