@@ -8,7 +8,6 @@ from prismsim.hw import kernels
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import load_arch, parse_arch
 from prismsim.mapper.accuracy import (AccuracyConfig, MappedOps, evaluate, load_weights, sensitivity, spearman)
-from prismsim.mapper.mapping import Mapping
 from prismsim.mapper.models import nets
 from prismsim.mapper.models.data import split
 from prismsim.mapper.strategies import make_mapping

@@ -22,7 +22,6 @@ import math
 import numpy as np
 
 from prismsim.hw.errors import PrismError
-from prismsim.hw.memory import mem_ps
 from prismsim.hw.spec import Arch
 from prismsim.hw.units import arrays_available, arrays_needed, unit_cost
 
