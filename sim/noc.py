@@ -16,7 +16,9 @@ serves the heads waiting for it first come, first served:
   the router pipeline (``router_latency_cycles``).
 
 Zero-load latency of one packet is (hops + 1) x router + sum of link latencies + serialization.
-Packet hops are events on the network's own heap (time, then order of scheduling). ``Network.run``
+Packet hops are events on the network's own queue: a heap of the distinct times, each with its
+events in the order they were scheduled (many events share a time, as holds are whole cycles, so
+the heap orders times rather than events). ``Network.run``
 drives SimPy's environment and the network together (use it instead of ``env.run()``): SimPy's
 events one at a time, and whenever the network's next event is due no later than SimPy's next one,
 the network's events up to that time — it runs ahead of SimPy's clock (nothing else can act before
@@ -31,7 +33,6 @@ zero-load head latency.
 """
 from __future__ import annotations
 
-import itertools
 from collections import deque
 from heapq import heappop, heappush
 from typing import Callable
@@ -97,8 +98,8 @@ class Network:
         self.bytes_sent = 0
         self.bytes_delivered = 0
         self.events = 0                 # network events processed
-        self._heap: list = []
-        self._seq = itertools.count()   # ties at a time go in the order scheduled
+        self._times: list[int] = []     # heap of the distinct times that have events due
+        self._due: dict[int, list] = {}  # time -> its events (kind, a, b), in the order scheduled
         self._pumping = False
 
     # -- the network's own event queue --------------------------------------------------------
@@ -107,19 +108,23 @@ class Network:
     _RELEASE, _OUT, _REQUEST, _DONE, _INJECT = 0, 1, 2, 3, 4
 
     def _at(self, t: int, kind: int, a=None, b=None) -> None:
-        heappush(self._heap, (t, next(self._seq), kind, a, b))
+        due = self._due.get(t)
+        if due is None:  # many events share a time (whole cycles): the heap orders times, not events
+            due = self._due[t] = []
+            heappush(self._times, t)
+        due.append((kind, a, b))
 
     def run(self) -> None:
         """Run SimPy's environment and the network together until neither has anything left:
         SimPy's events one by one; whenever the network's next event comes no later than
         SimPy's next one, the network runs up to that time (its events at a time first)."""
-        env, heap, pump = self.env, self._heap, self._pump
+        env, times, pump = self.env, self._times, self._pump
         peek, step = env.peek, env.step
         inf = float("inf")
         while True:
             ts = peek()
-            if heap and heap[0][0] <= ts:
-                pump(ts if self.lookahead else heap[0][0])
+            if times and times[0] <= ts:
+                pump(ts if self.lookahead else times[0])
             elif ts == inf:
                 return
             else:
@@ -129,49 +134,55 @@ class Network:
         """Process the network's events up to ``limit`` (ps): nobody outside the network acts before then."""
         env = self.env
         now = env.now
-        heap = self._heap
+        times, dues = self._times, self._due
         self._pumping = True
-        while heap:
-            t, _, kind, a, b = heap[0]
+        while times:
+            t = times[0]
             if t > limit:
                 break
-            heappop(heap)
-            self.events += 1
             self.clock = t
-            if kind == 2:
-                self._request(a, b)
-            elif kind == 0:
-                a.busy = False
-                if b is not None:  # the tail left the buffer before channel a
-                    b.credits += 1
-                    if self.counters is not None and b.name[0] == "link":
-                        self.counters.counter(t, f"buffer {_name(b.name)}", self.slots - b.credits)
-                    self._arbitrate(b)
-                self._arbitrate(a)
-            elif kind == 1:
-                self.in_flight -= 1
-                self.bytes_delivered += a.nbytes
-                tr = a.tr
-                if tr.on_packet is not None:
-                    tr.on_packet(a.injected, t + tr.lat_out)
-                    limit = min(limit, env.peek())  # a callback may have scheduled a SimPy event
-                tr.left -= 1
-                if tr.left == 0 and tr.on_done is not None:
-                    if tr.lat_out:
-                        self._at(t + tr.lat_out, self._DONE, tr)
-                    else:
-                        _arrived(tr, t)
-                        limit = min(limit, env.peek())
-            elif kind == 3:
-                if b is not None:  # an ideal transfer: b = (delay, lat_in)
+            due = dues[t]
+            called = False   # whether a callback ran (it may have scheduled a SimPy event)
+            for kind, a, b in due:  # events scheduled at t meanwhile join the end of due, in order
+                if kind == 2:
+                    self._request(a, b)
+                elif kind == 0:
+                    a.busy = False
+                    if b is not None:  # the tail left the buffer before channel a
+                        b.credits += 1
+                        if self.counters is not None and b.name[0] == "link":
+                            self.counters.counter(t, f"buffer {_name(b.name)}", self.slots - b.credits)
+                        self._arbitrate(b)
+                    self._arbitrate(a)
+                elif kind == 1:
+                    self.in_flight -= 1
                     self.bytes_delivered += a.nbytes
-                    if a.on_packet is not None:
-                        a.on_packet(t - b[0] + b[1], t)
-                if a.on_done is not None:
-                    _arrived(a, t)
+                    tr = a.tr
+                    if tr.on_packet is not None:
+                        tr.on_packet(a.injected, t + tr.lat_out)
+                        called = True
+                    tr.left -= 1
+                    if tr.left == 0 and tr.on_done is not None:
+                        if tr.lat_out:
+                            self._at(t + tr.lat_out, self._DONE, tr)
+                        else:
+                            _arrived(tr, t)
+                            called = True
+                elif kind == 3:
+                    if b is not None:  # an ideal transfer: b = (delay, lat_in)
+                        self.bytes_delivered += a.nbytes
+                        if a.on_packet is not None:
+                            a.on_packet(t - b[0] + b[1], t)
+                    if a.on_done is not None:
+                        _arrived(a, t)
+                    called = True
+                else:
+                    self._inject(a)
+            heappop(times)
+            del dues[t]
+            self.events += len(due)
+            if called:  # a SimPy event it scheduled is at t or later
                 limit = min(limit, env.peek())
-            else:
-                self._inject(a)
         self._pumping = False
         self.clock = now
 
@@ -297,13 +308,23 @@ class Network:
             if pk.tr.unmade:  # the transfer's next packet waits first in line for this channel
                 ch.queue.appendleft(self._cut(pk.tr))
         prev, pk.prev = pk.prev, ch
-        heap, seq = self._heap, self._seq   # self._at, inlined: this runs once per packet hop
-        heappush(heap, (now + hold, next(seq), 0, ch, prev))            # _RELEASE
+        # self._at, inlined: this runs once per packet hop
+        dues, end = self._due, now + hold
+        due = dues.get(end)
+        if due is None:
+            due = dues[end] = []
+            heappush(self._times, end)
+        due.append((0, ch, prev))                 # _RELEASE
         pk.i += 1
         if pk.i == len(pk.path):  # ejected: the tail is out when the hold ends
-            heappush(heap, (now + hold, next(seq), 1, pk, None))        # _OUT
+            due.append((1, pk, None))             # _OUT
             return
-        heappush(heap, (now + ch.lat + self.R, next(seq), 2, pk, pk.path[pk.i]))  # _REQUEST
+        nxt = now + ch.lat + self.R
+        due = dues.get(nxt)
+        if due is None:
+            due = dues[nxt] = []
+            heappush(self._times, nxt)
+        due.append((2, pk, pk.path[pk.i]))        # _REQUEST
 
     # -- reporting --------------------------------------------------------------------------
     def stuck(self) -> list[str]:
