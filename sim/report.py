@@ -11,7 +11,7 @@ import yaml
 from prismsim.hw.errors import PrismError
 from prismsim.traces import analysis, plots
 
-from .output import check_new, make_dirs
+from .output import check_new, make_dirs, tmp_beside
 
 
 def _floorplan(run_dir: Path) -> dict[tuple, str]:
@@ -120,7 +120,7 @@ def write_report(run_dir: str | Path) -> Path:
         raise PrismError(f"report: {str(d)!r} is not a directory")
     out = d / "report"
     check_new(out, "report")
-    tmp = d / f".report.tmp-{os.getpid()}"
+    tmp = tmp_beside(out)
     shutil.rmtree(tmp, ignore_errors=True)
     make_dirs(out, tmp, what="report")
     try:
