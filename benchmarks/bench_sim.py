@@ -8,8 +8,9 @@
 * scaling with sequence length (Pythia-70M, 1 -> 1024 tokens: 1.2*10^4 -> 1.8*10^7 events) and
   with chip size (ResNet-18 on k x k meshes of ReRAM PEs, 16 -> 1024 PEs, curve placement with
   duplication, unrefined so mapping time stays small): simulation time per event. Runs of up to 64
-  tokens are repeated (best of at least 3 and of at least a second in all, as ``timeit`` does);
-  ``us_per_event_spread`` is the spread around the median over the runs of 10^4 to 10^6 events.
+  tokens and the chip-size runs are repeated (best of at least 3 and of at least a second in all,
+  as ``timeit`` does); ``us_per_event_spread`` is the spread around the median over the runs of
+  10^4 to 10^6 events, ``linear_fit`` the same runs' time as a fixed part plus a cost per event.
   ``smallest_run``: where the 1-token run's time goes (``small_run_breakdown``).
 * ResNet-18 on ``reram-only``, event by event (issue 10: >= 30x sooner than ZigZag's 137.6 s).
 * peak RSS of ``--trace-events`` packet-level trace rows streamed to a CSV (default 10^7; skipped
@@ -28,6 +29,7 @@ import statistics
 import tempfile
 import time
 
+import numpy as np
 import simpy
 
 from common import best_of, machine, save
@@ -60,9 +62,20 @@ def run(arch, wl, strategy: str = "greedy", repeat: bool = False, **opts) -> dic
     plan_s = time.perf_counter() - t0
     sim, (res, tl), runs = best_of(lambda: simulate_plan(plan, trace="none"), repeat)
     return {"model": wl.name, "arch": arch.name, "jobs": len(plan.jobs), "transfers": len(plan.transfers),
-            "packets": tl.packets, "events": tl.sim_events, "plan_s": round(plan_s, 3), "sim_s": round(sim, 4),
+            "packets": tl.packets, "events": tl.sim_events, "plan_s": round(plan_s, 3), "sim_s": round(sim, 5),
             "runs": runs, "wall_s": round(plan_s + sim, 3), "events_per_s": round(tl.sim_events / sim),
             "us_per_event": round(sim / tl.sim_events * 1e6, 3), "latency_ps": res.latency_ps}
+
+
+def linear_fit(runs: list[dict]) -> dict:
+    """Least-squares fit of simulation time = fixed + slope x events over ``runs``: the fixed
+    part (ms; per run: setup, accounting), the cost of one more event (us) and the largest
+    residual relative to a run's time. Linear scaling shows as small residuals."""
+    ev = np.array([r["events"] for r in runs], dtype=float)
+    t = np.array([r["sim_s"] for r in runs])
+    slope, fixed = np.polyfit(ev, t, 1)
+    return {"fixed_ms": round(fixed * 1e3, 2), "us_per_event": round(slope * 1e6, 3),
+            "max_residual": round(float(np.max(np.abs(fixed + slope * ev - t) / t)), 3)}
 
 
 def small_run_breakdown(arch, wl) -> dict:
@@ -127,6 +140,9 @@ def main() -> None:
     doc["us_per_event_median"] = med
     doc["us_per_event_spread"] = [round(min(in_range) / med - 1, 3), round(max(in_range) / med - 1, 3)]
     log(f"per event over 10^4..10^6 events: median {med} us, spread {doc['us_per_event_spread']}")
+    doc["linear_fit"] = fit = linear_fit([x for x in seq_scaling if 10 ** 4 <= x["events"] <= 10 ** 6])
+    log(f"sim time = {fit['fixed_ms']} ms + {fit['us_per_event']} us x events (largest residual "
+        f"{100 * fit['max_residual']:.1f}%)")
     b = doc["smallest_run"] = small_run_breakdown(hybrid, ZOO["pythia-70m"](seq_len=seqs[0]))
     log(f"{b['model']}: {b['sim_ms']} ms, {b['ideal_noc_ms']} ms with an ideal NoC, summarize {b['summarize_ms']} ms "
         f"({b['jobs']} jobs, {b['transfers']} transfers, {b['packets']} packets)")
@@ -135,7 +151,7 @@ def main() -> None:
     if not args.quick:
         chip = []
         for k in (4, 8, 16, 32):
-            r = run(mesh_arch(k), ZOO["resnet18"](), "placement", refine=0)
+            r = run(mesh_arch(k), ZOO["resnet18"](), "placement", repeat=True, refine=0)
             chip.append({"units": k * k + 4, **{x: r[x] for x in ("events", "wall_s", "us_per_event", "latency_ps")}})
             log(f"resnet18 on {k}x{k} ReRAM mesh: {r['events']:,} events, {r['wall_s']} s, {r['us_per_event']} us/event")
         doc["chip_scaling"] = chip
