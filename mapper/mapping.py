@@ -107,17 +107,14 @@ class Mapping:
         sched = doc.get("schedule") or {}
         if not isinstance(sched, dict):
             raise PrismError(f"{source}: field schedule must be a table with kind and chunks (got {sched!r})")
-        kind, chunks = sched.get("kind", "sequential"), sched.get("chunks", 1)
-        program = sched.get("program_weights", False)
-        if not isinstance(program, bool):
-            raise PrismError(f"{source}: field schedule.program_weights must be true or false (got {program!r})")
         unknown = set(sched) - {"kind", "chunks", "program_weights"}
         if unknown:
             raise PrismError(f"{source}: field schedule.{sorted(unknown)[0]} is not a schedule setting")
-        if kind not in SCHEDULES:
-            raise PrismError(f"{source}: field schedule.kind must be one of {', '.join(SCHEDULES)} (got {kind!r})")
-        if not isinstance(chunks, int) or isinstance(chunks, bool) or chunks < 1:
-            raise PrismError(f"{source}: field schedule.chunks must be a whole number >= 1 (got {chunks!r})")
+        try:
+            schedule = Schedule(sched.get("kind", "sequential"), sched.get("chunks", 1),
+                                sched.get("program_weights", False))
+        except PrismError as e:
+            raise PrismError(f"{source}: field {e}") from None
         layers: dict[str, dict[str, float]] = {}
         for lname, shards in doc["layers"].items():
             if not isinstance(shards, dict) or not shards:
@@ -139,7 +136,7 @@ class Mapping:
             if not isinstance(seg, int) or not isinstance(units, dict) or \
                     not all(isinstance(n, int) and n >= 0 for n in units.values()):
                 raise PrismError(f"{source}: field modes.{seg} must map units to whole numbers of arrays (got {units!r})")
-        return cls(layers, Schedule(kind, chunks, program), str(doc.get("strategy", "manual")),
+        return cls(layers, schedule, str(doc.get("strategy", "manual")),
                    str(doc.get("model", "")), str(doc.get("arch", "")), {str(k): str(v) for k, v in split.items()},
                    segments={str(k): int(v) for k, v in segments.items()},
                    modes={int(k): {str(u): int(n) for u, n in v.items()} for k, v in modes.items()})

@@ -98,3 +98,9 @@ def test_strategy_options_are_checked_before_the_strategy_runs():
                         ({"t_eval": float("inf")}, "finite"), ({"L": 3}, "has no option 'L'")):
         with pytest.raises(PrismError, match=needle):
             check_options("h3pimap", bad)
+
+
+def test_a_share_of_the_arrays_must_be_above_zero_before_placement_runs():
+    assert check_options("placement", {"budget": 1}) == {"budget": 1.0}
+    with pytest.raises(PrismError, match=r"--option budget: must be in \(0, 1\] \(got 0\)"):
+        check_options("placement", {"budget": 0})

@@ -61,8 +61,10 @@ def test_static_weights_that_do_not_fit(arch):
     ("layers: {fc1: {rr0: .inf}}", r"share must be a finite number > 0 \(got inf\)"),
     ("shedule: {kind: pipelined}\nlayers: {fc1: {rr0: 1}}", "field 'shedule' is not a mapping setting"),
     ("prismsim_mapping: 2\nlayers: {fc1: {rr0: 1}}", "reads version 1"),
-    ("schedule: {kind: eager}\nlayers: {fc1: {rr0: 1}}", "schedule.kind must be one of"),
-    ("schedule: {chunks: 0}\nlayers: {fc1: {rr0: 1}}", "schedule.chunks"),
+    ("schedule: {kind: eager}\nlayers: {fc1: {rr0: 1}}", "schedule.kind: must be one of"),
+    ("schedule: {chunks: 0}\nlayers: {fc1: {rr0: 1}}", r"mapping: field schedule.chunks: must be a whole number >= 1 \(got 0\)"),
+    ("schedule: {program_weights: 1}\nlayers: {fc1: {rr0: 1}}", "schedule.program_weights: must be true or false"),
+    ("schedule: {kind: pipelined, chunk: 4}\nlayers: {fc1: {rr0: 1}}", "schedule.chunk is not a schedule setting"),
     ("layers: {fc1: [", "not valid YAML"),
 ])
 def test_bad_mapping_files(doc, needle):

@@ -21,13 +21,14 @@ STRATEGIES: dict[str, Callable[..., Mapping]] = {
     "lionheart": lionheart, "cmswitch": cmswitch}
 
 
-# Bounds of the numeric strategy options (inclusive; None: open). Whole-number options (an int
-# default) take whole numbers, decimal ones any finite number; 0/1 options are switches.
+# Bounds of the numeric strategy options (inclusive unless in OPEN_BELOW; None: none). Whole-number
+# options (an int default) take whole numbers, decimal ones any finite number; 0/1 options are switches.
 OPTION_BOUNDS: dict[str, tuple[float | None, float | None]] = {
     "pop": (2, None), "gens": (1, None), "seed": (0, None), "max_drop": (0, 1), "t_eval": (0, None),
     "accuracy_seeds": (1, None), "accuracy_samples": (1, None), "remap": (0, 1), "memory": (0, 1),
     "max_copies": (1, None), "window": (1, None), "duplicate": (0, 1), "budget": (0, 1), "refine": (0, 1),
     "threshold": (0, 1), "seeds": (1, None), "samples": (1, None)}
+OPEN_BELOW = {"budget"}   # options whose lower bound is excluded: a share of the arrays, > 0
 
 
 def option_defaults(strategy: str) -> dict:
@@ -50,8 +51,10 @@ def check_options(strategy: str, options: dict) -> dict:
             if isinstance(v, bool) or not isinstance(v, int if whole else (int, float)) or not math.isfinite(v):
                 raise PrismError(f"--option {key}: must be a {'whole' if whole else 'finite'} number (got {v!r})")
             lo, hi = OPTION_BOUNDS.get(key, (None, None))
-            if lo is not None and v < lo or hi is not None and v > hi:
-                span = f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"
+            open_below = key in OPEN_BELOW
+            if lo is not None and (v < lo or open_below and v == lo) or hi is not None and v > hi:
+                span = (f"in {'(' if open_below else '['}{lo}, {hi}]" if hi is not None
+                        else f"{'>' if open_below else '>='} {lo}")
                 raise PrismError(f"--option {key}: must be {span} (got {v!r})")
             v = v if whole else float(v)
         out[key] = v
