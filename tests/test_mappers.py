@@ -104,3 +104,22 @@ def test_a_share_of_the_arrays_must_be_above_zero_before_placement_runs():
     assert check_options("placement", {"budget": 1}) == {"budget": 1.0}
     with pytest.raises(PrismError, match=r"--option budget: must be in \(0, 1\] \(got 0\)"):
         check_options("placement", {"budget": 0})
+
+
+def test_search_leaves_out_options_whose_shards_do_not_fit_their_unit():
+    # resnet18 on the lionheart chip: some layers split over all ReRAM units still need more
+    # crossbars per unit than a unit has; h3pimap raised the cost function's error for them
+    from prismsim.hw.units import arrays_available, arrays_needed
+    from prismsim.mapper.plan import build_plan
+    arch, wl = load_arch("lionheart"), ZOO["resnet18"]()
+    units = arch.instances()
+    opts = build_options(wl, arch)
+    layers = {x.name: x for x in wl.layers}
+    for name, choices in zip(opts.layers, opts.choices):
+        op = layers[name].op
+        for o in choices:
+            counts = split_counts(op.split_size, list(o.values()))
+            assert all(arrays_needed(units[u], op.rows(c)) <= arrays_available(units[u])
+                       for u, c in zip(o, counts) if c and units[u].kind == "reram")
+    m = make_mapping("h3pimap", wl, arch, gens=2, pop=4, remap=0)
+    assert build_plan(arch, wl, m).jobs

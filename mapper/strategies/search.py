@@ -1,8 +1,8 @@
 """Per-layer mapping options and their analytical costs: the search space of the mappers.
 
 Each layer gets a menu of options — all units of one capable kind, or two kinds sharing its
-rows 1:3, 1:1 or 3:1 — each costed once with the same ``hw`` functions the plan uses
-(``baselines.shard_estimate``). A mapping is then one option per layer, and its analytical
+rows 1:3, 1:1 or 3:1, less those with a shard larger than its unit's arrays — each costed once
+with the same ``hw`` functions the plan uses (``baselines.shard_estimate``). A mapping is then one option per layer, and its analytical
 score is a sum over layers: latency (sequential schedule) and energy (plus leakage over that
 latency), with the arrays each option writes into weight-resident units as a capacity
 constraint. Scoring a population is a few numpy gathers: far beyond 1,000 mappings/s.
@@ -71,18 +71,25 @@ def build_options(workload: Workload, arch: Arch, kinds: list[str] | None = None
                     o = {u: r / len(by_kind[k1]) for u in by_kind[k1]}
                     o.update({u: (1 - r) / len(by_kind[k2]) for u in by_kind[k2]})
                     opts.append(o)
-        row = []
+        row, feasible = [], []
         for o in opts:
             names = list(o)
             counts = split_counts(layer.op.split_size, [o[u] for u in names])
+            need = {u: arrays_needed(units[u], layer.op.rows(c)) for u, c in zip(names, counts) if c}
+            if any(n > arrays_available(units[u]) for u, n in need.items() if u in rpos):
+                continue  # a shard larger than its unit's arrays: not an option
             lat, e = shard_estimate(arch, layer, dict(zip(names, counts)))
             use = np.zeros(len(resident))
-            for u, c in zip(names, counts):
-                if c and u in rpos:
-                    use[rpos[u]] += arrays_needed(units[u], layer.op.rows(c))
+            for u, n in need.items():
+                if u in rpos:
+                    use[rpos[u]] += n
             row.append((lat, e, use))
+            feasible.append(o)
+        if not feasible:
+            raise PrismError(f"layer {layer.name!r} of {workload.name} has no option on arch {arch.name}: split over "
+                             f"all units of a kind, its weight shards still exceed a unit's arrays")
         layers.append(layer.name)
-        choices.append(opts)
+        choices.append(feasible)
         costs.append(row)
     width = max(len(c) for c in choices)
     lat = np.full((len(layers), width), np.inf)
