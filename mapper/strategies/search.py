@@ -5,7 +5,8 @@ rows 1:3, 1:1 or 3:1, less those with a shard larger than its unit's arrays — 
 with the same ``hw`` functions the plan uses (``baselines.shard_estimate``). A mapping is then
 one option per layer, and its analytical score is a sum over layers: latency (sequential
 schedule) and energy (plus leakage over that latency), with the arrays each option writes into
-weight-resident units as a capacity constraint. Scoring a population is a few numpy gathers: far beyond 1,000 mappings/s.
+weight-resident units as a capacity constraint. Scoring a population is a few numpy gathers:
+far beyond 1,000 mappings/s.
 """
 from __future__ import annotations
 
