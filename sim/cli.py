@@ -21,8 +21,8 @@ from prismsim.mapper.workload import Workload
 from prismsim.mapper.zoo import ZOO
 
 from .engine import TRACE_LEVELS, simulate_plan
-from .output import (atomic_dir, atomic_write, check_new, default_run_dir, make_dirs, simulate_to_dir,
-                     tmp_beside, write_csv)
+from .output import (atomic_dir, atomic_file, atomic_write, check_new, default_run_dir, make_dirs,
+                     simulate_to_dir, write_csv)
 from .progress import Stage
 from .traffic import PATTERNS, plot_curve, run_load
 
@@ -447,12 +447,8 @@ def cmd_noc(args) -> int:
             print(f"{p.rate:8.3f} {p.injected:9.4f} {p.accepted:9.4f} {p.avg_packet_latency:9.1f} {p.avg_network_latency:9.1f} "
                   f"{p.avg_hops:6.2f}  {'yes' if p.saturated else 'no'}", flush=True)
     if plot is not None:
-        tmp = tmp_beside(plot)  # whole or not at all
-        try:
+        with atomic_file(plot) as tmp:
             plot_curve(points, f"{args.traffic}, {shape} {noc.topology}", str(tmp))
-            os.replace(tmp, plot)
-        finally:
-            tmp.unlink(missing_ok=True)
         if not args.json:
             print(f"wrote {plot}")
     return 0

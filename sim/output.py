@@ -51,13 +51,13 @@ def make_dirs(target: Path, *dirs: Path, what: str = "--out") -> None:
 
 
 @contextlib.contextmanager
-def atomic_dir(target: Path) -> Iterator[Path]:
+def atomic_dir(target: Path, what: str = "--out") -> Iterator[Path]:
     """Yield a hidden temporary directory beside ``target``; rename it to ``target`` on success,
-    delete it on any error, so no half-written run directory is ever left."""
-    check_new(target)
+    delete it on any error, so no half-written run directory is ever left. Errors name ``what``."""
+    check_new(target, what)
     tmp = tmp_beside(target)
     shutil.rmtree(tmp, ignore_errors=True)
-    make_dirs(target, target.parent, tmp)
+    make_dirs(target, target.parent, tmp, what=what)
     try:
         yield tmp
         os.replace(tmp, target)
@@ -66,17 +66,27 @@ def atomic_dir(target: Path) -> Iterator[Path]:
         raise
 
 
+@contextlib.contextmanager
+def atomic_file(target: Path) -> Iterator[Path]:
+    """Yield a hidden temporary path beside ``target`` to write; it becomes ``target`` when the
+    block ends without error and is deleted otherwise, so ``target`` appears whole or not at all."""
+    tmp = tmp_beside(target)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def atomic_write(target: Path, text: str) -> None:
     """Write a new file ``target`` whole or not at all."""
     check_new(target)
     make_dirs(target, target.parent)
-    tmp = tmp_beside(target)
-    try:
-        tmp.write_text(text)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise PrismError(f"--out: cannot write {str(target)!r} ({err.strerror})") from None
-    os.replace(tmp, target)
+    with atomic_file(target) as tmp:
+        try:
+            tmp.write_text(text)
+        except OSError as err:
+            raise PrismError(f"--out: cannot write {str(target)!r} ({err.strerror})") from None
 
 
 def write_csv(path: Path, header: list[str], rows) -> None:
@@ -128,25 +138,19 @@ def simulate_to_dir(out: Path, arch: Arch, mapping: Mapping, plan: Plan, *, trac
             import pyarrow  # noqa: F401
         except ImportError:
             raise PrismError("--trace-format parquet needs pyarrow: pip install 'prismsim[parquet]'") from None
-    with atomic_dir(out) as d:
+    # the perfetto file appears after the run directory, both or neither
+    with atomic_file(perfetto) if perfetto else contextlib.nullcontext() as pf_tmp, atomic_dir(out) as d:
         events = (ParquetRecorder if trace_format == "parquet" else CsvRecorder)(d / f"events.{trace_format}")
-        pf_tmp = tmp_beside(perfetto) if perfetto else None
         pf = PerfettoRecorder(pf_tmp) if pf_tmp else None
         rec = TeeRecorder(events, pf)
         try:
             res, tl = simulate_plan(plan, ideal_noc=ideal_noc, recorder=rec, trace=trace, counters=pf is not None,
                                     progress=progress)
+        finally:
             rec.close()
-        except BaseException:
-            rec.close()
-            if pf_tmp:
-                pf_tmp.unlink(missing_ok=True)
-            raise
         write_result(d, res, {"seed": seed, "trace": trace, "trace_rows": events.rows,
                               "schedule": mapping.schedule.kind, "chunks": mapping.schedule.chunks,
                               "program_weights": mapping.schedule.program_weights, "ideal_noc": ideal_noc})
         (d / "mapping.yaml").write_text(mapping.to_yaml())
         (d / "arch.yaml").write_text(arch_yaml(arch))
-    if pf_tmp:
-        os.replace(pf_tmp, perfetto)
     return res, tl

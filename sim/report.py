@@ -1,8 +1,6 @@
 """``prismsim report RUN_DIR``: plots and a markdown report of a run (or of a compare/sweep table)."""
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +9,7 @@ import yaml
 from prismsim.hw.errors import PrismError
 from prismsim.traces import analysis, plots
 
-from .output import check_new, make_dirs, tmp_beside
+from .output import atomic_dir
 
 
 def _floorplan(run_dir: Path) -> dict[tuple, str]:
@@ -119,11 +117,7 @@ def write_report(run_dir: str | Path) -> Path:
     if not d.is_dir():
         raise PrismError(f"report: {str(d)!r} is not a directory")
     out = d / "report"
-    check_new(out, "report")
-    tmp = tmp_beside(out)
-    shutil.rmtree(tmp, ignore_errors=True)
-    make_dirs(out, tmp, what="report")
-    try:
+    with atomic_dir(out, "report") as tmp:
         table = next((d / n for n in ("results.parquet", "results.csv", "compare.csv") if (d / n).exists()), None)
         try:  # reading: a damaged or foreign file is the user's to know about, in one line
             if table is not None:
@@ -138,8 +132,4 @@ def write_report(run_dir: str | Path) -> Path:
         figs = draw(data, tmp)   # plotting: an error here is ours, and keeps its traceback
         body = [data["head"]] + [f"\n## {title}\n\n![{title}]({png})\n" for title, png in figs]
         (tmp / "report.md").write_text("".join(body))
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out

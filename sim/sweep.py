@@ -40,7 +40,7 @@ import yaml
 from prismsim.hw.errors import PrismError, read_text
 from prismsim.hw.spec import Arch, load_arch, parse_arch
 
-from .output import make_dirs, tmp_beside
+from .output import atomic_file, make_dirs
 
 BATCH = int(os.environ.get("PRISMSIM_SWEEP_BATCH", "50"))  # points per task: ~50 amortizes task overhead
 OBJECTIVES = ("latency_ps", "energy_pj", "edp")
@@ -296,9 +296,8 @@ def run_sweep(spec: dict, out: Path, workers: int, scheduler: str | None = None,
         store.close()
     wanted = {p["point_id"] for p in spec["points"]}
     df = df[df["point_id"].isin(wanted)].sort_values("point_id").reset_index(drop=True)
-    tmp = tmp_beside(out / "results.csv")
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, out / "results.csv")
+    with atomic_file(out / "results.csv") as tmp:
+        df.to_csv(tmp, index=False)
     (out / "sweep.yaml").write_text(yaml.safe_dump({"points": len(wanted), "evaluator": spec["evaluator"],
                                                     "axes": spec["axes"]}, sort_keys=False))
     return df

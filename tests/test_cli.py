@@ -186,6 +186,17 @@ def test_disk_failure_mid_run_is_one_line_and_leaves_nothing(tmp_path, capsys, m
     assert list(tmp_path.iterdir()) == []
 
 
+def test_failure_after_the_simulation_leaves_no_perfetto_file_either(tmp_path, capsys, monkeypatch):
+    import prismsim.sim.output as output
+
+    def full(path, *a):
+        raise OSError(28, "No space left on device", str(path))
+    monkeypatch.setattr(output, "write_csv", full)   # fails while writing the results, after the run
+    code, _, err = run(capsys, "simulate", *MLP, "--out", str(tmp_path / "r"), "--perfetto", str(tmp_path / "p.json"))
+    assert code == 1 and err.count("\n") == 1 and "No space left on device" in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_sigterm_mid_run_removes_the_partial_run(tmp_path):
     # a long run killed (as by a job scheduler) exits 143 and leaves no half-written directory
     import os
