@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import signal
 import sys
@@ -55,10 +56,14 @@ def load_model(spec: str) -> Workload:
     if bad is not None:
         raise PrismError(f"--model: parameter {f'{bad}={kwargs[bad]}'!r} must be key=positive integer")
     kwargs.update(phase)
-    try:
-        return ZOO[name](**kwargs)
-    except TypeError:
-        raise PrismError(f"--model: {name} takes no parameter named {', '.join(kwargs)}") from None
+    takes = inspect.signature(ZOO[name]).parameters
+    unknown = [k for k in kwargs if k not in takes]
+    if phase and "phase" in unknown:
+        raise PrismError(f"--phase: {name} has no phases (not a causal LM)")
+    if unknown:
+        named = ", ".join(takes) or "none"
+        raise PrismError(f"--model: {name} takes no parameter named {', '.join(unknown)} (it takes: {named})")
+    return ZOO[name](**kwargs)
 
 
 def _model_spec(args) -> str:
