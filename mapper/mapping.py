@@ -178,6 +178,19 @@ def resolve(mapping: Mapping, layer: Layer) -> list[tuple[str, int]]:
     return [(u, c) for u, c in zip(units, counts) if c > 0]
 
 
+def held_weights(mapping: Mapping, layer: Layer) -> list[tuple[str, int, tuple]]:
+    """(unit, size along the split dimension, slice) per non-empty shard (``resolve``); the slice
+    names the static weights the shard holds — its rows of the layer's weight matrix, all of them
+    when the layer splits its columns. Layers that share a matrix (``Layer.weights``) and split it
+    alike hold the same slices, which a weight-resident unit stores once."""
+    out, start = [], 0
+    cols = mapping.split_of(layer.name) == "cols"
+    for u, c in resolve(mapping, layer):
+        out.append((u, c, (layer.weight_key, 0, layer.op.split_size) if cols else (layer.weight_key, start, c)))
+        start += c
+    return out
+
+
 def shard_op(mapping: Mapping, layer: Layer, count: int):
     """The ``hw`` op of one shard: ``count`` rows (with their share of the weights) or ``count``
     columns (with all of the weights)."""
@@ -208,6 +221,7 @@ def validate(mapping: Mapping, arch: Arch, workload: Workload, source: str = "ma
                 raise PrismError(f"{source}: modes.{seg}: unit {uname!r} has {arrays_available(units[uname])} arrays, "
                                  f"not {n}")
     used: dict[tuple[int, str], int] = {}
+    held: set[tuple[int, str, tuple]] = set()   # (segment, unit, weight slice) already counted
     for lname in workload.order:
         if lname not in mapping.layers:
             raise PrismError(f"{source}: layer {lname!r} has no shards (every layer must be mapped)")
@@ -223,9 +237,10 @@ def validate(mapping: Mapping, arch: Arch, workload: Workload, source: str = "ma
             if why:
                 raise PrismError(f"{source}: layer {lname!r} cannot run on unit {uname!r}: {why}")
         seg = mapping.segment_of(lname)
-        for uname, count in resolve(mapping, layer):
+        for uname, count, piece in held_weights(mapping, layer):
             need = arrays_needed(units[uname], shard_op(mapping, layer, count))
-            if need:
+            if need and (seg, uname, piece) not in held:
+                held.add((seg, uname, piece))
                 key = (seg, uname)
                 used[key] = used.get(key, 0) + need
                 cap = arrays_available(units[uname]) - mapping.memory_arrays(seg, uname)

@@ -23,7 +23,7 @@ from prismsim.hw.errors import PrismError
 from prismsim.hw.reram import array_memory, mode_switch_cost
 from prismsim.hw.units import RESIDENT, unit_cost, write_cost, writes_per_cell_limit
 
-from .mapping import Mapping, resolve, shard_op, split_counts, validate
+from .mapping import Mapping, held_weights, shard_op, split_counts, validate
 from .workload import Workload
 
 DRAM, GB = "dram", "gb"
@@ -166,6 +166,7 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
     placed: dict[str, list[tuple]] = {}
     prev_layer_jobs: list[int] = []
     writes: dict[str, int] = {}
+    write_of: dict[tuple, int] = {}    # (segment, unit, weight slice) -> the job that wrote it
     seg_jobs: dict[int, list[int]] = {}
     current_seg = -1
     switched: dict[str, int] = {}      # unit -> its mode-switch job in the current segment
@@ -229,17 +230,21 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
         producers = workload.producers(lname)
         shards = []
         this_layer_jobs: list[int] = []
-        resolved = resolve(mapping, layer)
-        regions = shard_regions(mapping, layer, [c for _, c in resolved])
-        for si, (uname, count) in enumerate(resolved):
+        resolved = held_weights(mapping, layer)
+        regions = shard_regions(mapping, layer, [c for _, c, _ in resolved])
+        for si, (uname, count, piece) in enumerate(resolved):
             unit = units[uname]
             sop = shard_op(mapping, layer, count)
             sizes = _chunk_sizes(sop.m, n_chunks)
             cregs = chunk_regions(regions[si], sizes)
             ids: list[int] = []
             written: list[int] = []
-            if (mapping.schedule.program_weights or seg > 0) and unit.kind in RESIDENT and sop.weight_bytes:
+            program = (mapping.schedule.program_weights or seg > 0) and unit.kind in RESIDENT and sop.weight_bytes
+            if program and (seg, uname, piece) in write_of:  # weights this unit holds already (shared)
+                written.append(write_of[seg, uname, piece])
+            elif program:
                 # model load, or a segment's weight reload: from DRAM, written before the unit computes
+                write_of[seg, uname, piece] = len(jobs)
                 after = list(seg_barrier) + ([switched[uname]] if uname in switched else [])
                 w_in = add_transfer(DRAM, uname, sop.weight_bytes, list(seg_barrier), lname, "weight")
                 written.append(len(jobs))

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from prismsim.hw.errors import PrismError
 from prismsim.hw.ops import ALL_KINDS, Op
 
 
@@ -13,7 +14,9 @@ class Layer:
     """One operator. GEMM view: Y[n x m] = W[n x d] . X[d x m], ``batch`` times (see ``hw.ops``).
 
     bytes_in / bytes_out are activation bytes (weights excluded); ``info`` keeps source-level
-    shapes (conv kernel, stride, ...) for reports.
+    shapes (conv kernel, stride, ...) for reports. ``weights`` names the static weight matrix:
+    layers naming the same one use one matrix (the steps of LLM decode, a reused module), which a
+    weight-resident unit then holds once; empty: the layer's own.
     """
 
     name: str
@@ -28,6 +31,12 @@ class Layer:
     act_bits: int = 8
     weight_bits: int = 8
     info: dict = field(default_factory=dict, compare=False, hash=False)
+    weights: str = ""
+
+    @property
+    def weight_key(self) -> str:
+        """The name of the static weight matrix this layer uses (``weights``, else its own name)."""
+        return self.weights or self.name
 
     @property
     def op(self) -> Op:
@@ -49,6 +58,14 @@ class Workload:
         self.input_bytes = input_bytes  # bytes each source layer reads from DRAM
         order = {n: i for i, n in enumerate(graph.nodes)}
         self.order: list[str] = list(nx.lexicographical_topological_sort(graph, key=order.__getitem__))
+        shapes: dict[str, tuple[str, tuple]] = {}
+        for lay in self.layers:  # layers that share a weight matrix have its shape
+            if lay.weights:
+                shape = (lay.kind, lay.n, lay.d, lay.batch, lay.static_weights, lay.weight_bits)
+                first, seen = shapes.setdefault(lay.weights, (lay.name, shape))
+                if seen != shape:
+                    raise PrismError(f"model {name}: layers {first!r} and {lay.name!r} share weights "
+                                     f"{lay.weights!r} but not their shape")
 
     @property
     def layers(self) -> list[Layer]:
@@ -81,9 +98,10 @@ class Builder:
         return (elements * self.act_bits + 7) // 8
 
     def add(self, name: str, kind: str, n: int, d: int, m: int, batch: int = 1, static: bool = False,
-            inputs: list | tuple = (), input_elements: int | None = None, **info) -> str:
+            inputs: list | tuple = (), input_elements: int | None = None, weights: str = "", **info) -> str:
         """``inputs``: producer names, or (name, fraction, stream) tuples. A layer without inputs
-        reads ``input_elements`` (default: its d x m x batch operand) from DRAM."""
+        reads ``input_elements`` (default: its d x m x batch operand) from DRAM. ``weights``: see
+        ``Layer``."""
         if kind not in ALL_KINDS:
             raise ValueError(f"unknown layer kind {kind!r}")
         if name in self.g:
@@ -97,7 +115,7 @@ class Builder:
             bytes_in = self._bytes(input_elements if input_elements is not None else batch * d * m)
             self.input_bytes[name] = bytes_in
         layer = Layer(name, kind, n, d, m, batch, static, bytes_in, self._bytes(batch * n * m),
-                      self.act_bits, self.weight_bits, info)
+                      self.act_bits, self.weight_bits, info, weights)
         self.g.add_node(name, layer=layer)
         for s, f, stream in edges:
             self.g.add_edge(s, name, fraction=f, stream=stream)

@@ -62,7 +62,8 @@ def pythia_70m(seq_len: int = 128, phase: str = "prefill", decode_tokens: int = 
 
 def _pythia_decode(prompt: int, steps: int, vocab: int = 50304) -> Workload:
     """Autoregressive decode: step t handles one token against a KV cache of prompt + t + 1 tokens,
-    read from memory (``kv_cache`` layers); each step waits for the previous step's lm_head."""
+    read from memory (``kv_cache`` layers); each step waits for the previous step's lm_head. The
+    steps' GEMMs share their weights (``Layer.weights``)."""
     d, heads, ffn = 512, 8, 2048
     hd = d // heads
     b = Builder(f"pythia-70m[decode,prompt={prompt},steps={steps}]")
@@ -73,17 +74,18 @@ def _pythia_decode(prompt: int, steps: int, vocab: int = 50304) -> Workload:
         x = b.add(s + "embed", "embedding", d, 1, 1, inputs=[(prev, 1 / vocab)] if prev else (), input_elements=d)
         for i in range(6):
             p = f"{s}l{i}"
-            qkv = b.gemm(f"{p}.attn.qkv", 3 * d, d, 1, [b.norm(f"{p}.ln1", d, 1, [x])])
+            w = f"l{i}"   # every step uses the same weights
+            qkv = b.gemm(f"{p}.attn.qkv", 3 * d, d, 1, [b.norm(f"{p}.ln1", d, 1, [x])], weights=f"{w}.attn.qkv")
             cache = b.add(f"{p}.attn.kv_cache", "embedding", 2 * d, 1, kv - 1, input_elements=2 * d * (kv - 1))
             qk = b.add(f"{p}.attn.qk", "matmul", kv, hd, 1, batch=heads, inputs=[(qkv, 2 / 3, False), (cache, 0.5, False)])
             sm = b.add(f"{p}.attn.softmax", "softmax", kv, 1, 1, batch=heads, inputs=[qk])
             av = b.add(f"{p}.attn.av", "matmul", hd, kv, 1, batch=heads,
                        inputs=[sm, (qkv, 1 / 3, False), (cache, 0.5, False)])
-            a = b.gemm(f"{p}.attn.proj", d, d, 1, [av])
-            h = b.gemm(f"{p}.fc1", ffn, d, 1, [b.norm(f"{p}.ln2", d, 1, [x])])
-            h = b.gemm(f"{p}.fc2", d, ffn, 1, [b.eltwise(f"{p}.gelu", ffn, 1, [h])])
+            a = b.gemm(f"{p}.attn.proj", d, d, 1, [av], weights=f"{w}.attn.proj")
+            h = b.gemm(f"{p}.fc1", ffn, d, 1, [b.norm(f"{p}.ln2", d, 1, [x])], weights=f"{w}.fc1")
+            h = b.gemm(f"{p}.fc2", d, ffn, 1, [b.eltwise(f"{p}.gelu", ffn, 1, [h])], weights=f"{w}.fc2")
             x = b.eltwise(f"{p}.add", d, 1, [x, a, h])
-        prev = b.gemm(s + "lm_head", vocab, d, 1, [b.norm(s + "ln_f", d, 1, [x])])
+        prev = b.gemm(s + "lm_head", vocab, d, 1, [b.norm(s + "ln_f", d, 1, [x])], weights="lm_head")
     return b.build()
 
 

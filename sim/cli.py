@@ -217,8 +217,9 @@ def cmd_compare(args) -> int:
     from .compare import check_strategies, compare, write_compare
 
     arch = load_arch(args.arch)
-    with Stage(f"loading {args.model}", not args.no_progress):
-        wl = load_model(args.model)
+    spec = _model_spec(args)
+    with Stage(f"loading {spec}", not args.no_progress):
+        wl = load_model(spec)
     strategies = [x.strip() for x in args.strategies.split(",") if x.strip()]
     options = _options(args.option)
     check_strategies(strategies, options)
@@ -500,11 +501,14 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--program-weights", action="store_true",
                         help="start by writing static weights into ReRAM/SRAM-PIM units (model load)")
         sp.add_argument("--seed", type=_seed, default=0)
-        sp.add_argument("--phase", choices=["prefill", "decode"], default=None, help="LLM phase (zoo pythia-70m, hf: or torch: causal LMs)")
-        sp.add_argument("--decode-tokens", type=_positive, default=None, help="decode steps (with --phase decode)")
+        phase_flags(sp)
         if out_help is not None:
             sp.add_argument("--out", required=out_required, help=out_help)
         progress_flag(sp)
+
+    def phase_flags(sp) -> None:
+        sp.add_argument("--phase", choices=["prefill", "decode"], default=None, help="LLM phase (zoo pythia-70m, hf: or torch: causal LMs)")
+        sp.add_argument("--decode-tokens", type=_positive, default=None, help="decode steps (with --phase decode)")
 
     def progress_flag(sp) -> None:
         sp.add_argument("--no-progress", action="store_true", help="no progress on stderr (shown after 2 s)")
@@ -536,6 +540,7 @@ def build_parser() -> argparse.ArgumentParser:
     cp = sub.add_parser("compare", help="several strategies, each simulated event by event")
     cp.add_argument("--arch", default=DEFAULT_ARCH)
     cp.add_argument("--model", default=DEFAULT_MODEL)
+    phase_flags(cp)
     cp.add_argument("--strategies", default="homogeneous,equal,greedy,h3pimap")
     cp.add_argument("--option", "-O", action="append", metavar="KEY=VALUE", help="strategy option (to those taking it)")
     cp.add_argument("--schedule", choices=SCHEDULES, default=None)

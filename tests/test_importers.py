@@ -138,6 +138,9 @@ def test_decode_cli(tmp_path, capsys):
                  "--out", str(tmp_path / "d")]) == 0
     assert "decode" in capsys.readouterr().out
     assert main(["simulate", "--decode-tokens", "2", "--out", str(tmp_path / "e")]) == 2
+    assert main(["compare", "--phase", "decode", "--decode-tokens", "2", "--model", "pythia-70m?seq_len=8",
+                 "--strategies", "greedy,placement", "--out", str(tmp_path / "c"), "--no-progress"]) == 0
+    assert "pythia-70m[decode,prompt=8,steps=2]" in capsys.readouterr().out
 
 
 def test_hf_decode_matches_the_zoo_decode_step_by_step(tmp_path):
@@ -155,6 +158,11 @@ def test_hf_decode_matches_the_zoo_decode_step_by_step(tmp_path):
         assert sum(x.bytes_in for x in cache) == sum(x.bytes_in for x in zstep if "kv_cache" in x.name)
         qk = [x for x in step if x.kind == "matmul" and x.d == 64]
         assert all(nx.has_path(w.graph, c.name, q.name) for c, q in zip(cache[::2], qk))
+    # every step multiplies by the same parameters: its GEMMs share step 0's weights
+    tied = [x for x in w.layers if x.static_weights and x.op.is_gemm]
+    assert len(tied) == 3 * 25 and len({x.weights for x in tied}) == 25
+    for x in tied:
+        assert x.weights == w.layer("t0." + x.name.split(".", 1)[1]).weights
     # each step's embedding reads one token of the previous step's logits
     emb = w.layer("t1.gpt_neox.embed_in.embedding")
     assert list(w.graph.predecessors(emb.name)) == ["t0.lm_head.linear"] and emb.bytes_in == 1

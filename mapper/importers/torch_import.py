@@ -5,7 +5,8 @@ Recorded: mm / addmm (gemm), bmm / baddbmm (dynamic matmul unless an operand is 
 convolution (groups and depthwise), scaled-dot-product attention (flash, efficient and math
 paths: two dynamic matmuls and a softmax), layer / batch / group norms, softmax, pooling,
 embedding lookups and elementwise arithmetic and activations. Data dependencies follow tensors
-through views; an operand derived from a module parameter is a static weight. Needs the ``torch``
+through views; an operand derived from a module parameter is a static weight, and layers using
+the same parameter share it (``Layer.weights``: the steps of a decode hold one copy). Needs the ``torch``
 extra (torch==2.13.0 CPU build, transformers for ``hf:`` models).
 """
 from __future__ import annotations
@@ -45,12 +46,13 @@ def trace_steps(model, steps: list, name: str) -> Workload:
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
 
-    params = {id(p) for p in model.parameters()} | {id(b) for b in model.buffers()}
     b = Builder(name)
     producer: dict[int, str] = {}     # id(tensor) -> layer that produced it (or None)
     also: dict[int, str] = {}         # id(tensor) -> a second producer (the KV cache read it extends)
     fraction: dict[int, float] = {}   # id(tensor) -> share of its producer's output it carries
-    weight: set[int] = set(params)    # tensors derived from parameters
+    weight: dict[int, str] = {id(t): n for it in (model.named_parameters(), model.named_buffers())
+                              for n, t in it}   # tensors derived from parameters -> the parameter's name
+    shapes: dict[str, tuple] = {}     # parameter -> (kind, n, d, batch) of the first layer using it
     memory: set[int] = set()          # tensors resident in memory (KV cache)
     keep: list = []                   # keep traced tensors alive so ids stay unique
     stack: list[str] = []
@@ -77,7 +79,8 @@ def trace_steps(model, steps: list, name: str) -> Workload:
             for y in x:
                 yield from tensors(y)
 
-    def add(kind, op, n, d, m, batch=1, static=False, ins=(), stream_flags=None):
+    def add(kind, op, n, d, m, batch=1, static=False, ins=(), stream_flags=None, w=None):
+        """Record a layer; ``w``: its static weight tensor (layers using one parameter share it)."""
         base = f"{prefix}{stack[-1] if stack else name}.{op}"
         names[base] += 1
         lname = base if names[base] == 1 else f"{base}#{names[base]}"
@@ -87,8 +90,14 @@ def trace_steps(model, steps: list, name: str) -> Workload:
             for p, f, st in ((producer.get(id(t)), fraction.get(id(t), 1.0), stream), (also.get(id(t)), 1.0, False)):
                 if p and p not in [s[0] for s in srcs]:
                     srcs.append((p, f, st))
+        shared = ""
+        if static and w is not None:   # the same parameter in another shape (a transposed reuse) is not shared
+            shape = (kind, max(1, n), max(1, d), max(1, batch))
+            if shapes.setdefault(weight[id(w)], shape) == shape:
+                shared = weight[id(w)]
         b.add(lname, kind, max(1, n), max(1, d), max(1, m), batch=max(1, batch), static=static,
-              inputs=srcs, input_elements=None if srcs else max(1, int(sum(t.numel() for t in ins)) or 1))
+              inputs=srcs, input_elements=None if srcs else max(1, int(sum(t.numel() for t in ins)) or 1),
+              weights=shared)
         return lname
 
     class Mode(TorchDispatchMode):
@@ -104,20 +113,20 @@ def trace_steps(model, steps: list, name: str) -> Workload:
                 x, w = (args[1], args[2]) if op == "addmm" else (args[0], args[1])
                 static = id(w) in weight
                 lname = add("gemm" if static else "matmul", "linear" if static else "mm",
-                            w.shape[1], x.shape[1], x.shape[0], static=static, ins=[x] + ([] if static else [w]))
+                            w.shape[1], x.shape[1], x.shape[0], static=static, ins=[x] + ([] if static else [w]), w=w)
             elif op in ("bmm", "baddbmm"):
                 a_, b_ = (args[1], args[2]) if op == "baddbmm" else (args[0], args[1])
                 static = id(b_) in weight
                 lname = add("gemm" if static else "matmul", "bmm", b_.shape[2], a_.shape[2], a_.shape[1],
                             batch=a_.shape[0], static=static, ins=[a_] + ([] if static else [b_]),
-                            stream_flags=[True, False])
+                            stream_flags=[True, False], w=b_)
             elif op in ("convolution", "_convolution"):
                 x, w = args[0], args[1]
                 groups = int(args[8]) if len(args) > 8 else 1
                 o = outs[0]
                 pixels = int(o.shape[0]) * int(math.prod(o.shape[2:]))
                 lname = add("conv", "conv", w.shape[0] // groups, int(math.prod(w.shape[1:])), pixels,
-                            batch=groups, static=id(w) in weight, ins=[x])
+                            batch=groups, static=id(w) in weight, ins=[x], w=w)
             elif op in SDPA:
                 q, k, v = args[0], args[1], args[2]
                 bh = int(math.prod(q.shape[:-2]))
@@ -168,14 +177,14 @@ def trace_steps(model, steps: list, name: str) -> Workload:
             else:  # views, copies and untracked ops pass provenance through
                 src = next((producer[id(t)] for t in ins if id(t) in producer), None)
                 cache = next((also[id(t)] for t in ins if id(t) in also), None)
-                derived = any(id(t) in weight for t in ins) and src is None
+                derived = next((weight[id(t)] for t in ins if id(t) in weight), None) if src is None else None
                 for t in outs:
                     if cache is not None:
                         also[id(t)] = cache
                     if src is not None:
                         producer[id(t)] = src
                     elif derived:
-                        weight.add(id(t))
+                        weight[id(t)] = derived
             return out
 
     last = None

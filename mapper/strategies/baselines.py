@@ -16,23 +16,33 @@ from prismsim.hw.noc import flits_ps, route, transfer_energy
 
 class _Capacity:
     """Arrays still free on each weight-resident unit (ReRAM, SRAM-PIM: static weights stay
-    written for the whole run)."""
+    written for the whole run). A layer split equally over ``names`` holds the same weight
+    slices as an earlier layer sharing its weights (``Layer.weights``) split over the same units:
+    those take no more arrays."""
 
     def __init__(self, units: dict[str, Unit]):
         self.free = {u: arrays_available(x) for u, x in units.items() if x.kind in RESIDENT}
         self.units = units
+        self.held: set[tuple[str, tuple]] = set()   # (unit, weight slice) as in mapping.held_weights
 
-    def need(self, layer: Layer, names: list[str]) -> dict[str, int]:
-        counts = split_counts(layer.op.split_size, [1.0] * len(names))
-        return {u: arrays_needed(self.units[u], layer.op.rows(c)) for u, c in zip(names, counts) if c}
+    def _shards(self, layer: Layer, names: list[str]) -> list[tuple[str, tuple, int]]:
+        """(unit, weight slice, arrays) per non-empty shard of an equal split."""
+        out, start = [], 0
+        for u, c in zip(names, split_counts(layer.op.split_size, [1.0] * len(names))):
+            if c:
+                out.append((u, (layer.weight_key, start, c), arrays_needed(self.units[u], layer.op.rows(c))))
+                start += c
+        return out
 
     def fits(self, layer: Layer, names: list[str]) -> bool:
-        return all(self.free.get(u, 0) >= n for u, n in self.need(layer, names).items() if n)
+        return all(self.free.get(u, 0) >= n for u, piece, n in self._shards(layer, names)
+                   if n and (u, piece) not in self.held)
 
     def take(self, layer: Layer, names: list[str]) -> None:
-        for u, n in self.need(layer, names).items():
-            if u in self.free:
+        for u, piece, n in self._shards(layer, names):
+            if u in self.free and (u, piece) not in self.held:
                 self.free[u] -= n
+                self.held.add((u, piece))
 
 
 def _capable(units: dict[str, Unit], layer: Layer, kind: str | None = None) -> list[str]:

@@ -98,12 +98,19 @@ def cmswitch(workload: Workload, arch: Arch, memory: int = 1, max_copies: int = 
                 free[i] -= a
         return True
 
+    def holders(seg_layers: list[Layer]) -> dict[str, str]:
+        """Static layer -> the first layer of the segment with its weights (itself, or an earlier
+        one sharing them, ``Layer.weights``: those run on the same arrays)."""
+        first: dict[str, str] = {}
+        return {x.name: first.setdefault(x.weight_key, x.name) for x in seg_layers if x.name in opts}
+
     def seg_cost(i: int, j: int) -> float:
         """Estimated time of layers i..j-1 as one segment with one copy each (for the DP)."""
-        names = [x.name for x in layers[i:j] if x.name in opts]
+        holder = holders(layers[i:j])
+        names = [n for n, h in holder.items() if n == h]   # the weights the segment holds
         if sum(foot[n][0] * foot[n][1] for n in names) > budget or not fits(names):
             return math.inf
-        t = sum(min(o[2] for o in opts[n] if o[0] == 1) for n in names)
+        t = sum(min(o[2] for o in opts[n] if o[0] == 1) for n in holder)
         t += sum(spill_ps(x.bytes_out, False) for x in layers[i:j] if x.name not in opts)
         w = sum(weights_of[n] for n in names)
         return t + (w / weight_gbps * 1000 + reload_fixed if w else 0.0)
@@ -129,7 +136,8 @@ def cmswitch(workload: Workload, arch: Arch, memory: int = 1, max_copies: int = 
     choice_log = []
     for s, (i, j) in enumerate(zip(cuts, cuts[1:])):
         seg_layers = layers[i:j]
-        chosen = _milp([x.name for x in seg_layers if x.name in opts], opts, budget)
+        holder = holders(seg_layers)
+        chosen = _milp([n for n, h in holder.items() if n == h], opts, budget)
         while True:
             placed = _pack(seg_layers, chosen, foot, cims, per_unit, layers, index)
             if placed is not None:
@@ -142,6 +150,11 @@ def cmswitch(workload: Workload, arch: Arch, memory: int = 1, max_copies: int = 
             chosen[worst] = next(o for o in sorted(opts[worst], key=lambda o: o[2])
                                  if (o[0] < k or (o[0] == k and o[1] < mem)))
         shards, splits, mem_units = placed
+        for n, h in holder.items():   # shared weights: on the arrays that hold them
+            if n != h:
+                shards[n] = dict(shards[h])
+                if h in splits:
+                    splits.add(n)
         for x in seg_layers:
             mapping.segments[x.name] = s
             if x.name in shards:

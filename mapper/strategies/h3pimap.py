@@ -170,9 +170,15 @@ def _remap(workload: Workload, arch: Arch, mapping: Mapping, opts: Options, max_
             return None
         return dict(opts.choices[i][best])
 
-    def noisy_layers() -> list[tuple[float, str]]:
-        return sorted((snr_of(n, mapping.layers[n]), n) for n in opts.layers
-                      if n in data and any(units[u].kind in NOISY for u in mapping.layers[n]))
+    def noisy_layers() -> list[tuple[float, str]]:  # a layer that shares its weights moves with their owner
+        return sorted((snr_of(n, mapping.layers[n]), n) for i, n in enumerate(opts.layers)
+                      if opts.owner[i] == i and n in data and any(units[u].kind in NOISY for u in mapping.layers[n]))
+
+    def move(name: str, new: dict) -> None:
+        o = index[name]
+        for i, n in enumerate(opts.layers):
+            if i == o or opts.owner[i] == o:
+                mapping.layers[n] = dict(new)
 
     log = []
     if trained:
@@ -184,7 +190,7 @@ def _remap(workload: Workload, arch: Arch, mapping: Mapping, opts: Options, max_
             for s, name in noisy_layers():
                 new = better(name, max(goal, s + 3.0))
                 if new is not None:
-                    mapping.layers[name] = new
+                    move(name, new)
                     current = acc.evaluate(model, arch, workload, mapping, cfg).accuracy_mean
                     log.append({"layer": name, "snr_db": round(float(s), 2), "accuracy": round(current, 4)})
                     moved = True
@@ -198,7 +204,7 @@ def _remap(workload: Workload, arch: Arch, mapping: Mapping, opts: Options, max_
                 break
             new = better(name, snr_db)
             if new is not None:
-                mapping.layers[name] = new
+                move(name, new)
                 log.append({"layer": name, "snr_db": round(float(s), 2),
                             "new_snr_db": round(float(snr_of(name, new)), 2)})
         mapping.meta.update(snr_target_db=snr_db)

@@ -16,7 +16,8 @@ With ``duplicate`` (default on), the slowest layers that fit one PE first get ex
 output columns (tokens / pixels) are split across the copies. Then, in topological order, each
 layer takes the next PEs along the order from where the previous one ended: its copies on
 distinct PEs side by side, or as many PEs as its weights need, its rows shared in proportion to
-their free arrays (filling partly used PEs first). Activations and pooling run on their producer's units when those can
+their free arrays (filling partly used PEs first); a layer that shares weights with an earlier
+one (``Layer.weights``: decode steps) runs where they are. Activations and pooling run on their producer's units when those can
 (a PIM tile's periphery), other layers on the capable unit nearest their producers.
 """
 from __future__ import annotations
@@ -185,10 +186,11 @@ def _copies(workload: Workload, pes: list[Unit], max_copies: int, budget: float)
     cap = sum(arrays_available(p) for p in pes) * budget
     per_pe = max(arrays_available(p) for p in pes)
     pe = pes[0]
-    used, copies, heap = 0, {}, []
+    used, copies, heap, seen = 0, {}, [], set()
     for layer in workload.layers:
-        if not layer.static_weights:
-            continue
+        if not layer.static_weights or layer.weight_key in seen:
+            continue   # a layer sharing earlier weights (decode steps) is placed with them
+        seen.add(layer.weight_key)
         need = arrays_needed(pe, layer.op)
         used += need
         if 0 < need <= per_pe:
@@ -213,8 +215,16 @@ def _pack_all(workload: Workload, arch: Arch, units: dict[str, Unit], pes: list[
     cursor = 0
     layers: dict[str, dict[str, float]] = {}
     split: dict[str, str] = {}
+    holder: dict[str, str] = {}   # weights -> the layer placed with them
     for layer in workload.layers:
+        if layer.static_weights and pes and layer.weight_key in holder:  # shared: where they are
+            first = holder[layer.weight_key]
+            layers[layer.name] = dict(layers[first])
+            if first in split:
+                split[layer.name] = split[first]
+            continue
         if layer.static_weights and pes:
+            holder[layer.weight_key] = layer.name
             k = copies.get(layer.name, 1)
             got = _pack_copies(layer, pes, free, cursor, k) if k > 1 else None
             if got is not None:

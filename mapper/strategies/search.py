@@ -5,8 +5,10 @@ rows 1:3, 1:1 or 3:1, less those with a shard larger than its unit's arrays — 
 with the same ``hw`` functions the plan uses (``baselines.shard_estimate``). A mapping is then
 one option per layer, and its analytical score is a sum over layers: latency (sequential
 schedule) and energy (plus leakage over that latency), with the arrays each option writes into
-weight-resident units as a capacity constraint. Scoring a population is a few numpy gathers:
-far beyond 1,000 mappings/s.
+weight-resident units as a capacity constraint. Layers that share a weight matrix
+(``Layer.weights``: the steps of LLM decode) take the option of the first of them (``owner``),
+whose arrays hold it for all. Scoring a population is a few numpy gathers: far beyond 1,000
+mappings/s.
 """
 from __future__ import annotations
 
@@ -35,10 +37,13 @@ class Options:
     arrays: np.ndarray                      # [layers, max options, resident units] arrays used
     capacity: np.ndarray                    # [resident units]
     leak_pj_per_ps: float
+    owner: np.ndarray                       # [layers] the layer whose option this one takes (itself,
+                                            # or the first that shares its weights; arrays counted there)
 
     def score(self, genomes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(latency ps, energy pJ, capacity excess >= 0 is infeasible) of each genome row."""
         idx = np.arange(len(self.layers))
+        genomes = np.asarray(genomes)[:, self.owner]
         lat = self.lat[idx, genomes].sum(axis=1)
         energy = self.energy[idx, genomes].sum(axis=1) + self.leak_pj_per_ps * lat
         if self.capacity.size:
@@ -49,6 +54,7 @@ class Options:
         return lat, energy, excess
 
     def mapping(self, genome) -> Mapping:
+        genome = np.asarray(genome)[self.owner]
         return Mapping({name: dict(self.choices[i][int(g)]) for i, (name, g) in enumerate(zip(self.layers, genome))})
 
 
@@ -60,7 +66,8 @@ def build_options(workload: Workload, arch: Arch, kinds: list[str] | None = None
     kinds = kinds or list(by_kind)
     resident = [u for u, x in units.items() if x.kind in RESIDENT]
     rpos = {u: i for i, u in enumerate(resident)}
-    layers, choices, costs = [], [], []
+    layers, choices, costs, owner = [], [], [], []
+    first: dict[str, int] = {}   # shared weights -> the first layer using them
     for layer in workload.layers:
         capable = [k for k in kinds if k in by_kind and can_run(units[by_kind[k][0]], layer.op) is None]
         if not capable:
@@ -89,6 +96,12 @@ def build_options(workload: Workload, arch: Arch, kinds: list[str] | None = None
         if not feasible:
             raise PrismError(f"layer {layer.name!r} of {workload.name} has no option on arch {arch.name}: split over "
                              f"all units of a kind, its weight shards still exceed a unit's arrays")
+        o = first.setdefault(layer.weight_key, len(layers)) if layer.weights else len(layers)
+        if o != len(layers) and choices[o] == feasible:   # its weights are held where the owner's are
+            row = [(lat, e, np.zeros(len(resident))) for lat, e, _ in row]
+        else:
+            o = len(layers)
+        owner.append(o)
         layers.append(layer.name)
         choices.append(feasible)
         costs.append(row)
@@ -104,13 +117,14 @@ def build_options(workload: Workload, arch: Arch, kinds: list[str] | None = None
             choices[i].append(choices[i][0])
     cap = np.array([arrays_available(units[u]) for u in resident], dtype=float)
     leak = sum(leakage_mw(x) for x in units.values()) * 1e-3  # mW * ps = 1e-3 pJ
-    return Options(layers, choices, lat, energy, arrays, cap, leak)
+    return Options(layers, choices, lat, energy, arrays, cap, leak, np.array(owner, dtype=int))
 
 
 def mip_front(opts: Options, budgets: int = 6) -> list[np.ndarray]:
     """Exact points of the latency-energy front by mixed-integer programming (scipy milp /
     HiGHS): minimum energy under a sweep of latency budgets, capacity respected."""
     from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import csr_array
 
     L, O = opts.lat.shape
     n = L * O
@@ -122,6 +136,13 @@ def mip_front(opts: Options, budgets: int = 6) -> list[np.ndarray]:
     for i in range(L):
         one[i, i * O:(i + 1) * O] = 1
     cons = [LinearConstraint(one, 1, 1)]
+    tied = [(i, int(o)) for i, o in enumerate(opts.owner) if o != i]
+    if tied:  # a layer sharing weights takes its owner's option
+        rows = np.arange(len(tied) * O)
+        i, o = (np.repeat([t[k] for t in tied], O) * O + np.tile(np.arange(O), len(tied)) for k in (0, 1))
+        same = csr_array((np.r_[np.ones(len(rows)), -np.ones(len(rows))], (np.r_[rows, rows], np.r_[i, o])),
+                         shape=(len(rows), n))
+        cons.append(LinearConstraint(same, 0, 0))
     if opts.capacity.size:
         cap_rows = opts.arrays.reshape(n, -1).T
         cons.append(LinearConstraint(cap_rows, -np.inf, opts.capacity))
