@@ -66,3 +66,19 @@ def test_placement_options_are_checked(r18):
         make_mapping("placement", r18, a, order="zigzag")
     with pytest.raises(PrismError, match="has no option 'colour'"):
         make_mapping("placement", r18, a, colour=1)
+
+
+def test_refinement_moves_contents_only_between_identical_pes():
+    """hybrid-3d mixes ReRAM and SRAM-PIM PEs: swapping a ReRAM PE's contents (a GELU run in its
+    periphery) onto an SRAM-PIM PE made an invalid mapping (it ran no elementwise ops)."""
+    from prismsim.mapper.zoo import pythia_70m
+    a = load_arch("hybrid-3d")
+    units = a.instances()
+    w = pythia_70m(seq_len=8)
+    plain = make_mapping("placement", w, a, refine=0)
+    m = make_mapping("placement", w, a)
+    validate(m, a, w)
+    on_pes = [n for n in w.order if any(units[u].kind in ("reram", "sram_pim") for u in plain.layers[n])]
+    assert {units[u].kind for n in on_pes for u in plain.layers[n]} == {"reram", "sram_pim"}
+    for n in on_pes:   # every layer stays on PEs of the kind it was packed on
+        assert {units[u].kind for u in m.layers[n]} == {units[u].kind for u in plain.layers[n]}, n

@@ -120,7 +120,7 @@ def placement(workload: Workload, arch: Arch, order: str = "curve", seed: int = 
 
 
 def _refine(workload: Workload, arch: Arch, units: dict[str, Unit], mapping: Mapping, passes: int = 20) -> Mapping:
-    """Swap the whole contents of PEs (identical units, so weights still fit) while a swap lowers
+    """Swap the whole contents of identical PEs (so weights still fit) while a swap lowers
     sum(bytes x NoC energy per byte of the route) over the plan's transfers, i.e. its NoC
     energy; then put layers that run off the PEs next to their producers again."""
     from ..plan import build_plan
@@ -146,6 +146,11 @@ def _refine(workload: Workload, arch: Arch, units: dict[str, Unit], mapping: Map
 
     pes = sorted(u for u, x in units.items() if x.kind in RESIDENT)
     host = {u: u for u in pes}     # content (named by its original PE) -> PE now holding it
+
+    def alike(a: str, b: str) -> bool:
+        """Contents move only between identical PEs (a chip may mix ReRAM and SRAM-PIM PEs,
+        or PEs of different sizes): the weights still fit and every layer can still run."""
+        return units[a].kind == units[b].kind and units[a].params == units[b].params
     where = dict(pos)
 
     def delta(a: str, b: str) -> float:
@@ -163,6 +168,8 @@ def _refine(workload: Workload, arch: Arch, units: dict[str, Unit], mapping: Map
         improved = False
         for i, a in enumerate(pes):
             for b in pes[i + 1:]:
+                if not alike(a, b):
+                    continue
                 if (a in adj or b in adj) and delta(a, b) < -1e-9:
                     host[a], host[b] = host[b], host[a]
                     where[a], where[b] = where[b], where[a]
