@@ -123,3 +123,23 @@ def test_search_leaves_out_options_whose_shards_do_not_fit_their_unit():
                        for u, c in zip(o, counts) if c and units[u].kind == "reram")
     m = make_mapping("h3pimap", wl, arch, gens=2, pop=4, remap=0)
     assert build_plan(arch, wl, m).jobs
+
+
+def test_the_mip_solver_prints_nothing_on_stdout(capfd, monkeypatch):
+    """HiGHS writes a stray debug line from C to file descriptor 1; it must not reach stdout
+    (it broke ``--json`` output)."""
+    import os
+
+    import scipy.optimize
+
+    from prismsim.mapper.strategies.solver import milp
+
+    def chatty(*a, **k):   # the C library printing, then answering
+        os.write(1, b"HighsMipSolverData::transformNewIntegerFeasibleSolution tmpSolver.run();\n")
+        return "solved"
+
+    monkeypatch.setattr(scipy.optimize, "milp", chatty)
+    print("before")
+    assert milp() == "solved"
+    print("after")
+    assert capfd.readouterr().out == "before\nafter\n"

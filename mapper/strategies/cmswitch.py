@@ -179,7 +179,9 @@ def _milp(names: list[str], opts: dict, budget: int) -> dict[str, tuple]:
     """One option per layer minimising total time within the array budget (multiple-choice knapsack)."""
     if not names:
         return {}
-    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.optimize import Bounds, LinearConstraint
+
+    from .solver import milp
 
     flat = [(n, o) for n in names for o in opts[n]]
     cost = np.array([o[2] for _, o in flat], dtype=float)

@@ -123,8 +123,10 @@ def build_options(workload: Workload, arch: Arch, kinds: list[str] | None = None
 def mip_front(opts: Options, budgets: int = 6) -> list[np.ndarray]:
     """Exact points of the latency-energy front by mixed-integer programming (scipy milp /
     HiGHS): minimum energy under a sweep of latency budgets, capacity respected."""
-    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.optimize import Bounds, LinearConstraint
     from scipy.sparse import csr_array
+
+    from .solver import milp
 
     L, O = opts.lat.shape
     n = L * O
