@@ -107,3 +107,19 @@ def test_accuracy_settings_are_checked():
                         ({"kernel": "fast"}, "kernel: must be one of bit, surrogate")):
         with pytest.raises(PrismError, match=needle):
             AccuracyConfig(**bad)
+
+
+@pytest.mark.parametrize("stride,pad", [(1, 1), (2, 1), (1, 0), (2, 0)])
+def test_im2col_convolution_equals_the_direct_sum(stride, pad):
+    """The trained CNN's convolution (im2col + GEMM) against the definition, window by window."""
+    rng = np.random.default_rng(stride + 2 * pad)
+    x, w, b = rng.standard_normal((2, 3, 7, 6)), rng.standard_normal((4, 3, 3, 3)), rng.standard_normal(4)
+    got = nets._conv(nets.FloatOps(), "c", x, w, b, stride=stride, pad=pad)
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    ho, wo = (7 + 2 * pad - 3) // stride + 1, (6 + 2 * pad - 3) // stride + 1
+    want = np.empty((2, 4, ho, wo))
+    for i in range(ho):
+        for j in range(wo):
+            win = xp[:, :, i * stride:i * stride + 3, j * stride:j * stride + 3]
+            want[:, :, i, j] = np.einsum("bckl,ockl->bo", win, w) + b
+    assert np.allclose(got, want)

@@ -59,11 +59,8 @@ def _im2col(x: np.ndarray, k: int, stride: int, pad: int) -> np.ndarray:
     B, C, H, W = x.shape
     xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
     ho, wo = (H + 2 * pad - k) // stride + 1, (W + 2 * pad - k) // stride + 1
-    cols = np.empty((B, ho, wo, C, k, k), dtype=x.dtype)
-    for i in range(k):
-        for j in range(k):
-            cols[:, :, :, :, i, j] = xp[:, :, i:i + stride * ho:stride, j:j + stride * wo:stride].transpose(0, 2, 3, 1)
-    return cols.reshape(B * ho * wo, C * k * k), ho, wo
+    windows = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(2, 3))[:, :, ::stride, ::stride][:, :, :ho, :wo]
+    return np.ascontiguousarray(windows.transpose(0, 2, 3, 1, 4, 5)).reshape(B * ho * wo, C * k * k), ho, wo
 
 
 def _conv(ops, name, x, w, bias, stride=1, pad=1):
