@@ -40,10 +40,14 @@ class Options:
     owner: np.ndarray                       # [layers] the layer whose option this one takes (itself,
                                             # or the first that shares its weights; arrays counted there)
 
+    def __post_init__(self):
+        self.tied = bool((self.owner != np.arange(len(self.owner))).any())
+
     def score(self, genomes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(latency ps, energy pJ, capacity excess >= 0 is infeasible) of each genome row."""
         idx = np.arange(len(self.layers))
-        genomes = np.asarray(genomes)[:, self.owner]
+        if self.tied:
+            genomes = np.asarray(genomes)[:, self.owner]
         lat = self.lat[idx, genomes].sum(axis=1)
         energy = self.energy[idx, genomes].sum(axis=1) + self.leak_pj_per_ps * lat
         if self.capacity.size:
