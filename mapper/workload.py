@@ -106,6 +106,9 @@ class Builder:
             raise ValueError(f"unknown layer kind {kind!r}")
         if name in self.g:
             raise ValueError(f"layer {name!r} defined twice")
+        if min(n, d, m, batch) < 1:  # e.g. an image smaller than a patch or a stage's stride
+            raise PrismError(f"model {self.name}: layer {name!r} would be empty (n={n}, d={d}, m={m}, "
+                             f"batch={batch}): the input is too small for it")
         edges = []
         for inp in inputs:
             src, frac, stream = (inp, 1.0, True) if isinstance(inp, str) else (tuple(inp) + (True,))[:3]

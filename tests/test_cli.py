@@ -100,6 +100,7 @@ def _bad_arch(tmp_path, text):
     (["simulate", "--model", "mlp?depth=3"], "--model: mlp takes no parameter named depth (it takes: batch)"),
     (["simulate", "--model", "bert-base?seq_len=64&foo=1"], "bert-base takes no parameter named foo (it takes"),
     (["simulate", "--model", "resnet18", "--phase", "decode"], "--phase: resnet18 has no phases"),
+    (["simulate", "--model", "vit-b16?image=8"], "layer 'patch' would be empty (n=768, d=768, m=0, batch=1)"),
     (["simulate", "--strategy", "magic"], "--strategy: unknown strategy 'magic'"),
     (["simulate", "--mapping", "missing.yaml"], "--mapping: file 'missing.yaml' does not exist"),
     (["simulate", "--chunks", "0"], "argument --chunks: must be a whole number >= 1"),
