@@ -93,6 +93,7 @@ class Builder:
         self.g = nx.DiGraph()
         self.act_bits, self.weight_bits = act_bits, weight_bits
         self.input_bytes: dict[str, int] = {}
+        self.weight_shapes: dict[str, tuple] = {}   # weights -> (kind, n, d, batch, static) of their first layer
 
     def _bytes(self, elements: int) -> int:
         return (elements * self.act_bits + 7) // 8
@@ -101,7 +102,8 @@ class Builder:
             inputs: list | tuple = (), input_elements: int | None = None, weights: str = "", **info) -> str:
         """``inputs``: producer names, or (name, fraction, stream) tuples. A layer without inputs
         reads ``input_elements`` (default: its d x m x batch operand) from DRAM. ``weights``: see
-        ``Layer``."""
+        ``Layer``; a layer naming weights an earlier layer used in another shape (a transposed
+        reuse) gets a matrix of its own."""
         if kind not in ALL_KINDS:
             raise ValueError(f"unknown layer kind {kind!r}")
         if name in self.g:
@@ -117,6 +119,10 @@ class Builder:
         if not edges:
             bytes_in = self._bytes(input_elements if input_elements is not None else batch * d * m)
             self.input_bytes[name] = bytes_in
+        if weights:
+            shape = (kind, n, d, batch, static)
+            if self.weight_shapes.setdefault(weights, shape) != shape:
+                weights = f"{weights}[{kind} {n}x{d}x{batch}]"
         layer = Layer(name, kind, n, d, m, batch, static, bytes_in, self._bytes(batch * n * m),
                       self.act_bits, self.weight_bits, info, weights)
         self.g.add_node(name, layer=layer)

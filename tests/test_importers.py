@@ -122,6 +122,22 @@ def test_onnx_round_trip(tmp_path):
     assert main(["simulate", "--model", str(bad), "--out", str(tmp_path / "r2")]) == 2
 
 
+def test_onnx_nodes_sharing_an_initializer_share_its_weights(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.ones((64, 64), dtype=np.float32), "w")
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"], name="a"),
+             helper.make_node("MatMul", ["h", "w"], ["y"], name="b")]   # one matrix, applied twice
+    graph = helper.make_graph(nodes, "twice", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 64])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 64])], [w])
+    f = tmp_path / "twice.onnx"
+    onnx.save(helper.make_model(graph), str(f))
+    wl = load_model(str(f))
+    assert wl.layer("a").weights == wl.layer("b").weights == "w"
+
+
 def test_decode_steps_grow_the_kv_cache_and_run_in_order():
     w = ZOO["pythia-70m"](seq_len=16, phase="decode", decode_tokens=3)
     for t in range(3):

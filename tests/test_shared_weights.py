@@ -1,5 +1,7 @@
 """Layers that share one weight matrix (``Layer.weights``: the steps of LLM decode) are held once
 by a weight-resident unit: in the capacity check, in the plan's weight writes and in the mappers."""
+import dataclasses
+
 import pytest
 
 from prismsim.hw.errors import PrismError
@@ -8,7 +10,7 @@ from prismsim.mapper.mapping import Mapping, Schedule, validate
 from prismsim.mapper.plan import build_plan
 from prismsim.mapper.strategies import make_mapping
 from prismsim.mapper.strategies.search import build_options, mip_front
-from prismsim.mapper.workload import Builder
+from prismsim.mapper.workload import Builder, Workload
 from prismsim.mapper.zoo import ZOO
 
 
@@ -44,12 +46,16 @@ def test_shared_weights_are_written_once(arch):
     assert len([j for j in unshared.jobs if j.kind == "write"]) == 4
 
 
-def test_layers_sharing_weights_must_share_a_shape():
-    b = Builder("bad")
-    x = b.gemm("a", 64, 64, 1, weights="W")
-    b.gemm("b", 64, 32, 1, [x], weights="W")
+def test_layers_sharing_weights_share_a_shape():
+    b = Builder("transposed")
+    x = b.gemm("a", 64, 32, 1, weights="W")
+    b.gemm("b", 32, 64, 1, [x], weights="W")   # the same parameter transposed: a matrix of its own
+    w = b.build()
+    assert w.layer("a").weight_key == "W" != w.layer("b").weight_key
+    g = w.graph.copy()   # a graph built by hand must keep the rule
+    g.nodes["b"]["layer"] = dataclasses.replace(w.layer("b"), weights="W")
     with pytest.raises(PrismError, match="layers 'a' and 'b' share weights 'W' but not their shape"):
-        b.build()
+        Workload("bad", g, w.input_bytes)
 
 
 def _per_step_ps(strategy: str, steps: int, **opts) -> float:

@@ -1,6 +1,7 @@
 """Import an ONNX file (shapes by onnx shape inference; external weight data is never loaded).
 
-MatMul / Gemm / Conv become GEMM layers (static when the weight is an initializer), Softmax,
+MatMul / Gemm / Conv become GEMM layers (static when the weight is an initializer; nodes using one
+initializer share its weights, ``Layer.weights``), Softmax,
 LayerNormalization / BatchNormalization, pooling and element-wise operators become the
 digital layers; Reshape, Transpose, Flatten and the like pass data through. Needs the ``onnx``
 extra.
@@ -43,14 +44,14 @@ def onnx_workload(path: str | Path) -> Workload:
     producer: dict[str, str] = {}
     names: Counter = Counter()
 
-    def add(node, kind, n, d, m, batch=1, static=False, data_inputs=()):
+    def add(node, kind, n, d, m, batch=1, static=False, data_inputs=(), weights=""):
         base = node.name or f"{node.op_type.lower()}"
         names[base] += 1
         lname = base if names[base] == 1 else f"{base}#{names[base]}"
         srcs = list(dict.fromkeys(producer[x] for x in data_inputs if x in producer))
         elems = sum(math.prod(shapes.get(x, [1])) for x in data_inputs) or 1
         b.add(lname, kind, max(1, n), max(1, d), max(1, m), batch=max(1, batch), static=static,
-              inputs=srcs, input_elements=None if srcs else elems)
+              inputs=srcs, input_elements=None if srcs else elems, weights=weights if static else "")
         for o in node.output:
             producer[o] = lname
 
@@ -65,7 +66,7 @@ def onnx_workload(path: str | Path) -> Workload:
                 k, n = (sw[1], sw[0]) if trans_b else (sw[0], sw[1])
                 m = math.prod(sa[:-1]) if sa else 1
                 add(node, "gemm" if w in inits else "matmul", n, k, m, static=w in inits,
-                    data_inputs=[a] + ([] if w in inits else [w]))
+                    data_inputs=[a] + ([] if w in inits else [w]), weights=w)
             else:  # batched matmul of activations
                 batch = math.prod(sa[:-2]) if len(sa) > 2 else 1
                 add(node, "matmul", sw[-1], sw[-2], sa[-2], batch=batch, data_inputs=[a, w])
@@ -75,7 +76,7 @@ def onnx_workload(path: str | Path) -> Workload:
             groups = next((at.i for at in node.attribute if at.name == "group"), 1)
             pixels = (out[0] if out else 1) * math.prod(out[2:]) if out else 1
             add(node, "conv", sw[0] // groups, math.prod(sw[1:]), pixels, batch=groups, static=w in inits,
-                data_inputs=[x])
+                data_inputs=[x], weights=w)
         elif op == "Softmax":
             add(node, "softmax", out[-1] if out else 1, 1, math.prod(out[:-1]) if out else 1, data_inputs=ins[:1])
         elif op in NORMS:

@@ -52,7 +52,6 @@ def trace_steps(model, steps: list, name: str) -> Workload:
     fraction: dict[int, float] = {}   # id(tensor) -> share of its producer's output it carries
     weight: dict[int, str] = {id(t): n for it in (model.named_parameters(), model.named_buffers())
                               for n, t in it}   # tensors derived from parameters -> the parameter's name
-    shapes: dict[str, tuple] = {}     # parameter -> (kind, n, d, batch) of the first layer using it
     memory: set[int] = set()          # tensors resident in memory (KV cache)
     keep: list = []                   # keep traced tensors alive so ids stay unique
     stack: list[str] = []
@@ -90,14 +89,9 @@ def trace_steps(model, steps: list, name: str) -> Workload:
             for p, f, st in ((producer.get(id(t)), fraction.get(id(t), 1.0), stream), (also.get(id(t)), 1.0, False)):
                 if p and p not in [s[0] for s in srcs]:
                     srcs.append((p, f, st))
-        shared = ""
-        if static and w is not None:   # the same parameter in another shape (a transposed reuse) is not shared
-            shape = (kind, max(1, n), max(1, d), max(1, batch))
-            if shapes.setdefault(weight[id(w)], shape) == shape:
-                shared = weight[id(w)]
         b.add(lname, kind, max(1, n), max(1, d), max(1, m), batch=max(1, batch), static=static,
               inputs=srcs, input_elements=None if srcs else max(1, int(sum(t.numel() for t in ins)) or 1),
-              weights=shared)
+              weights=weight[id(w)] if static and w is not None else "")
         return lname
 
     class Mode(TorchDispatchMode):
