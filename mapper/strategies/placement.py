@@ -146,12 +146,12 @@ def _refine(workload: Workload, arch: Arch, units: dict[str, Unit], mapping: Map
 
     pes = sorted(u for u, x in units.items() if x.kind in RESIDENT)
     host = {u: u for u in pes}     # content (named by its original PE) -> PE now holding it
+    where = dict(pos)
 
     def alike(a: str, b: str) -> bool:
         """Contents move only between identical PEs (a chip may mix ReRAM and SRAM-PIM PEs,
         or PEs of different sizes): the weights still fit and every layer can still run."""
         return units[a].kind == units[b].kind and units[a].params == units[b].params
-    where = dict(pos)
 
     def delta(a: str, b: str) -> float:
         pa, pb = where[a], where[b]

@@ -142,12 +142,13 @@ def mip_front(opts: Options, budgets: int = 6) -> list[np.ndarray]:
     for i in range(L):
         one[i, i * O:(i + 1) * O] = 1
     cons = [LinearConstraint(one, 1, 1)]
-    tied = [(i, int(o)) for i, o in enumerate(opts.owner) if o != i]
-    if tied:  # a layer sharing weights takes its owner's option
-        rows = np.arange(len(tied) * O)
-        i, o = (np.repeat([t[k] for t in tied], O) * O + np.tile(np.arange(O), len(tied)) for k in (0, 1))
-        same = csr_array((np.r_[np.ones(len(rows)), -np.ones(len(rows))], (np.r_[rows, rows], np.r_[i, o])),
-                         shape=(len(rows), n))
+    member = np.flatnonzero(opts.owner != np.arange(L))
+    if member.size:  # a layer sharing weights takes its owner's option: x[i, j] - x[owner, j] = 0
+        a = (member[:, None] * O + np.arange(O)).ravel()
+        b = (opts.owner[member][:, None] * O + np.arange(O)).ravel()
+        rows = np.arange(a.size)
+        same = csr_array((np.r_[np.ones(a.size), -np.ones(a.size)], (np.r_[rows, rows], np.r_[a, b])),
+                         shape=(a.size, n))
         cons.append(LinearConstraint(same, 0, 0))
     if opts.capacity.size:
         cap_rows = opts.arrays.reshape(n, -1).T
