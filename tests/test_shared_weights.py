@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 
 from prismsim.hw.errors import PrismError
+from prismsim.hw.spec import load_arch
 from prismsim.mapper.analytical import analyze_plan
 from prismsim.mapper.mapping import Mapping, Schedule, validate
 from prismsim.mapper.plan import build_plan
@@ -12,6 +13,7 @@ from prismsim.mapper.strategies import make_mapping
 from prismsim.mapper.strategies.search import build_options, mip_front
 from prismsim.mapper.workload import Builder, Workload
 from prismsim.mapper.zoo import ZOO
+from prismsim.sim.engine import simulate_plan
 
 
 def _twice(shared: bool, n: int = 512):
@@ -42,6 +44,11 @@ def test_shared_weights_are_written_once(arch):
         if j.layer == "b" and j.kind == "compute":
             assert any(d in j.deps for d in (w.id for w in writes if w.unit == j.unit))
     assert sum(t.nbytes for t in plan.transfers if t.kind == "weight") == 512 * 512
+    _, tl = simulate_plan(plan, trace="none")   # played out: b computes after the one write of its slice
+    assert tl.bytes_sent == tl.bytes_delivered
+    for j in plan.jobs:
+        if j.layer == "b":
+            assert all(tl.job_start[j.id] >= tl.job_end[w.id] for w in writes if w.unit == j.unit)
     unshared = build_plan(arch, _twice(False, 256), Mapping(m.layers, schedule=m.schedule))
     assert len([j for j in unshared.jobs if j.kind == "write"]) == 4
 
@@ -59,7 +66,6 @@ def test_layers_sharing_weights_share_a_shape():
 
 
 def _per_step_ps(strategy: str, steps: int, **opts) -> float:
-    from prismsim.hw.spec import load_arch
     arch = load_arch("hybrid")
     wl = ZOO["pythia-70m"](seq_len=8, phase="decode", decode_tokens=steps)
     return analyze_plan(build_plan(arch, wl, make_mapping(strategy, wl, arch, **opts))).latency_ps / steps
@@ -76,7 +82,6 @@ def test_decode_steps_keep_their_weights_on_reram(strategy, opts):
 
 
 def test_search_options_tie_shared_layers():
-    from prismsim.hw.spec import load_arch
     arch = load_arch("hybrid")
     wl = ZOO["pythia-70m"](seq_len=8, phase="decode", decode_tokens=3)
     opts = build_options(wl, arch)
