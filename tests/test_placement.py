@@ -82,3 +82,18 @@ def test_refinement_moves_contents_only_between_identical_pes():
     assert {units[u].kind for n in on_pes for u in plain.layers[n]} == {"reram", "sram_pim"}
     for n in on_pes:   # every layer stays on PEs of the kind it was packed on
         assert {units[u].kind for u in m.layers[n]} == {units[u].kind for u in plain.layers[n]}, n
+
+
+def test_placement_on_pes_of_different_kinds_and_sizes():
+    """Copies and packing take each PE's own array count: with an SRAM-PIM PE larger than the
+    ReRAM PEs, a layer that fit 'one PE' by the largest was costed on a smaller ReRAM PE and the
+    strategy failed ('shard needs 1152 crossbars but the unit has 1024')."""
+    from prismsim.hw.spec import parse_arch
+    a = parse_arch({"name": "mixed", "noc": {"dims": [5, 1]}, "dram": {"position": [1, 0]},
+                    "global_buffer": {"position": [2, 0]},
+                    "units": [{"name": "re", "kind": "reram", "count": 4, "params": {"crossbars": 1024}},
+                              {"name": "dg", "kind": "digital", "count": 2},
+                              {"name": "sp", "kind": "sram_pim", "count": 1}]}, "test")
+    w = resnet18(image=32)
+    m = make_mapping("placement", w, a)
+    validate(m, a, w)

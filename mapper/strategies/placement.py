@@ -25,6 +25,7 @@ from __future__ import annotations
 import heapq
 import math
 import random as _random
+from typing import Callable
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.noc import NocParams, route
@@ -191,8 +192,8 @@ def _copies(workload: Workload, pes: list[Unit], max_copies: int, budget: float)
     """Copies per single-PE layer: repeatedly give one more to the slowest layer while the
     arrays of all copies stay within ``budget`` of the PEs' capacity (ISAAC-style balancing)."""
     cap = sum(arrays_available(p) for p in pes) * budget
-    per_pe = max(arrays_available(p) for p in pes)
-    pe = pes[0]
+    pe = pes[0]   # copies are counted for PEs like the first (a chip may mix PE kinds and sizes)
+    per_pe = arrays_available(pe)
     used, copies, heap, seen = 0, {}, [], set()
     for layer in workload.layers:
         if not layer.static_weights or layer.weight_key in seen:
@@ -251,12 +252,12 @@ def _pack_all(workload: Workload, arch: Arch, units: dict[str, Unit], pes: list[
     return layers, split
 
 
-def _scan(pes: list[Unit], free: dict[str, int], cursor: int, need: int, k: int) -> list[int]:
-    """Up to ``k`` indices of PEs, in order from ``cursor`` and wrapping, with ``need`` free arrays."""
+def _scan(pes: list[Unit], free: dict[str, int], cursor: int, need: Callable[[Unit], int], k: int) -> list[int]:
+    """Up to ``k`` indices of PEs, in order from ``cursor`` and wrapping, with ``need(pe)`` free arrays."""
     out = []
     for step in range(len(pes)):
         i = (cursor + step) % len(pes)
-        if free[pes[i].name] >= need:
+        if free[pes[i].name] >= need(pes[i]):
             out.append(i)
             if len(out) == k:
                 break
@@ -286,7 +287,7 @@ def _pack(layer: Layer, pes: list[Unit], free: dict[str, int], cursor: int) -> t
         if room < total:
             continue
         counts = split_counts(op.split_size, [free[pes[j].name] for j in idx])
-        needs = [arrays_needed(pes[0], op.rows(c)) if c else 0 for c in counts]
+        needs = [arrays_needed(pes[j], op.rows(c)) if c else 0 for j, c in zip(idx, counts)]
         if all(nd <= free[pes[j].name] for j, nd in zip(idx, needs)):
             used = [(j, nd, c) for j, nd, c in zip(idx, needs, counts) if c]
             names, nxt = _take(pes, free, [j for j, _, _ in used], [nd for _, nd, _ in used])
@@ -296,11 +297,13 @@ def _pack(layer: Layer, pes: list[Unit], free: dict[str, int], cursor: int) -> t
 
 def _pack_copies(layer: Layer, pes: list[Unit], free: dict[str, int], cursor: int, k: int):
     """Up to ``k`` whole copies on distinct PEs, first-fit from ``cursor``; None if not even two fit."""
-    need = arrays_needed(pes[0], layer.op)
+    def need(pe: Unit) -> int:   # per PE: a chip may mix PE kinds and sizes
+        return arrays_needed(pe, layer.op)
+
     idx = _scan(pes, free, cursor, need, k)
     if len(idx) < 2:
         return None
-    return _take(pes, free, idx, [need] * len(idx))
+    return _take(pes, free, idx, [need(pes[i]) for i in idx])
 
 
 def _colocate(workload: Workload, units: dict[str, Unit], layers: dict[str, dict[str, float]],
