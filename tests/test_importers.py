@@ -43,6 +43,15 @@ def test_hf_config_overrides_and_layer_names():
     assert len(qk) == 2 and all(x.batch == 4 and x.n == 16 and x.m == 16 and not x.static_weights for x in qk)
 
 
+def test_hf_encoder_decoder_gets_a_target_sequence():
+    pytest.importorskip("transformers")
+    w = load_model("hf:t5?d_model=64&d_ff=128&num_layers=1&num_heads=2&d_kv=32&vocab_size=100&seq_len=8")
+    names = [x.name for x in w.layers]
+    assert any(n.startswith("encoder.") for n in names) and any("EncDecAttention" in n for n in names)
+    cross = [x for x in w.layers if x.kind == "matmul" and "EncDecAttention" in x.name and x.d == 32]
+    assert cross and all(x.n == 8 and x.m == 8 for x in cross)   # 8 target queries over 8 source keys
+
+
 def test_torch_factory(tmp_path, monkeypatch):
     pytest.importorskip("torch")
     (tmp_path / "my_nets.py").write_text(
@@ -70,13 +79,16 @@ def test_bad_factories_and_overrides_are_one_line(tmp_path, monkeypatch):
         "import torch\n"
         "def boom():\n    raise RuntimeError('no weights here')\n"
         "def number():\n    return 42\n"
-        "def ok():\n    return torch.nn.Linear(4, 4), {'input': torch.zeros(2, 4)}\n")
+        "def ok():\n    return torch.nn.Linear(4, 4), {'input': torch.zeros(2, 4)}\n"
+        "def wrong_inputs():\n    return torch.nn.Linear(4, 4), {'input': torch.zeros(2, 5)}\n")
     monkeypatch.chdir(tmp_path)
     assert load_model("torch:cwd_nets:ok").macs == 2 * 4 * 4
     with pytest.raises(PrismError, match="the factory raised RuntimeError: no weights here"):
         load_model("torch:cwd_nets:boom")
     with pytest.raises(PrismError, match=r"must return \(model, example inputs dict\) \(got int\)"):
         load_model("torch:cwd_nets:number")
+    with pytest.raises(PrismError, match=r"its forward pass failed on the example inputs \(input\): RuntimeError"):
+        load_model("torch:cwd_nets:wrong_inputs")
     pytest.importorskip("transformers")
     with pytest.raises(PrismError, match="bad config override .*hidden size is not divisible"):
         load_model("hf:gpt_neox?hidden_size=7&num_attention_heads=2")

@@ -197,7 +197,13 @@ def trace_steps(model, steps: list, name: str) -> Workload:
                         lay = b.g.nodes[last]["layer"]   # one element of the logits
                         producer[id(t)], fraction[id(t)] = last, 1 / max(1, lay.batch * lay.n * lay.m)
             with torch.no_grad(), Mode():
-                out = model(**inputs)
+                try:
+                    out = model(**inputs)
+                except PrismError:
+                    raise
+                except Exception as err:  # the model refuses its example inputs
+                    raise PrismError(f"model {name}: its forward pass failed on the example inputs "
+                                     f"({', '.join(inputs)}): {type(err).__name__}: {_first_line(err)}") from None
             logits = getattr(out, "logits", None)
             if logits is None:
                 logits = next(tensors(out if isinstance(out, (list, tuple)) else [out]), None)
@@ -230,7 +236,8 @@ HF_PRESETS = {  # Hugging Face configs equal to the zoo's shape specs
 
 def hf_workload(spec: str) -> Workload:
     """``hf:ARCH?key=value&...``: a Hugging Face model type (or a zoo name in HF_PRESETS) with
-    config overrides; ``seq_len`` (text, default 128) and ``image_size`` (vision) set the input;
+    config overrides; ``seq_len`` (text, default 128; encoder-decoder models get a target of the
+    same length) and ``image_size`` (vision) set the input;
     ``phase=decode`` with ``decode_tokens=N`` (causal LMs) plays N one-token steps after a
     ``seq_len`` prompt."""
     try:
@@ -280,6 +287,8 @@ def hf_workload(spec: str) -> Workload:
             inputs = {"pixel_values": torch.zeros(1, cfg.num_channels, size, size)}
         else:
             inputs = {"input_ids": torch.zeros(1, seq, dtype=torch.long)}
+            if getattr(cfg, "is_encoder_decoder", False):  # T5, BART, ...: a target as long as the source
+                inputs["decoder_input_ids"] = torch.zeros(1, seq, dtype=torch.long)
     if phase == "decode":
         return _decode(model, inputs, steps, f"hf:{arch}[decode,prompt={seq},steps={steps}]")
     return trace(model, inputs, f"hf:{arch}")
