@@ -52,6 +52,17 @@ def test_hf_encoder_decoder_gets_a_target_sequence():
     assert cross and all(x.n == 8 and x.m == 8 for x in cross)   # 8 target queries over 8 source keys
 
 
+def test_hf_model_that_cannot_be_built_is_one_line(monkeypatch):
+    transformers = pytest.importorskip("transformers")
+
+    def boom(cfg):   # what transformers raised for hf:deit here
+        raise TypeError("'NoneType' object is not iterable")
+
+    monkeypatch.setattr(transformers.AutoModel, "from_config", boom)
+    with pytest.raises(PrismError, match="hf:bert: cannot build it with AutoModel: TypeError: 'NoneType'"):
+        load_model("hf:bert?num_hidden_layers=1")
+
+
 def test_torch_factory(tmp_path, monkeypatch):
     pytest.importorskip("torch")
     (tmp_path / "my_nets.py").write_text(

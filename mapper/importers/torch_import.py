@@ -279,8 +279,9 @@ def hf_workload(spec: str) -> Workload:
     with torch.device("meta"):
         try:
             model = auto.from_config(cfg)
-        except ValueError as err:
-            raise PrismError(f"--model: hf:{arch}: {str(err).splitlines()[0][:200]}") from None
+        except Exception as err:  # transformers raises several kinds for a model it cannot build
+            raise PrismError(f"--model: hf:{arch}: cannot build it with {auto.__name__}: "
+                             f"{type(err).__name__}: {_first_line(err)[:200]}") from None
         model.eval()
         if vision:
             size = int(getattr(cfg, "image_size", 224))
