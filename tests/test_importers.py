@@ -161,6 +161,46 @@ def test_onnx_nodes_sharing_an_initializer_share_its_weights(tmp_path):
     assert wl.layer("a").weights == wl.layer("b").weights == "w"
 
 
+def test_transposed_convolutions_count_the_macs_they_do(tmp_path, monkeypatch):
+    """A transposed conv is the GEMM that scatters each input pixel (C_out/g x k x k outputs from
+    C_in/g inputs): C_in x C_out x k^2 x input pixels MACs; it was counted per output pixel (4x
+    too many at stride 2). Both importers."""
+    pytest.importorskip("torch")
+    (tmp_path / "deconv_nets.py").write_text(
+        "import torch\n"
+        "def make():\n"
+        "    return torch.nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1), {'input': torch.zeros(1, 8, 16, 16)}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    w = load_model("torch:deconv_nets:make")
+    assert [(x.n, x.d, x.m) for x in w.layers if x.kind == "conv"] == [(4 * 16, 8, 256)]
+    assert w.macs == 8 * 4 * 16 * 256
+    onnx = pytest.importorskip("onnx")
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    wt = numpy_helper.from_array(np.ones((8, 4, 4, 4), dtype=np.float32), "w")
+    node = helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", strides=[2, 2], pads=[1, 1, 1, 1])
+    graph = helper.make_graph([node], "up", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 16, 16])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 32, 32])], [wt])
+    f = tmp_path / "up.onnx"
+    onnx.save(helper.make_model(graph), str(f))
+    assert load_model(str(f)).macs == 8 * 4 * 16 * 256
+
+
+def test_onnx_compute_it_cannot_model_is_refused(tmp_path):
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    node = helper.make_node("Einsum", ["a", "b"], ["c"], name="e", equation="ij,jk->ik")
+    graph = helper.make_graph([node], "e", [helper.make_tensor_value_info("a", TensorProto.FLOAT, [4, 8]),
+                                            helper.make_tensor_value_info("b", TensorProto.FLOAT, [8, 2])],
+                              [helper.make_tensor_value_info("c", TensorProto.FLOAT, [4, 2])])
+    f = tmp_path / "e.onnx"
+    onnx.save(helper.make_model(graph), str(f))
+    with pytest.raises(PrismError, match=r"operators prismsim cannot model yet: Einsum \(1\)"):
+        load_model(str(f))
+
+
 def test_decode_steps_grow_the_kv_cache_and_run_in_order():
     w = ZOO["pythia-70m"](seq_len=16, phase="decode", decode_tokens=3)
     for t in range(3):

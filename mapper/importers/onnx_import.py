@@ -1,10 +1,11 @@
 """Import an ONNX file (shapes by onnx shape inference; external weight data is never loaded).
 
-MatMul / Gemm / Conv become GEMM layers (static when the weight is an initializer; nodes using one
-initializer share its weights, ``Layer.weights``), Softmax,
+MatMul / Gemm / Conv / ConvTranspose become GEMM layers (static when the weight is an initializer;
+nodes using one initializer share its weights, ``Layer.weights``), Softmax,
 LayerNormalization / BatchNormalization, pooling and element-wise operators become the
-digital layers; Reshape, Transpose, Flatten and the like pass data through. Needs the ``onnx``
-extra.
+digital layers; Reshape, Transpose, Flatten and the like pass data through. A file with compute
+the importer has no GEMM view of (LSTM, Einsum, quantized or contrib ops: ``UNMODELLED``) is
+refused rather than imported without it. Needs the ``onnx`` extra.
 """
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ ELEMENTWISE = {"Add", "Sub", "Mul", "Div", "Relu", "Gelu", "Sigmoid", "Tanh", "E
                "HardSwish", "HardSigmoid", "LeakyRelu", "Neg", "Exp"}
 NORMS = {"LayerNormalization", "BatchNormalization", "InstanceNormalization", "GroupNormalization"}
 POOLS = {"MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean"}
+UNMODELLED = {"LSTM", "GRU", "RNN", "Einsum", "MatMulInteger", "ConvInteger", "QLinearMatMul", "QLinearConv",
+              "Attention", "MultiHeadAttention"}   # compute the importer has no GEMM view of (yet)
 
 
 def onnx_workload(path: str | Path) -> Workload:
@@ -43,6 +46,7 @@ def onnx_workload(path: str | Path) -> Workload:
     b = Builder(p.stem)
     producer: dict[str, str] = {}
     names: Counter = Counter()
+    unmodelled: Counter = Counter()
 
     def add(node, kind, n, d, m, batch=1, static=False, data_inputs=(), weights=""):
         base = node.name or f"{node.op_type.lower()}"
@@ -77,6 +81,15 @@ def onnx_workload(path: str | Path) -> Workload:
             pixels = (out[0] if out else 1) * math.prod(out[2:]) if out else 1
             add(node, "conv", sw[0] // groups, math.prod(sw[1:]), pixels, batch=groups, static=w in inits,
                 data_inputs=[x], weights=w)
+        elif op == "ConvTranspose":  # W (C_in, C_out/g, k..): every input pixel scatters C_out/g x k.. outputs
+            x, w = ins[0], ins[1]
+            sw, sx = shapes.get(w, []), shapes.get(x, [])
+            groups = next((at.i for at in node.attribute if at.name == "group"), 1)
+            pixels = sx[0] * math.prod(sx[2:]) if sx else 1
+            add(node, "conv", math.prod(sw[1:]), sw[0] // groups, pixels, batch=groups, static=w in inits,
+                data_inputs=[x], weights=w)
+        elif op in UNMODELLED:
+            unmodelled[op] += 1
         elif op == "Softmax":
             add(node, "softmax", out[-1] if out else 1, 1, math.prod(out[:-1]) if out else 1, data_inputs=ins[:1])
         elif op in NORMS:
@@ -96,6 +109,10 @@ def onnx_workload(path: str | Path) -> Workload:
             if src is not None:
                 for o in node.output:
                     producer[o] = src
+    if unmodelled:  # their multiply-accumulates would silently go missing
+        raise PrismError(f"--model {p}: operators prismsim cannot model yet: "
+                         f"{', '.join(f'{k} ({v})' for k, v in sorted(unmodelled.items()))}; "
+                         "export them unrolled into MatMul / Conv")
     if not b.g.number_of_nodes():
         raise PrismError(f"--model {p}: no operators prismsim can map")
     return b.build()

@@ -2,8 +2,9 @@
 ``TorchDispatchMode`` records the aten ops and module hooks name them.
 
 Recorded: mm / addmm (gemm), bmm / baddbmm (dynamic matmul unless an operand is a weight),
-convolution (groups and depthwise), scaled-dot-product attention (flash, efficient and math
-paths: two dynamic matmuls and a softmax), layer / batch / group norms, softmax, pooling,
+convolution (groups and depthwise; transposed as the GEMM that scatters each input pixel),
+scaled-dot-product attention (flash, efficient and math paths: two dynamic matmuls and a
+softmax), layer / batch / group norms, softmax, pooling,
 embedding lookups and elementwise arithmetic and activations. Data dependencies follow tensors
 through views; an operand derived from a module parameter is a static weight, and layers using
 the same parameter share it (``Layer.weights``: the steps of a decode hold one copy). Needs the ``torch``
@@ -117,10 +118,13 @@ def trace_steps(model, steps: list, name: str) -> Workload:
             elif op in ("convolution", "_convolution"):
                 x, w = args[0], args[1]
                 groups = int(args[8]) if len(args) > 8 else 1
-                o = outs[0]
-                pixels = int(o.shape[0]) * int(math.prod(o.shape[2:]))
-                lname = add("conv", "conv", w.shape[0] // groups, int(math.prod(w.shape[1:])), pixels,
-                            batch=groups, static=id(w) in weight, ins=[x], w=w)
+                if len(args) > 6 and args[6]:  # transposed: W (C_in, C_out/g, k..) scatters every input pixel
+                    n, d = int(math.prod(w.shape[1:])), w.shape[0] // groups   # to C_out/g x k.. outputs
+                    pixels = int(x.shape[0]) * int(math.prod(x.shape[2:]))
+                else:                          # W (C_out, C_in/g, k..) gathers for every output pixel
+                    n, d = w.shape[0] // groups, int(math.prod(w.shape[1:]))
+                    pixels = int(outs[0].shape[0]) * int(math.prod(outs[0].shape[2:]))
+                lname = add("conv", "conv", n, d, pixels, batch=groups, static=id(w) in weight, ins=[x], w=w)
             elif op in SDPA:
                 q, k, v = args[0], args[1], args[2]
                 bh = int(math.prod(q.shape[:-2]))
