@@ -1,8 +1,12 @@
 """The one error type users see (a message naming the field and value that is wrong), and
-reading a user's input file so that a missing, unreadable or non-text file is one of them."""
+reading a user's input file so that a missing, unreadable, non-text or malformed YAML file is one
+of them."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 
 class PrismError(Exception):
@@ -28,3 +32,27 @@ def read_text(path: str | Path, field: str) -> str:
         raise PrismError(f"{field}: {str(p)!r} is not UTF-8 text (byte {err.start})") from None
     except OSError as err:
         raise PrismError(f"{field}: cannot read {str(p)!r} ({err.strerror})") from None
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping (it keeps the last one
+    silently: two ``models:`` lines in a sweep file ran only the second)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice (line {key_node.start_mark.line + 1})",
+                    key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def load_yaml(text: str, source: str) -> Any:
+    """``text`` parsed as YAML (safe, no key twice in a mapping); a PrismError naming ``source`` if not."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as err:
+        raise PrismError(f"{source}: not valid YAML ({str(err).splitlines()[0]})") from None

@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .digital import DigitalParams
-from .errors import PrismError, read_text
+from .errors import PrismError, load_yaml, read_text
 from .memory import DramParams, GlobalBufferParams
 from .noc import NocParams
 from .noc import nodes as noc_nodes
@@ -159,11 +159,7 @@ def load_arch(name_or_path: str | Path) -> Arch:
         text, source = read_text(p, "--arch"), str(p)
     else:
         text, source = preset_text(str(name_or_path)), f"preset {name_or_path}"
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise PrismError(f"{source}: not valid YAML ({str(err).splitlines()[0]})") from None
-    return parse_arch(data, source)
+    return parse_arch(load_yaml(text, source), source)
 
 
 def arch_yaml(arch: Arch) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from prismsim.hw.errors import PrismError, read_text
+from prismsim.hw.errors import PrismError, load_yaml, read_text
 from prismsim.hw.spec import Arch, Unit
 from prismsim.hw.units import arrays_available, arrays_needed, can_run
 
@@ -88,11 +88,7 @@ class Mapping:
 
     @classmethod
     def from_yaml(cls, text: str, source: str = "mapping") -> "Mapping":
-        try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError as err:
-            raise PrismError(f"{source}: not valid YAML ({str(err).splitlines()[0]})") from None
-        return cls.from_dict(doc, source)
+        return cls.from_dict(load_yaml(text, source), source)
 
     @classmethod
     def from_dict(cls, doc: Any, source: str = "mapping") -> "Mapping":

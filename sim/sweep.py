@@ -37,7 +37,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from prismsim.hw.errors import PrismError, read_text
+from prismsim.hw.errors import PrismError, load_yaml, read_text
 from prismsim.hw.spec import Arch, load_arch, parse_arch
 
 from .output import atomic_file, make_dirs
@@ -104,10 +104,7 @@ def load_sweep(path: str | Path, progress: bool = False) -> dict:
     from .progress import Stage
 
     p = Path(path)
-    try:
-        doc = yaml.safe_load(read_text(p, "sweep"))
-    except yaml.YAMLError as err:
-        raise PrismError(f"{p}: not valid YAML ({str(err).splitlines()[0]})") from None
+    doc = load_yaml(read_text(p, "sweep"), str(p))
     if not isinstance(doc, dict):
         raise PrismError(f"{p}: a sweep must be a YAML mapping")
     known = {"base", "models", "strategies", "evaluator", "sampling", "samples", "seed", "axes"}
@@ -116,8 +113,10 @@ def load_sweep(path: str | Path, progress: bool = False) -> dict:
             raise PrismError(f"{p}: field {k!r} is not a sweep setting (known: {', '.join(sorted(known))})")
     base = load_arch(str(doc.get("base", "hybrid")))
     base_doc = base.model_dump(mode="json")
-    models = doc.get("models") or ["pythia-70m"]
-    strategies = doc.get("strategies") or ["greedy"]
+    models, strategies = doc.get("models", ["pythia-70m"]), doc.get("strategies", ["greedy"])
+    for field, given in (("models", models), ("strategies", strategies)):
+        if not isinstance(given, list) or not given:  # an empty list ran the default silently
+            raise PrismError(f"{p}: field {field}: expected a non-empty list (got {given!r})")
     evaluator = doc.get("evaluator", "analytical")
     if evaluator not in ("analytical", "des"):
         raise PrismError(f"{p}: field evaluator must be analytical or des (got {evaluator!r})")

@@ -42,6 +42,9 @@ def _rows(df):
     ("base: hybrid\nsampling: random", "field samples must be a whole number"),
     ("base: hybrid\ncolour: red", "field 'colour' is not a sweep setting"),
     ("base: [", "not valid YAML"),
+    ("base: hybrid\nmodels: []", "field models: expected a non-empty list (got [])"),
+    ("base: hybrid\nstrategies: greedy", "field strategies: expected a non-empty list (got 'greedy')"),
+    ("base: hybrid\nmodels: [mlp]\nmodels: [resnet18]", "not valid YAML (key 'models' is given twice (line 3))"),
 ])
 def test_bad_sweep_files_fail_before_any_work(tmp_path, capsys, text, needle):
     f = _file(tmp_path, text)
