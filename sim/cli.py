@@ -25,7 +25,7 @@ from .engine import TRACE_LEVELS, simulate_plan
 from .output import (atomic_dir, atomic_file, atomic_write, check_new, default_run_dir, make_dirs,
                      simulate_to_dir, write_csv)
 from .progress import Stage
-from .traffic import PATTERNS, plot_curve, run_load
+from .traffic import PATTERNS, check_load, plot_curve, run_load
 
 DEFAULT_ARCH, DEFAULT_MODEL, DEFAULT_STRATEGY = "hybrid", "pythia-70m", "greedy"
 
@@ -432,6 +432,8 @@ def cmd_noc(args) -> int:
         noc = NocParams(**fields)
     except ValidationError as err:
         raise PrismError(_format_validation(err, "noc").replace("noc: field ", "--")) from None
+    for r in rates:  # before anything is printed
+        check_load(noc, args.traffic, r)
     plot = Path(args.plot) if args.plot else None
     if plot is not None:  # checked before the runs, so a bad path costs no simulation
         if plot.suffix != ".png":

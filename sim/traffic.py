@@ -46,9 +46,7 @@ def destinations(pattern: str, src: np.ndarray, grid: tuple[int, ...], rng: np.r
         return rng.integers(0, extent, size=src.shape)
     if pattern == "bitcomplement":
         return extent - 1 - src
-    if pattern == "transpose":
-        if grid[0] != grid[1]:
-            raise PrismError(f"--traffic transpose needs a square x-y grid (got {'x'.join(map(str, grid))})")
+    if pattern == "transpose":  # a square x-y grid (check_load)
         out = src.copy()
         out[:, 0], out[:, 1] = src[:, 1], src[:, 0]
         return out
@@ -72,14 +70,21 @@ def possible_pairs(pattern: str, noc: NocParams) -> set[tuple[tuple[int, ...], t
     return set(zip(ns, map(tuple, dst.tolist())))
 
 
-def run_load(noc: NocParams, pattern: str, rate: float, cycles: int, seed: int = 0,
-             warmup: int | None = None) -> LoadPoint:
-    """One offered load: simulate ``cycles`` cycles of traffic and measure it. Injections are
-    drawn as the run goes and the measures are running sums, so memory does not grow with ``cycles``."""
+def check_load(noc: NocParams, pattern: str, rate: float) -> None:
+    """A PrismError if ``run_load`` cannot run this load (before any work is done)."""
     if not 0 < rate <= 1:
         raise PrismError(f"--rate: offered load must be in (0, 1] flits/node/cycle (got {rate})")
     if pattern not in PATTERNS:
         raise PrismError(f"--traffic: unknown pattern {pattern!r} (choose from {', '.join(PATTERNS)})")
+    if pattern == "transpose" and noc.grid[0] != noc.grid[1]:
+        raise PrismError(f"--traffic transpose needs a square x-y grid (got {'x'.join(map(str, noc.grid))})")
+
+
+def run_load(noc: NocParams, pattern: str, rate: float, cycles: int, seed: int = 0,
+             warmup: int | None = None) -> LoadPoint:
+    """One offered load: simulate ``cycles`` cycles of traffic and measure it. Injections are
+    drawn as the run goes and the measures are running sums, so memory does not grow with ``cycles``."""
+    check_load(noc, pattern, rate)
     warmup = cycles // 10 if warmup is None else warmup
     if noc.route_table:  # user routes: prove them free of routing deadlock first
         check_deadlock_free(noc, possible_pairs(pattern, noc))

@@ -255,3 +255,12 @@ def test_console_script_default_run(tmp_path):
     assert "pythia-70m[seq=128] on hybrid" in p.stdout
     (run_dir,) = (tmp_path / "runs").iterdir()
     assert json.loads((run_dir / "summary.json").read_text())["macs"] == 5_813_305_344
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["noc", "--rate", "0.1,2"], "--rate: offered load must be in (0, 1]"),
+    (["noc", "--traffic", "transpose", "--dims", "3x5"], "--traffic transpose needs a square x-y grid (got 3x5)"),
+])
+def test_noc_bad_load_prints_nothing_before_its_error(capsys, argv, needle):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == "" and needle in err and err.count("\n") == 1
