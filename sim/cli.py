@@ -229,7 +229,10 @@ def cmd_compare(args) -> int:
 
     def progress(row):
         if args.json:
-            print(json.dumps({k: row[k] for k in ("strategy", "latency_ps", "energy_pj", "accuracy")}), flush=True)
+            print(json.dumps({k: row[k] for k in ("strategy", "latency_ps", "energy_pj", "accuracy", "error")}),
+                  flush=True)
+        elif row["error"]:
+            print(f"  {row['strategy']:<12} cannot run: {row['error']}", flush=True)
         else:
             acc = "" if row["accuracy"] is None else f"  accuracy {100 * row['accuracy']:.2f}%"
             print(f"  {row['strategy']:<12} latency {_fmt_ps(row['latency_ps']):>16}  energy "

@@ -39,7 +39,9 @@ def compare(arch: Arch, wl: Workload, strategies: list[str], schedule: Schedule,
             accuracy_seeds: int = 3, accuracy_samples: int = 1000, t_eval: float = 86400.0,
             progress=None) -> tuple[list[dict], dict[str, Mapping]]:
     """One row per strategy: latency, energy, EDP, accuracy (trained models) and utilization per
-    unit kind, from an event-driven run of its mapping."""
+    unit kind, from an event-driven run of its mapping. A strategy that cannot map this model on
+    this chip (a PrismError) gets a row with its ``error`` and the others still run; if none
+    can, the first error is raised."""
     from prismsim.mapper import accuracy as acc
 
     per_strategy = check_strategies(strategies, options)
@@ -47,11 +49,18 @@ def compare(arch: Arch, wl: Workload, strategies: list[str], schedule: Schedule,
     rows, mappings = [], {}
     for s in strategies:
         t0 = time.perf_counter()
-        m = make_mapping(s, wl, arch, schedule=schedule, **per_strategy[s])
-        validate(m, arch, wl, source=f"strategy {s}")
+        try:
+            m = make_mapping(s, wl, arch, schedule=schedule, **per_strategy[s])
+            validate(m, arch, wl, source=f"strategy {s}")
+        except PrismError as err:
+            rows.append({"strategy": s, "latency_ps": None, "energy_pj": None, "edp_pj_s": None,
+                         "accuracy": None, "error": str(err), "wall_s": round(time.perf_counter() - t0, 2)})
+            if progress:
+                progress(rows[-1])
+            continue
         res, _ = simulate_plan(build_plan(arch, wl, m, check=False), trace="none")
         row = {"strategy": s, "latency_ps": res.latency_ps, "energy_pj": res.energy_pj,
-               "edp_pj_s": res.latency_ps * 1e-12 * res.energy_pj, "accuracy": None}
+               "edp_pj_s": res.latency_ps * 1e-12 * res.energy_pj, "accuracy": None, "error": None}
         if model in acc.TRAINED:
             cfg = acc.AccuracyConfig(t_s=t_eval, seeds=accuracy_seeds, samples=accuracy_samples)
             row["accuracy"] = acc.evaluate(model, arch, wl, m, cfg).accuracy_mean
@@ -61,6 +70,8 @@ def compare(arch: Arch, wl: Workload, strategies: list[str], schedule: Schedule,
         mappings[s] = m
         if progress:
             progress(row)
+    if not mappings:
+        raise PrismError(next(r["error"] for r in rows))
     return rows, mappings
 
 
@@ -71,7 +82,8 @@ def write_compare(out: Path, rows: list[dict], mappings: dict[str, Mapping]) -> 
         (out / f"mapping-{s}.yaml").write_text(m.to_yaml())
         if m.meta:
             (out / f"meta-{s}.json").write_text(json.dumps(m.meta, indent=2, default=float))
-    cols = [c for c in ("latency_ps", "energy_pj", "edp_pj_s", "accuracy") if df[c].notna().any()]
-    plots.bars(df, "strategy", cols, out / "compare.png")
-    front = analysis.pareto_front(df, "latency_ps", "energy_pj")
-    plots.pareto(df, "latency_ps", "energy_pj", "strategy", front, out / "pareto.png")
+    ran = df[df["error"].isna()].reset_index(drop=True)   # the plots show the strategies that ran
+    cols = [c for c in ("latency_ps", "energy_pj", "edp_pj_s", "accuracy") if ran[c].notna().any()]
+    plots.bars(ran, "strategy", cols, out / "compare.png")
+    front = analysis.pareto_front(ran, "latency_ps", "energy_pj")
+    plots.pareto(ran, "latency_ps", "energy_pj", "strategy", front, out / "pareto.png")

@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from prismsim.hw.errors import PrismError
@@ -88,6 +89,23 @@ def test_compare_cli(tmp_path, capsys):
     assert all({"strategy", "latency_ps", "energy_pj", "accuracy"} <= set(x) for x in lines)
     assert (out / "compare.csv").exists() and (out / "pareto.png").exists() and (out / "mapping-h3pimap.yaml").exists()
     assert main(["compare", "--strategies", "magic", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_compare_keeps_going_past_a_strategy_that_cannot_map(tmp_path, capsys):
+    """lionheart needs a trained model: its row records why, the others still run and are
+    written (it stopped the whole comparison, losing the strategies that had run)."""
+    out = tmp_path / "cmp"
+    assert main(["compare", "--model", "mlp", "--strategies", "greedy,lionheart,equal", "--out", str(out),
+                 "--no-progress"]) == 0
+    assert "lionheart    cannot run: strategy lionheart needs a trained model" in capsys.readouterr().out
+    df = pd.read_csv(out / "compare.csv")
+    assert list(df["strategy"]) == ["greedy", "lionheart", "equal"]
+    assert df["error"].notna().tolist() == [False, True, False] and df["latency_ps"].notna().sum() == 2
+    assert (out / "mapping-equal.yaml").exists() and not (out / "mapping-lionheart.yaml").exists()
+    # none can run: the first reason, exit 2, nothing written
+    assert main(["compare", "--model", "mlp", "--arch", "digital-only", "--strategies", "cmswitch,lionheart",
+                 "--out", str(tmp_path / "none"), "--no-progress"]) == 2
+    assert "needs dual-mode (reram) units" in capsys.readouterr().err and not (tmp_path / "none").exists()
 
 
 def test_strategy_options_are_checked_before_the_strategy_runs():
