@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -174,17 +175,20 @@ def resolve(mapping: Mapping, layer: Layer) -> list[tuple[str, int]]:
     return [(u, c) for u, c in zip(units, counts) if c > 0]
 
 
+def weight_slices(layer: Layer, counts: list[int], cols: bool = False) -> list[tuple]:
+    """The static weights each shard of ``counts`` (along the split dimension, in order) holds:
+    its rows of the layer's weight matrix, all of them when the layer splits its columns. Layers
+    that share a matrix (``Layer.weights``) and split it alike hold the same slices, which a
+    weight-resident unit stores once."""
+    whole = (layer.weight_key, 0, layer.op.split_size)
+    return [whole if cols else (layer.weight_key, s, c) for s, c in zip(accumulate(counts, initial=0), counts)]
+
+
 def held_weights(mapping: Mapping, layer: Layer) -> list[tuple[str, int, tuple]]:
-    """(unit, size along the split dimension, slice) per non-empty shard (``resolve``); the slice
-    names the static weights the shard holds — its rows of the layer's weight matrix, all of them
-    when the layer splits its columns. Layers that share a matrix (``Layer.weights``) and split it
-    alike hold the same slices, which a weight-resident unit stores once."""
-    out, start = [], 0
-    cols = mapping.split_of(layer.name) == "cols"
-    for u, c in resolve(mapping, layer):
-        out.append((u, c, (layer.weight_key, 0, layer.op.split_size) if cols else (layer.weight_key, start, c)))
-        start += c
-    return out
+    """(unit, size along the split dimension, ``weight_slices`` slice) per non-empty shard (``resolve``)."""
+    shards = resolve(mapping, layer)
+    pieces = weight_slices(layer, [c for _, c in shards], mapping.split_of(layer.name) == "cols")
+    return [(u, c, piece) for (u, c), piece in zip(shards, pieces)]
 
 
 def shard_op(mapping: Mapping, layer: Layer, count: int):

@@ -1,6 +1,7 @@
 """A DNN as a networkx DAG of layers, with exact shapes, MACs and bytes."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -39,6 +40,11 @@ class Layer:
         return self.weights or self.name
 
     @property
+    def weight_shape(self) -> tuple:
+        """What layers sharing a weight matrix must agree on."""
+        return self.kind, self.n, self.d, self.batch, self.static_weights, self.weight_bits
+
+    @property
     def op(self) -> Op:
         return Op(self.kind, self.n, self.d, self.m, self.batch, self.static_weights, self.act_bits, self.weight_bits)
 
@@ -58,14 +64,15 @@ class Workload:
         self.input_bytes = input_bytes  # bytes each source layer reads from DRAM
         order = {n: i for i, n in enumerate(graph.nodes)}
         self.order: list[str] = list(nx.lexicographical_topological_sort(graph, key=order.__getitem__))
-        shapes: dict[str, tuple[str, tuple]] = {}
-        for lay in self.layers:  # layers that share a weight matrix have its shape
-            if lay.weights:
-                shape = (lay.kind, lay.n, lay.d, lay.batch, lay.static_weights, lay.weight_bits)
-                first, seen = shapes.setdefault(lay.weights, (lay.name, shape))
-                if seen != shape:
-                    raise PrismError(f"model {name}: layers {first!r} and {lay.name!r} share weights "
-                                     f"{lay.weights!r} but not their shape")
+        # layer -> the first layer (in order) using its weight matrix: itself unless it shares one
+        self.weight_owner: dict[str, str] = {}
+        first: dict[str, Layer] = {}
+        for lay in self.layers:
+            owner = first.setdefault(lay.weight_key, lay)
+            if owner.weight_shape != lay.weight_shape:
+                raise PrismError(f"model {name}: layers {owner.name!r} and {lay.name!r} share weights "
+                                 f"{lay.weights!r} but not their shape")
+            self.weight_owner[lay.name] = owner.name
 
     @property
     def layers(self) -> list[Layer]:
@@ -93,7 +100,7 @@ class Builder:
         self.g = nx.DiGraph()
         self.act_bits, self.weight_bits = act_bits, weight_bits
         self.input_bytes: dict[str, int] = {}
-        self.weight_shapes: dict[str, tuple] = {}   # weights -> (kind, n, d, batch, static) of their first layer
+        self.weight_shapes: dict[str, tuple] = {}   # weights -> the weight_shape of their first layer
 
     def _bytes(self, elements: int) -> int:
         return (elements * self.act_bits + 7) // 8
@@ -119,12 +126,10 @@ class Builder:
         if not edges:
             bytes_in = self._bytes(input_elements if input_elements is not None else batch * d * m)
             self.input_bytes[name] = bytes_in
-        if weights:
-            shape = (kind, n, d, batch, static)
-            if self.weight_shapes.setdefault(weights, shape) != shape:
-                weights = f"{weights}[{kind} {n}x{d}x{batch}]"
         layer = Layer(name, kind, n, d, m, batch, static, bytes_in, self._bytes(batch * n * m),
                       self.act_bits, self.weight_bits, info, weights)
+        if weights and self.weight_shapes.setdefault(weights, layer.weight_shape) != layer.weight_shape:
+            layer = dataclasses.replace(layer, weights=f"{weights}[{kind} {n}x{d}x{batch}]")
         self.g.add_node(name, layer=layer)
         for s, f, stream in edges:
             self.g.add_edge(s, name, fraction=f, stream=stream)

@@ -7,7 +7,7 @@ from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch, Unit
 from prismsim.hw.units import RESIDENT, arrays_available, arrays_needed, can_run, unit_cost
 
-from ..mapping import Mapping, split_counts
+from ..mapping import Mapping, split_counts, weight_slices
 from ..plan import transfer_times
 from ..workload import Layer, Workload
 from prismsim.hw.memory import mem_cost, mem_ps
@@ -23,16 +23,13 @@ class _Capacity:
     def __init__(self, units: dict[str, Unit]):
         self.free = {u: arrays_available(x) for u, x in units.items() if x.kind in RESIDENT}
         self.units = units
-        self.held: set[tuple[str, tuple]] = set()   # (unit, weight slice) as in mapping.held_weights
+        self.held: set[tuple[str, tuple]] = set()   # (unit, weight slice) already taken
 
     def _shards(self, layer: Layer, names: list[str]) -> list[tuple[str, tuple, int]]:
         """(unit, weight slice, arrays) per non-empty shard of an equal split."""
-        out, start = [], 0
-        for u, c in zip(names, split_counts(layer.op.split_size, [1.0] * len(names))):
-            if c:
-                out.append((u, (layer.weight_key, start, c), arrays_needed(self.units[u], layer.op.rows(c))))
-                start += c
-        return out
+        shards = [(u, c) for u, c in zip(names, split_counts(layer.op.split_size, [1.0] * len(names))) if c]
+        return [(u, piece, arrays_needed(self.units[u], layer.op.rows(c)))
+                for (u, c), piece in zip(shards, weight_slices(layer, [c for _, c in shards]))]
 
     def fits(self, layer: Layer, names: list[str]) -> bool:
         return all(self.free.get(u, 0) >= n for u, piece, n in self._shards(layer, names)

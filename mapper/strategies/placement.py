@@ -194,11 +194,10 @@ def _copies(workload: Workload, pes: list[Unit], max_copies: int, budget: float)
     cap = sum(arrays_available(p) for p in pes) * budget
     pe = pes[0]   # copies are counted for PEs like the first (a chip may mix PE kinds and sizes)
     per_pe = arrays_available(pe)
-    used, copies, heap, seen = 0, {}, [], set()
+    used, copies, heap = 0, {}, []
     for layer in workload.layers:
-        if not layer.static_weights or layer.weight_key in seen:
+        if not layer.static_weights or workload.weight_owner[layer.name] != layer.name:
             continue   # a layer sharing earlier weights (decode steps) is placed with them
-        seen.add(layer.weight_key)
         need = arrays_needed(pe, layer.op)
         used += need
         if 0 < need <= per_pe:
@@ -223,16 +222,14 @@ def _pack_all(workload: Workload, arch: Arch, units: dict[str, Unit], pes: list[
     cursor = 0
     layers: dict[str, dict[str, float]] = {}
     split: dict[str, str] = {}
-    holder: dict[str, str] = {}   # weights -> the layer placed with them
     for layer in workload.layers:
-        if layer.static_weights and pes and layer.weight_key in holder:  # shared: where they are
-            first = holder[layer.weight_key]
+        first = workload.weight_owner[layer.name]
+        if layer.static_weights and pes and first != layer.name:  # shared weights: where they are
             layers[layer.name] = dict(layers[first])
             if first in split:
                 split[layer.name] = split[first]
             continue
         if layer.static_weights and pes:
-            holder[layer.weight_key] = layer.name
             k = copies.get(layer.name, 1)
             got = _pack_copies(layer, pes, free, cursor, k) if k > 1 else None
             if got is not None:

@@ -71,7 +71,7 @@ def build_options(workload: Workload, arch: Arch, kinds: list[str] | None = None
     resident = [u for u, x in units.items() if x.kind in RESIDENT]
     rpos = {u: i for i, u in enumerate(resident)}
     layers, choices, costs, owner = [], [], [], []
-    first: dict[str, int] = {}   # shared weights -> the first layer using them
+    index: dict[str, int] = {}
     for layer in workload.layers:
         capable = [k for k in kinds if k in by_kind and can_run(units[by_kind[k][0]], layer.op) is None]
         if not capable:
@@ -100,12 +100,12 @@ def build_options(workload: Workload, arch: Arch, kinds: list[str] | None = None
         if not feasible:
             raise PrismError(f"layer {layer.name!r} of {workload.name} has no option on arch {arch.name}: split over "
                              f"all units of a kind, its weight shards still exceed a unit's arrays")
-        o = first.setdefault(layer.weight_key, len(layers)) if layer.weights else len(layers)
-        if o != len(layers) and choices[o] == feasible:   # its weights are held where the owner's are
+        first = workload.weight_owner[layer.name]
+        o = index[first] if first != layer.name and choices[index[first]] == feasible else len(layers)
+        if o != len(layers):   # its weights are held where the owner's are
             row = [(lat, e, np.zeros(len(resident))) for lat, e, _ in row]
-        else:
-            o = len(layers)
         owner.append(o)
+        index[layer.name] = len(layers)
         layers.append(layer.name)
         choices.append(feasible)
         costs.append(row)
