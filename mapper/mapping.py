@@ -41,6 +41,17 @@ class Schedule:
             raise PrismError(f"schedule.program_weights: must be true or false (got {self.program_weights!r})")
 
 
+def chosen_schedule(kind: str | None = None, chunks: int | None = None,
+                    program_weights: bool = False) -> tuple[Schedule, bool]:
+    """The schedule a run asks for (command line or API) and whether it asks for one at all.
+    ``kind`` defaults to pipelined when only ``chunks`` is given, else sequential; ``chunks`` to 8
+    when pipelined, else 1. A mapping's own schedule stands unless one is asked for."""
+    given = kind is not None or chunks is not None or program_weights
+    kind = kind if kind is not None else ("pipelined" if chunks is not None else "sequential")
+    chunks = chunks if chunks is not None else (8 if kind == "pipelined" else 1)
+    return Schedule(kind, chunks, program_weights), given
+
+
 FIELDS = {"prismsim_mapping", "model", "arch", "strategy", "schedule", "layers", "split", "segments", "modes"}
 
 

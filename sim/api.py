@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
 from prismsim.hw.errors import PrismError, read_text
 from prismsim.hw.spec import Arch, load_arch
-from prismsim.mapper.mapping import Mapping, Schedule, validate
+from prismsim.mapper.mapping import Mapping, chosen_schedule, validate
 from prismsim.mapper.plan import build_plan
 from prismsim.mapper.result import Result
 from prismsim.mapper.strategies import make_mapping
@@ -62,21 +62,28 @@ class Run:
 
 
 def simulate(arch: str | Arch = "hybrid", model: str | Workload = "pythia-70m", mapping: str | Path | Mapping | None = None,
-             strategy: str = "greedy", *, schedule: str = "sequential", chunks: int = 1, out: str | Path | None = None,
-             trace: str = "events", seed: int = 0, ideal_noc: bool = False, **options) -> Run:
+             strategy: str = "greedy", *, schedule: str | None = None, chunks: int | None = None,
+             program_weights: bool = False, out: str | Path | None = None, trace: str = "events", seed: int = 0,
+             ideal_noc: bool = False, **options) -> Run:
     """Simulate ``model`` on ``arch`` event by event. With ``out`` the run is written there as by
-    ``prismsim simulate`` (and read back lazily); without it the events stay in memory."""
+    ``prismsim simulate`` (and read back lazily); without it the events stay in memory.
+
+    ``schedule``, ``chunks``, ``program_weights``: as ``--schedule``, ``--chunks`` and
+    ``--program-weights``: they shape a strategy's mapping, and replace a given mapping's own
+    schedule when any is given (the mapping object itself is left as it was)."""
     from .cli import load_model
     from .engine import simulate_plan
     from .output import simulate_to_dir
 
     a = load_arch(arch) if isinstance(arch, (str, Path)) else arch
     wl = load_model(model) if isinstance(model, str) else model
-    sched = Schedule(schedule, chunks)
+    sched, asked = chosen_schedule(schedule, chunks, program_weights)
     if mapping is None:
         m = make_mapping(strategy, wl, a, schedule=sched, **options)
     else:
         m = Mapping.load(mapping) if isinstance(mapping, (str, Path)) else mapping
+        if asked:
+            m = replace(m, schedule=sched)
     validate(m, a, wl)
     plan = build_plan(a, wl, m, check=False)
     if out is not None:

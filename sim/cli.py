@@ -13,7 +13,7 @@ from pathlib import Path
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch, arch_yaml, list_presets, load_arch
 from prismsim.mapper.analytical import analyze_plan
-from prismsim.mapper.mapping import SCHEDULES, Mapping, Schedule, validate
+from prismsim.mapper.mapping import SCHEDULES, Mapping, chosen_schedule, validate
 from prismsim.mapper.params import parse_params, pop_phase, split_spec
 from prismsim.mapper.plan import Plan, build_plan
 from prismsim.mapper.result import Result
@@ -88,10 +88,10 @@ def _select(args) -> tuple[Arch, Workload, Mapping]:
     spec = _model_spec(args)
     with Stage(f"loading {spec}", not args.no_progress):
         wl = load_model(spec)
-    sched = Schedule(args.schedule, args.chunks, args.program_weights)
+    sched, asked = chosen_schedule(args.schedule, args.chunks, args.program_weights)
     if args.mapping:
         mapping = Mapping.load(args.mapping)
-        if args.schedule_given or args.program_weights:
+        if asked:
             mapping.schedule = sched
         validate(mapping, arch, wl, source=args.mapping)
         other = [(x, a, b) for x, a, b in (("model", mapping.model, wl.name), ("arch", mapping.arch, arch.name))
@@ -225,7 +225,7 @@ def cmd_compare(args) -> int:
     check_strategies(strategies, options)
     out = Path(args.out) if args.out else default_run_dir("-compare")
     check_new(out)
-    sched = Schedule(args.schedule or "sequential", args.chunks or (8 if args.schedule == "pipelined" else 1))
+    sched, _ = chosen_schedule(args.schedule, args.chunks)
 
     def progress(row):
         if args.json:
@@ -607,12 +607,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd is None:
         parser.print_help()
         return 0
-    if hasattr(args, "schedule") and args.cmd != "compare":
-        args.schedule_given = args.schedule is not None or args.chunks is not None
-        args.schedule = args.schedule or ("pipelined" if args.chunks else "sequential")
-        args.chunks = args.chunks or (8 if args.schedule == "pipelined" else 1)
-        if args.mapping:
-            args.strategy = None
+    if getattr(args, "mapping", None):
+        args.strategy = None
     main_thread = threading.current_thread() is threading.main_thread()  # only it may take signals
     previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None  # a kill cleans up as Ctrl-C does
     try:

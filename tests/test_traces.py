@@ -139,6 +139,43 @@ def test_api_round_trip(tmp_path):
             (tmp_path / "run" / f).read_bytes(), f
 
 
+def test_api_schedule_replaces_a_given_mappings_own_as_the_command_line_does(tmp_path, capsys):
+    """``schedule``/``chunks``/``program_weights`` given with a mapping replace its schedule (they
+    were ignored: the run was sequential), the caller's Mapping is left alone, and the run is the
+    one ``prismsim simulate --mapping F --schedule ...`` writes."""
+    from prismsim.hw.spec import load_arch
+    from prismsim.mapper.strategies import make_mapping
+    from prismsim.mapper.zoo import ZOO
+
+    m = make_mapping("equal", ZOO["mlp"](), load_arch("hybrid"))
+    assert m.schedule.kind == "sequential"
+    (tmp_path / "m.yaml").write_text(m.to_yaml())
+    plain = simulate(model="mlp", mapping=m)
+    piped = simulate(model="mlp", mapping=m, chunks=4, program_weights=True, out=tmp_path / "api")
+    assert m.schedule.kind == "sequential" and not m.schedule.program_weights    # the caller's object
+    back = piped.mapping.schedule
+    assert (back.kind, back.chunks, back.program_weights) == ("pipelined", 4, True)
+    jobs = piped.events[piped.events["kind"] == "compute"]
+    assert len(jobs) == 4 * len(plain.events[plain.events["kind"] == "compute"])
+    assert len(piped.events[piped.events["kind"] == "memory"]) > len(plain.events[plain.events["kind"] == "memory"])
+    run(capsys, "simulate", "--model", "mlp", "--mapping", str(tmp_path / "m.yaml"), "--chunks", "4",
+        "--program-weights", "--out", str(tmp_path / "cli"), "--no-progress")
+    for f in ("summary.json", "events.csv", "mapping.yaml"):
+        assert (tmp_path / "api" / f).read_bytes() == (tmp_path / "cli" / f).read_bytes(), f
+    # without any of them the mapping's own schedule stands (pipelined here)
+    (tmp_path / "p.yaml").write_text((tmp_path / "cli" / "mapping.yaml").read_text())
+    assert simulate(model="mlp", mapping=tmp_path / "p.yaml").mapping.schedule.chunks == 4
+
+
+def test_compare_chunks_alone_means_pipelined_as_for_simulate(tmp_path, capsys):
+    """``--chunks N`` without ``--schedule``: pipelined with N chunks (compare made it a sequential
+    schedule with N chunks, i.e. ignored it)."""
+    run(capsys, "compare", "--model", "mlp", "--strategies", "equal", "--chunks", "4", "--out", str(tmp_path / "c"),
+        "--no-progress")
+    assert "kind: pipelined" in (tmp_path / "c" / "mapping-equal.yaml").read_text()
+    assert "chunks: 4" in (tmp_path / "c" / "mapping-equal.yaml").read_text()
+
+
 @pytest.mark.parametrize("kw,needle", [({"schedule": "eager"}, "schedule.kind: must be one of sequential, pipelined"),
                                        ({"chunks": 0}, "schedule.chunks: must be a whole number >= 1 (got 0)")])
 def test_api_refuses_a_bad_schedule(tmp_path, kw, needle):
