@@ -18,6 +18,7 @@
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -175,6 +176,17 @@ def _digits(x_u: np.ndarray, in_bits: int, dac_bits: int) -> list[np.ndarray]:
     return [(x_u >> (s * dac_bits)) & mask for s in range(steps)]
 
 
+@functools.cache
+def _digit_squares(in_bits: int, dac_bits: int) -> np.ndarray:
+    """For every unsigned input value v < 2^(steps x dac_bits): sum over its input steps s of
+    4^(s x dac_bits) x digit_s(v)^2, what a bit-serial read's noise variance scales with. Exact
+    integers in float64 (a lookup replaces one pass per digit over the inputs); read-only."""
+    v = np.arange(2 ** (math.ceil(in_bits / dac_bits) * dac_bits), dtype=np.int64)
+    table = sum((4.0 ** (s * dac_bits)) * d.astype(np.float64) ** 2 for s, d in enumerate(_digits(v, in_bits, dac_bits)))
+    table.setflags(write=False)
+    return table
+
+
 def input_offset(x_int: np.ndarray, in_bits: int) -> int:
     """0 for non-negative inputs (applied as unsigned bit-serial values, e.g. after ReLU), else
     2^(in_bits-1): signed inputs run as x + offset and the offset is removed afterwards."""
@@ -275,23 +287,28 @@ def crossbar_surrogate(xb: Crossbar, x_int: np.ndarray, *, in_bits: int = 8, dac
     uniform ADC quantization error (step^2 / 12 per conversion)."""
     x_int = np.asarray(x_int, dtype=np.int64)
     off = input_offset(x_int, in_bits)
-    x_u = (x_int + off).astype(np.float64)
+    x_u = x_int + off if off else x_int
+    x_f = x_u.astype(np.float64)
     B, D = x_u.shape
-    w_eff = np.einsum("p,pdn->dn", xb.scale, xb.g)
-    y = x_u @ w_eff
-    var = np.zeros_like(y)
-    digits = _digits(x_int + off, in_bits, dac_bits)
+    y = x_f @ np.einsum("p,pdn->dn", xb.scale, xb.g)
+    steps = math.ceil(in_bits / dac_bits)
     if read_noise and np.any(xb.read_var):
-        v_eff = np.einsum("p,pdn->dn", xb.scale ** 2, xb.read_var)
-        x_sq = sum((4.0 ** (s * dac_bits)) * d.astype(np.float64) ** 2 for s, d in enumerate(digits))
-        var += x_sq @ v_eff
+        top = 2 ** (steps * dac_bits) - 1
+        if steps == 1 and (not off or x_u.min() >= 0) and x_u.max() <= top:  # one step: the digit is the input
+            x_sq = np.square(x_f, out=x_f)
+        else:
+            x_sq = _digit_squares(in_bits, dac_bits)[x_u & top]
+        var = x_sq @ np.einsum("p,pdn->dn", xb.scale ** 2, xb.read_var)
+    else:
+        var = np.zeros_like(y)
     if adc_bits > 0:
         dmax = 2 ** dac_bits - 1
         tiles = [min(D, r0 + rows) - r0 for r0 in range(0, D, rows)]
         step2 = sum(((t * xb.levels * dmax) / (2 ** adc_bits - 1)) ** 2 / 12 for t in tiles)
-        var += step2 * float(np.sum(xb.scale ** 2)) * sum(4.0 ** (s * dac_bits) for s in range(len(digits)))
-    rng = np.random.default_rng(seed)
-    y = y + np.sqrt(var) * rng.standard_normal(y.shape)
+        var += step2 * float(np.sum(xb.scale ** 2)) * sum(4.0 ** (s * dac_bits) for s in range(steps))
+    noise = np.random.default_rng(seed).standard_normal(y.shape)
+    noise *= np.sqrt(var, out=var)
+    y += noise
     return _correct(xb, x_int, off, y)
 
 

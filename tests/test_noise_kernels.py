@@ -86,6 +86,31 @@ def test_crossbar_read_noise_statistics_match_the_reference_model():
     assert not np.array_equal(K.crossbar_mvm(xb, x[:10], seed=7), K.crossbar_mvm(xb, x[:10], seed=8))
 
 
+@pytest.mark.parametrize("dac_bits", [1, 2, 8])
+@pytest.mark.parametrize("lo,hi", [(0, 256), (-127, 128), (-300, 700)])   # unsigned, signed, out of range
+def test_surrogate_is_its_definition_to_the_bit(dac_bits, lo, hi):
+    """The surrogate's noise variance, written out digit by digit: sum over input steps s of
+    4^(s dac_bits) digit_s^2 against the read variances, plus the ADC's step^2 / 12 per
+    conversion; its fast paths (a lookup, the input itself as its only digit) give the same bits."""
+    w = RNG.integers(-127, 128, (12, 300))
+    x = RNG.integers(lo, hi, (50, 300))
+    xb = K.program_crossbar(w, 8, 2, "differential")
+    xb.read_var[:] = RNG.uniform(0, 0.01, xb.read_var.shape)
+    off = K.input_offset(x, 8)
+    xu = x + off
+    steps = -(-8 // dac_bits)
+    digits = [(xu >> (s * dac_bits)) & (2 ** dac_bits - 1) for s in range(steps)]
+    x_sq = sum(4.0 ** (s * dac_bits) * d.astype(np.float64) ** 2 for s, d in enumerate(digits))
+    var = x_sq @ np.einsum("p,pdn->dn", xb.scale ** 2, xb.read_var)
+    tiles = [128, 128, 44]
+    var += sum((t * xb.levels * (2 ** dac_bits - 1) / 127) ** 2 / 12 for t in tiles) * float(np.sum(xb.scale ** 2)) \
+        * sum(4.0 ** (s * dac_bits) for s in range(steps))
+    y = xu.astype(np.float64) @ np.einsum("p,pdn->dn", xb.scale, xb.g)
+    y = y + np.sqrt(var) * np.random.default_rng(5).standard_normal(y.shape)
+    expect = K._correct(xb, x, off, y)
+    assert np.array_equal(K.crossbar_surrogate(xb, x, dac_bits=dac_bits, adc_bits=7, seed=5), expect)
+
+
 def test_surrogate_adc_noise_matches_the_bit_accurate_kernel():
     w = RNG.integers(-127, 128, (16, 128))
     x = RNG.integers(-127, 128, (3000, 128))
