@@ -22,8 +22,8 @@ from prismsim.mapper.workload import Workload
 from prismsim.mapper.zoo import ZOO
 
 from .engine import TRACE_LEVELS, simulate_plan
-from .output import (atomic_dir, atomic_file, atomic_write, check_new, default_run_dir, make_dirs,
-                     simulate_to_dir, write_csv)
+from .output import (atomic_dir, atomic_file, atomic_write, check_new, default_run_dir, fmt_ps, make_dirs,
+                     simulate_to_dir, tops, write_csv)
 from .progress import Stage
 from .traffic import PATTERNS, check_load, plot_curve, run_load
 
@@ -118,22 +118,18 @@ def _options(pairs: list[str] | None) -> dict:
     return parse_params(pairs or [], "--option")
 
 
-def _fmt_ps(ps: int) -> str:
-    return f"{ps / 1e6:,.3f} us" if ps >= 1e6 else f"{ps / 1e3:,.3f} ns"
-
-
 def _print_summary(res: Result, wall_s: float, out: Path | None, simulated: int | None = None) -> None:
-    tops = 2 * res.macs / res.latency_ps if res.latency_ps else 0.0  # ops/ps = Tops/s
+    rate, per_w = tops(res.macs, res.latency_ps, res.energy_pj)
     print(f"{res.model} on {res.arch}  (strategy {res.strategy}, evaluator {res.evaluator})")
-    print(f"  latency      {_fmt_ps(res.latency_ps)}")
+    print(f"  latency      {fmt_ps(res.latency_ps)}")
     print(f"  energy       {res.energy_pj / 1e6:,.3f} uJ")
     for cat, e in res.energy_breakdown_pj.items():
         print(f"    {cat:<12} {e / 1e6:,.3f} uJ  ({100 * e / res.energy_pj:.1f}%)")
-    print(f"  MACs         {res.macs / 1e9:.4f} G  ({tops:.2f} TOPS, {2 * res.macs / res.energy_pj:.3f} TOPS/W)")
+    print(f"  MACs         {res.macs / 1e9:.4f} G  ({rate:.2f} TOPS, {per_w:.3f} TOPS/W)")
     util = ", ".join(f"{k} {100 * u:.1f}%" for k, u in res.utilization_by_kind().items())
     print(f"  utilization  {util} (mean per kind)")
     if res.stall_ps:
-        print("  stalls       " + ", ".join(f"{k} {_fmt_ps(v)}" for k, v in res.stall_ps.items())
+        print("  stalls       " + ", ".join(f"{k} {fmt_ps(v)}" for k, v in res.stall_ps.items())
               + "  (summed over jobs / transfers)")
     sim = f", {simulated:,} simulated with the network's" if simulated is not None else ""
     print(f"  events       {res.events:,} job/transfer{sim}  (wall {wall_s:.2f} s)")
@@ -235,7 +231,7 @@ def cmd_compare(args) -> int:
             print(f"  {row['strategy']:<12} cannot run: {row['error']}", flush=True)
         else:
             acc = "" if row["accuracy"] is None else f"  accuracy {100 * row['accuracy']:.2f}%"
-            print(f"  {row['strategy']:<12} latency {_fmt_ps(row['latency_ps']):>16}  energy "
+            print(f"  {row['strategy']:<12} latency {fmt_ps(row['latency_ps']):>16}  energy "
                   f"{row['energy_pj'] / 1e6:>12,.3f} uJ  EDP {row['edp_pj_s']:.4g} pJ*s{acc}  ({row['wall_s']} s)",
                   flush=True)
 
@@ -312,14 +308,14 @@ def cmd_validate(args) -> int:
                                          "des_end_ps", "rel_error"], rows)
     noc = "ideal NoC (no contention, infinite bandwidth)" if args.ideal_noc else "real NoC"
     print(f"{wl.name} on {arch.name}, strategy {mapping.strategy}, {mapping.schedule.kind}, {noc}")
-    print(f"  latency  analytical {_fmt_ps(an.latency_ps)}  event-driven {_fmt_ps(des.latency_ps)}  "
+    print(f"  latency  analytical {fmt_ps(an.latency_ps)}  event-driven {fmt_ps(des.latency_ps)}  "
           f"error {100 * lat_err:.4f}%")
     print(f"  energy   analytical {an.energy_pj / 1e6:,.3f} uJ  event-driven {des.energy_pj / 1e6:,.3f} uJ  "
           f"error {100 * e_err:.4f}%")
     print(f"  wrote    {out}/validation.csv")
     queued = des.stall_ps.get("unit_busy", 0)
     if queued:  # the one contention an ideal NoC leaves: jobs of overlapping layers sharing a unit
-        print(f"  unit contention: jobs waited {_fmt_ps(queued)} in all for busy units (layers sharing units "
+        print(f"  unit contention: jobs waited {fmt_ps(queued)} in all for busy units (layers sharing units "
               f"overlap); the analytical model has no queues")
     if args.ideal_noc and (lat_err > 1e-3 or e_err > 1e-3):
         why = "; units were contended, so contention was not all removed" if queued else ""

@@ -96,6 +96,16 @@ def write_csv(path: Path, header: list[str], rows) -> None:
         w.writerows(rows)
 
 
+def fmt_ps(ps: int) -> str:
+    """A time in ps as ``1,234.567 us`` (``ns`` below a microsecond)."""
+    return f"{ps / 1e6:,.3f} us" if ps >= 1e6 else f"{ps / 1e3:,.3f} ns"
+
+
+def tops(macs: int, latency_ps: int, energy_pj: float) -> tuple[float, float]:
+    """(TOPS, TOPS/W) at two operations per MAC: operations per ps are Tops/s, per pJ Tops/J."""
+    return (2 * macs / latency_ps if latency_ps else 0.0, 2 * macs / energy_pj if energy_pj else 0.0)
+
+
 def _num(x):
     return format(x, ".9g") if isinstance(x, float) else x
 

@@ -9,7 +9,72 @@ import yaml
 from prismsim.hw.errors import PrismError
 from prismsim.traces import analysis, plots
 
-from .output import atomic_dir
+from .output import atomic_dir, fmt_ps, tops
+
+TOP = 10   # rows in the report's "longest" and "busiest" tables
+
+
+def _md(header: list[str], rows) -> str:
+    """A markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _energy_table(by: dict[str, float], total: float, what: str) -> str:
+    rows = sorted(by.items(), key=lambda kv: (-kv[1], kv[0]))
+    return _md([what, "energy (uJ)", "share"],
+               ((k, f"{v / 1e6:,.3f}", f"{100 * v / total:.1f}%" if total else "-") for k, v in rows))
+
+
+def _run_tables(t: dict, energy: tuple[dict, dict]) -> list[tuple[str, str]]:
+    """The run's figures as markdown tables: summary, energy, utilization, the longest layers
+    and the busiest links (titles and tables; read from the run's files, so a damaged one
+    raises here, not while plotting)."""
+    s = t["summary"]
+    latency, total, macs = int(s["latency_ps"]), float(s["energy_pj"]), int(s["macs"])
+    rate, per_w = tops(macs, latency, total)
+    sched = str(s.get("schedule", "sequential"))
+    if sched == "pipelined":
+        sched += f", {int(s['chunks'])} chunks"
+    if s.get("program_weights"):
+        sched += ", weights programmed first"
+    stalls = ", ".join(f"{k} {fmt_ps(int(v))}" for k, v in s.get("stall_ps", {}).items() if v) or "none"
+    summary = [("latency", fmt_ps(latency)), ("energy", f"{total / 1e6:,.3f} uJ"), ("MACs", f"{macs / 1e9:.4f} G"),
+               ("throughput", f"{rate:.2f} TOPS"), ("efficiency", f"{per_w:.3f} TOPS/W"),
+               ("evaluator", str(s["evaluator"]) + (", ideal NoC" if s.get("ideal_noc") else "")),
+               ("schedule", sched), ("NoC bytes", f"{int(s.get('noc_bytes', 0)):,}"),
+               ("DRAM bytes", f"{int(s.get('dram_bytes', 0)):,}"),
+               ("global buffer bytes", f"{int(s.get('gb_bytes', 0)):,}"), ("stalls (summed)", stalls)]
+    out = [("Summary", _md(["", "value"], summary)),
+           ("Energy", _energy_table(energy[0], total, "category") + "\n" + _energy_table(energy[1], total, "unit kind"))]
+    units = t["units"]
+    if len(units):
+        units = units.astype({"utilization": float, "busy_ps": "int64", "jobs": "int64", "macs": "int64",
+                              "energy_pj": float})
+        kinds = units.groupby("kind", sort=True).agg(units=("unit", "size"), avg=("utilization", "mean"),
+                                                     peak=("utilization", "max"))
+        busiest = units.sort_values(["utilization", "unit"], ascending=[False, True]).head(TOP)
+        out.append(("Utilization", _md(["unit kind", "units", "mean", "busiest"], (
+            (r.Index, r.units, f"{100 * r.avg:.1f}%", f"{100 * r.peak:.1f}%") for r in kinds.itertuples())) + "\n" +
+            _md(["unit", "kind", "utilization", "busy", "jobs", "MACs", "energy (uJ)"], (
+                (r.unit, r.kind, f"{100 * r.utilization:.1f}%", fmt_ps(r.busy_ps), r.jobs, f"{r.macs:,}",
+                 f"{r.energy_pj / 1e6:,.3f}") for r in busiest.itertuples()))))
+    layers = t["layers"]
+    if len(layers):
+        layers = layers.astype({"start_ps": "int64", "end_ps": "int64", "macs": "int64", "energy_pj": float})
+        layers = layers.assign(span=layers["end_ps"] - layers["start_ps"])
+        longest = layers.sort_values(["span", "start_ps"], ascending=[False, True]).head(TOP)
+        out.append((f"Layers ({min(TOP, len(layers))} longest of {len(layers)})", _md(
+            ["layer", "start", "end", "span", "MACs", "energy (uJ)", "units"],
+            ((r.layer, fmt_ps(r.start_ps), fmt_ps(r.end_ps), fmt_ps(r.span), f"{r.macs:,}",
+              f"{r.energy_pj / 1e6:,.3f}", r.units) for r in longest.itertuples()))))
+    links = t["links"]
+    if len(links):
+        links = links.astype({"utilization": float}).sort_values(["utilization", "link"], ascending=[False, True])
+        out.append((f"Channels ({min(TOP, len(links))} busiest of {len(links)})", _md(
+            ["channel", "utilization"], ((r.link, f"{100 * r.utilization:.1f}%") for r in links.head(TOP).itertuples()))))
+    return out
 
 
 def _floorplan(run_dir: Path) -> dict[tuple, str]:
@@ -70,6 +135,7 @@ def _read_run(run_dir: Path) -> dict:
     data["floorplan"] = _floorplan(run_dir) if data["links"] else {}
     data["head"] = (f"# {s['model']} on {s['arch']} ({s['strategy']})\n\n"
                     f"latency {latency / 1e6:,.3f} us, energy {s['energy_pj'] / 1e6:,.3f} uJ\n")
+    data["tables"] = _run_tables(t, data["energy"])
     return data
 
 
@@ -91,13 +157,44 @@ def _run_plots(data: dict, out: Path) -> list[tuple[str, str]]:
 def _read_table(table: Path) -> dict:
     """A compare or sweep table, failed points left out (reading errors as in ``_read_run``)."""
     df = pd.read_parquet(table) if table.suffix == ".parquet" else pd.read_csv(table)
+    failed = 0
     if "error" in df:
-        df = df[df["error"].isna() | (df["error"] == "")]
+        ok = df["error"].isna() | (df["error"] == "")
+        df, failed = df[ok], int((~ok).sum())
     label = "strategy" if "strategy" in df else ("point_id" if "point_id" in df else df.columns[0])
-    data = {"df": df, "label": label, "head": f"# {table.parent.name}: {table.name}\n", "front": None}
+    head = f"# {table.parent.name}: {table.name}\n"
+    if failed:
+        head += f"\n{failed} of {failed + len(df)} rows could not run (their error is in {table.name}).\n"
+    data = {"df": df, "label": label, "head": head, "front": None, "tables": []}
     if {"latency_ps", "energy_pj"} <= set(df.columns) and len(df):
-        data["front"] = analysis.pareto_front(df, "latency_ps", "energy_pj")
+        df = df.astype({"latency_ps": "int64", "energy_pj": float})
+        data["df"] = df
+        data["front"] = front = analysis.pareto_front(df, "latency_ps", "energy_pj")
+        data["tables"] = [_result_table(df, label, front)]
     return data
+
+
+def _result_table(df: pd.DataFrame, label: str, front: pd.DataFrame, most: int = 40) -> tuple[str, str]:
+    """Every row of a compare or sweep table, or with more than ``most`` the Pareto front's
+    first ``most`` (by latency): its label, model, strategy and axes, latency, energy, EDP and
+    accuracy where there is one."""
+    on_front = set(front.index)
+    rows = df if len(df) <= most else front.head(most)
+    title = f"Results ({len(df)})" if len(df) <= most else f"Pareto front ({len(rows)} of its {len(front)} of {len(df)} points)"
+    ids = [c for c in ("model", "strategy") if c in df and c != label]
+    axes = [c for c in df.columns if str(c).startswith("axis:")]
+    acc = "accuracy" in df and df["accuracy"].notna().any()
+    header = [label] + ids + [c[len("axis:"):] for c in axes] + ["latency", "energy (uJ)", "EDP (pJ*s)"] \
+        + (["accuracy"] if acc else []) + ["Pareto front"]
+    body = []
+    for i, r in rows.iterrows():
+        lat, e = int(r["latency_ps"]), float(r["energy_pj"])
+        cells = [r[label]] + [r[c] for c in ids] + [r[c] for c in axes]
+        cells += [fmt_ps(lat), f"{e / 1e6:,.3f}", f"{lat * 1e-12 * e:.4g}"]
+        if acc:
+            cells.append("-" if pd.isna(r["accuracy"]) else f"{100 * float(r['accuracy']):.2f}%")
+        body.append(cells + ["yes" if i in on_front else ""])
+    return title, _md(header, body)
 
 
 def _table_plots(data: dict, out: Path) -> list[tuple[str, str]]:
@@ -130,6 +227,7 @@ def write_report(run_dir: str | Path) -> Path:
             why = (str(err).splitlines() or [""])[0][:200]
             raise PrismError(f"report: cannot read the run in {str(d)!r} ({type(err).__name__}: {why})") from None
         figs = draw(data, tmp)   # plotting: an error here is ours, and keeps its traceback
-        body = [data["head"]] + [f"\n## {title}\n\n![{title}]({png})\n" for title, png in figs]
+        body = [data["head"]] + [f"\n## {title}\n\n{table}" for title, table in data["tables"]]
+        body += [f"\n## {title}\n\n![{title}]({png})\n" for title, png in figs]
         (tmp / "report.md").write_text("".join(body))
     return out

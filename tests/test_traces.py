@@ -86,6 +86,66 @@ def test_report_renders_every_plot_headless(tmp_path, capsys):
     assert main(["report", str(d)]) == 2  # an existing report is kept
 
 
+def _md_tables(md: str) -> dict[str, list[list[str]]]:
+    """Section title -> rows of the first markdown table under it (header row first)."""
+    out, title = {}, None
+    for line in md.splitlines():
+        if line.startswith("## "):
+            title = line[3:]
+        elif line.startswith("|") and title is not None and not line.startswith("|---"):
+            if title not in out or out[title] is not None:
+                out.setdefault(title, []).append([c.strip() for c in line.strip("|").split("|")])
+        elif title in out and not line.startswith("|"):
+            title = None   # only the first table of a section
+    return out
+
+
+def test_report_tables_hold_the_runs_numbers(tmp_path, capsys):
+    d = tmp_path / "run"
+    run(capsys, "simulate", "--model", "resnet18", "--schedule", "pipelined", "--chunks", "2", "--trace", "none",
+        "--out", str(d))
+    run(capsys, "report", str(d))
+    s = json.loads((d / "summary.json").read_text())
+    t = _md_tables((d / "report" / "report.md").read_text())
+    summary = {r[0]: r[1] for r in t["Summary"][1:]}
+    assert summary["latency"] == f"{s['latency_ps'] / 1e6:,.3f} us" and summary["schedule"] == "pipelined, 2 chunks"
+    assert summary["efficiency"] == f"{2 * s['macs'] / s['energy_pj']:.3f} TOPS/W"
+    cats = t["Energy"][1:]
+    assert {r[0] for r in cats} == set(s["energy_breakdown_pj"])
+    assert sum(float(r[1].replace(",", "")) for r in cats) == pytest.approx(s["energy_pj"] / 1e6, abs=0.01)
+    assert sum(float(r[2].rstrip("%")) for r in cats) == pytest.approx(100, abs=0.5)
+    layers = pd.read_csv(d / "layers.csv")
+    span = (layers["end_ps"] - layers["start_ps"]).sort_values(ascending=False)
+    rows = t[f"Layers (10 longest of {len(layers)})"][1:]
+    assert len(layers) > 10 and len(rows) == 10
+    assert [float(r[3].split()[0].replace(",", "")) for r in rows] == [round(v / 1e6, 3) for v in span.head(10)]
+    busiest = [float(r[1].rstrip("%")) for r in next(v for k, v in t.items() if k.startswith("Channels"))[1:]]
+    assert busiest == sorted(busiest, reverse=True) and len(busiest) == 10
+
+
+def test_report_of_a_results_table_lists_its_rows_and_front(tmp_path, capsys):
+    d = tmp_path / "cmp"
+    d.mkdir()
+    rows = [{"strategy": f"s{i}", "latency_ps": 1000 * (i + 1), "energy_pj": 1e6 * (60 - i) if i % 2 else 9e7,
+             "error": ""} for i in range(50)]
+    rows.append({"strategy": "broken", "latency_ps": None, "energy_pj": None, "error": "cannot map"})
+    pd.DataFrame(rows[:5] + rows[-1:]).to_csv(d / "compare.csv", index=False)
+    run(capsys, "report", str(d))
+    md = (d / "report" / "report.md").read_text()
+    assert "1 of 6 rows could not run" in md
+    t = _md_tables(md)["Results (5)"]
+    assert [r[0] for r in t[1:]] == ["s0", "s1", "s2", "s3", "s4"]
+    assert [r[-1] for r in t[1:]] == ["yes", "yes", "", "yes", ""]
+    big = tmp_path / "sweep"
+    big.mkdir()
+    pd.DataFrame(rows).to_csv(big / "results.csv", index=False)
+    run(capsys, "report", str(big))
+    t = _md_tables((big / "report" / "report.md").read_text())
+    front = next(v for k, v in t.items() if k.startswith("Pareto front (") and "points" in k)
+    assert [r[0] for r in front[1:]] == ["s0"] + [f"s{i}" for i in range(1, 50, 2)]
+    assert all(r[-1] == "yes" for r in front[1:])
+
+
 @pytest.mark.parametrize("name,text,needle", [
     ("summary.json", "{not json", "JSONDecodeError"),
     ("summary.json", '{"model": "mlp"}', "KeyError: 'latency_ps'"),
