@@ -180,7 +180,8 @@ def _digits(x_u: np.ndarray, in_bits: int, dac_bits: int) -> list[np.ndarray]:
 def _digit_squares(in_bits: int, dac_bits: int) -> np.ndarray:
     """For every unsigned input value v < 2^(steps x dac_bits): sum over its input steps s of
     4^(s x dac_bits) x digit_s(v)^2, what a bit-serial read's noise variance scales with. Exact
-    integers in float64 (a lookup replaces one pass per digit over the inputs); read-only."""
+    integers in float64 (a lookup replaces one pass per digit over the inputs); read-only. For
+    up to 16 bits of digits."""
     v = np.arange(2 ** (math.ceil(in_bits / dac_bits) * dac_bits), dtype=np.int64)
     table = sum((4.0 ** (s * dac_bits)) * d.astype(np.float64) ** 2 for s, d in enumerate(_digits(v, in_bits, dac_bits)))
     table.setflags(write=False)
@@ -296,8 +297,11 @@ def crossbar_surrogate(xb: Crossbar, x_int: np.ndarray, *, in_bits: int = 8, dac
         top = 2 ** (steps * dac_bits) - 1
         if steps == 1 and (not off or x_u.min() >= 0) and x_u.max() <= top:  # one step: the digit is the input
             x_sq = np.square(x_f, out=x_f)
-        else:
+        elif steps * dac_bits <= 16:     # a table of at most 64 Ki values
             x_sq = _digit_squares(in_bits, dac_bits)[x_u & top]
+        else:
+            x_sq = sum((4.0 ** (s * dac_bits)) * d.astype(np.float64) ** 2
+                       for s, d in enumerate(_digits(x_u, in_bits, dac_bits)))
         var = x_sq @ np.einsum("p,pdn->dn", xb.scale ** 2, xb.read_var)
     else:
         var = np.zeros_like(y)

@@ -86,19 +86,19 @@ def test_crossbar_read_noise_statistics_match_the_reference_model():
     assert not np.array_equal(K.crossbar_mvm(xb, x[:10], seed=7), K.crossbar_mvm(xb, x[:10], seed=8))
 
 
-@pytest.mark.parametrize("dac_bits", [1, 2, 8])
-@pytest.mark.parametrize("lo,hi", [(0, 256), (-127, 128), (-300, 700)])   # unsigned, signed, out of range
-def test_surrogate_is_its_definition_to_the_bit(dac_bits, lo, hi):
+@pytest.mark.parametrize("in_bits,dac_bits", [(8, 1), (8, 2), (8, 8), (20, 1)])
+@pytest.mark.parametrize("lo,hi", [(0, 1), (-0.5, 0.5), (-1.2, 2.7)])   # unsigned, signed, out of range (x 2^in_bits)
+def test_surrogate_is_its_definition_to_the_bit(in_bits, dac_bits, lo, hi):
     """The surrogate's noise variance, written out digit by digit: sum over input steps s of
     4^(s dac_bits) digit_s^2 against the read variances, plus the ADC's step^2 / 12 per
     conversion; its fast paths (a lookup, the input itself as its only digit) give the same bits."""
     w = RNG.integers(-127, 128, (12, 300))
-    x = RNG.integers(lo, hi, (50, 300))
+    x = RNG.integers(int(lo * 2 ** in_bits) + (lo < 0), int(hi * 2 ** in_bits), (50, 300))
     xb = K.program_crossbar(w, 8, 2, "differential")
     xb.read_var[:] = RNG.uniform(0, 0.01, xb.read_var.shape)
-    off = K.input_offset(x, 8)
+    off = K.input_offset(x, in_bits)
     xu = x + off
-    steps = -(-8 // dac_bits)
+    steps = -(-in_bits // dac_bits)
     digits = [(xu >> (s * dac_bits)) & (2 ** dac_bits - 1) for s in range(steps)]
     x_sq = sum(4.0 ** (s * dac_bits) * d.astype(np.float64) ** 2 for s, d in enumerate(digits))
     var = x_sq @ np.einsum("p,pdn->dn", xb.scale ** 2, xb.read_var)
@@ -108,7 +108,7 @@ def test_surrogate_is_its_definition_to_the_bit(dac_bits, lo, hi):
     y = xu.astype(np.float64) @ np.einsum("p,pdn->dn", xb.scale, xb.g)
     y = y + np.sqrt(var) * np.random.default_rng(5).standard_normal(y.shape)
     expect = K._correct(xb, x, off, y)
-    assert np.array_equal(K.crossbar_surrogate(xb, x, dac_bits=dac_bits, adc_bits=7, seed=5), expect)
+    assert np.array_equal(K.crossbar_surrogate(xb, x, in_bits=in_bits, dac_bits=dac_bits, adc_bits=7, seed=5), expect)
 
 
 def test_surrogate_adc_noise_matches_the_bit_accurate_kernel():
