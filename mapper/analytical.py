@@ -16,7 +16,8 @@ from .result import Result, summarize
 from .workload import Workload
 
 
-def analyze_plan(plan: Plan, ideal_noc: bool = False) -> Result:
+def analytical_times(plan: Plan, ideal_noc: bool = False) -> tuple[list[int], list[int], list[int], list[int]]:
+    """The recurrence's times (ps): job starts and ends, transfer issues and arrivals."""
     start = [0] * len(plan.jobs)
     end = [0] * len(plan.jobs)
     tr_issue = [0] * len(plan.transfers)
@@ -40,6 +41,11 @@ def analyze_plan(plan: Plan, ideal_noc: bool = False) -> Result:
         end[j.id] = s + j.cost.time_ps
     for t in plan.transfers:
         finish_transfer(t.id)
+    return start, end, tr_issue, tr_end
+
+
+def analyze_plan(plan: Plan, ideal_noc: bool = False) -> Result:
+    start, end, tr_issue, tr_end = analytical_times(plan, ideal_noc)
     busy: dict[str, int] = {}
     for j in plan.jobs:
         busy[j.unit] = busy.get(j.unit, 0) + j.cost.time_ps

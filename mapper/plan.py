@@ -42,6 +42,11 @@ class Job:
     inputs: list[int]   # transfers that must arrive before this one may start
     kind: str = "compute"   # compute | write (programming static weights) | switch (array modes)
 
+    @property
+    def trace_kind(self) -> str:
+        """Its kind in the event trace: compute, switch, or memory (a weight write)."""
+        return self.kind if self.kind in ("compute", "switch") else "memory"
+
 
 @dataclass
 class Transfer:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from prismsim.hw.errors import PrismError, read_text
 from prismsim.hw.spec import Arch, load_arch
+from prismsim.mapper.critical import COLUMNS as PATH_COLUMNS
 from prismsim.mapper.mapping import Mapping, chosen_schedule, validate
 from prismsim.mapper.plan import build_plan
 from prismsim.mapper.result import Result
@@ -21,13 +22,14 @@ from prismsim.traces import analysis
 @dataclass
 class Run:
     """A finished run: ``summary`` (dict) and, as DataFrames, ``events``, ``units``, ``layers``,
-    ``links``. Read lazily from ``dir`` when the run was written to disk."""
+    ``links``, ``critical_path``. Read lazily from ``dir`` when the run was written to disk."""
 
     summary: dict
     dir: Path | None = None
     result: Result | None = None
     mapping: Mapping | None = None
     _events: pd.DataFrame | None = field(default=None, repr=False)
+    _critical: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
     def events(self) -> pd.DataFrame:
@@ -39,6 +41,8 @@ class Run:
     def _table(self, name: str) -> pd.DataFrame:
         if self.dir is not None and (self.dir / f"{name}.csv").exists():
             return pd.read_csv(self.dir / f"{name}.csv", keep_default_na=False)
+        if name == "critical_path":
+            return self._critical if self._critical is not None else pd.DataFrame(columns=list(PATH_COLUMNS))
         r = self.result
         if r is None:
             return pd.DataFrame()
@@ -60,6 +64,11 @@ class Run:
     def links(self) -> pd.DataFrame:
         return self._table("links")
 
+    @property
+    def critical_path(self) -> pd.DataFrame:
+        """The chain of jobs and transfers that set the latency, in time order (``mapper.critical``)."""
+        return self._table("critical_path")
+
 
 def simulate(arch: str | Arch = "hybrid", model: str | Workload = "pythia-70m", mapping: str | Path | Mapping | None = None,
              strategy: str = "greedy", *, schedule: str | None = None, chunks: int | None = None,
@@ -73,7 +82,7 @@ def simulate(arch: str | Arch = "hybrid", model: str | Workload = "pythia-70m", 
     schedule when any is given (the mapping object itself is left as it was)."""
     from .cli import load_model
     from .engine import simulate_plan
-    from .output import simulate_to_dir
+    from .output import critical, simulate_to_dir
 
     a = load_arch(arch) if isinstance(arch, (str, Path)) else arch
     wl = load_model(model) if isinstance(model, str) else model
@@ -90,9 +99,11 @@ def simulate(arch: str | Arch = "hybrid", model: str | Workload = "pythia-70m", 
         simulate_to_dir(Path(out), a, m, plan, trace=trace, ideal_noc=ideal_noc, seed=seed)
         return load_run(out)
     rec = ListRecorder()
-    res, _ = simulate_plan(plan, ideal_noc=ideal_noc, recorder=rec, trace=trace)
+    res, tl = simulate_plan(plan, ideal_noc=ideal_noc, recorder=rec, trace=trace)
+    path, crit = critical(plan, tl, ideal_noc)
     events = pd.DataFrame(rec.data, columns=list(COLUMNS))
-    return Run(res.summary(), None, res, m, events)
+    return Run({**res.summary(), "critical_path_ps": crit}, None, res, m, events,
+               pd.DataFrame(path, columns=list(PATH_COLUMNS)))
 
 
 def load_run(path: str | Path) -> Run:

@@ -118,7 +118,8 @@ def _options(pairs: list[str] | None) -> dict:
     return parse_params(pairs or [], "--option")
 
 
-def _print_summary(res: Result, wall_s: float, out: Path | None, simulated: int | None = None) -> None:
+def _print_summary(res: Result, wall_s: float, out: Path | None, simulated: int | None = None,
+                   critical: dict[str, int] | None = None) -> None:
     rate, per_w = tops(res.macs, res.latency_ps, res.energy_pj)
     print(f"{res.model} on {res.arch}  (strategy {res.strategy}, evaluator {res.evaluator})")
     print(f"  latency      {fmt_ps(res.latency_ps)}")
@@ -131,6 +132,10 @@ def _print_summary(res: Result, wall_s: float, out: Path | None, simulated: int 
     if res.stall_ps:
         print("  stalls       " + ", ".join(f"{k} {fmt_ps(v)}" for k, v in res.stall_ps.items())
               + "  (summed over jobs / transfers)")
+    if critical and res.latency_ps:
+        parts = sorted(critical.items(), key=lambda kv: (-kv[1], kv[0]))
+        print("  critical     " + ", ".join(f"{k} {100 * v / res.latency_ps:.1f}%" for k, v in parts
+                                            if v * 1000 >= res.latency_ps) + "  (of the latency, critical_path.csv)")
     sim = f", {simulated:,} simulated with the network's" if simulated is not None else ""
     print(f"  events       {res.events:,} job/transfer{sim}  (wall {wall_s:.2f} s)")
     if out is not None:
@@ -142,10 +147,11 @@ def cmd_simulate(args) -> int:
     out = Path(args.out) if args.out else default_run_dir()
     plan = _plan(args, arch, wl, mapping)
     t0 = time.perf_counter()
-    res, tl = simulate_to_dir(out, arch, mapping, plan, trace=args.trace, trace_format=args.trace_format,
-                              ideal_noc=args.ideal_noc, seed=args.seed,
-                              perfetto=Path(args.perfetto) if args.perfetto else None, progress=not args.no_progress)
-    _print_summary(res, time.perf_counter() - t0, out, tl.sim_events)
+    res, tl, crit = simulate_to_dir(out, arch, mapping, plan, trace=args.trace, trace_format=args.trace_format,
+                                    ideal_noc=args.ideal_noc, seed=args.seed,
+                                    perfetto=Path(args.perfetto) if args.perfetto else None,
+                                    progress=not args.no_progress)
+    _print_summary(res, time.perf_counter() - t0, out, tl.sim_events, crit)
     return 0
 
 

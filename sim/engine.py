@@ -33,6 +33,7 @@ class Timeline:
     job_end: list[int]
     tr_issue: list[int]
     tr_end: list[int]
+    unit_prev: list[int]  # per job: the job it queued behind for its unit, or -1
     bytes_sent: int
     bytes_delivered: int
     packets: int
@@ -81,6 +82,7 @@ class _Run:
         self.busy = dict.fromkeys(plan.units, False)
         self.ready = [0] * nj
         self.start, self.end = [0] * nj, [-1] * nj
+        self.unit_prev = [-1] * nj
         self.tr_issue, self.tr_end = [0] * nt, [0] * nt
         self.unit_stall_ps = self.noc_stall_ps = 0
         self.stalls = 0        # jobs that waited for their unit
@@ -121,11 +123,13 @@ class _Run:
         self.end[jid] = now
         self.jobs_done += 1
         if self.tracing:
-            kind = j.kind if j.kind in ("compute", "switch") else "memory"
-            self.rec.row(self.start[jid], now, kind, j.unit, j.layer, j.shard, j.chunk, 0, j.macs, j.cost.total_pj)
+            self.rec.row(self.start[jid], now, j.trace_kind, j.unit, j.layer, j.shard, j.chunk, 0, j.macs,
+                         j.cost.total_pj)
         q = self.queue[j.unit]   # first come, first served
         if q:
-            self.begin(q.popleft(), j.unit, now)
+            nxt = q.popleft()
+            self.unit_prev[nxt] = jid
+            self.begin(nxt, j.unit, now)
         else:
             self.busy[j.unit] = False
         self.release(self.then[jid], now)
@@ -214,7 +218,7 @@ def simulate_plan(plan: Plan, *, ideal_noc: bool = False, recorder: Recorder | N
             res = run.run()
     else:
         res = run.run()
-    return res, Timeline(run.start, run.end, run.tr_issue, run.tr_end, run.net.bytes_sent,
+    return res, Timeline(run.start, run.end, run.tr_issue, run.tr_end, run.unit_prev, run.net.bytes_sent,
                          run.bytes_delivered, run.net.packets, run.timeouts + run.net.events)
 
 

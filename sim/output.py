@@ -12,6 +12,7 @@ from typing import Iterator
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch, arch_yaml
+from prismsim.mapper.critical import COLUMNS as PATH_COLUMNS, breakdown, critical_path, path_rows
 from prismsim.mapper.mapping import Mapping
 from prismsim.mapper.plan import Plan
 from prismsim.mapper.result import Result
@@ -125,12 +126,19 @@ def write_result(d: Path, res: Result, extra: dict | None = None) -> None:
               ([k, _num(v)] for k, v in res.link_utilization.items()))
 
 
+def critical(plan: Plan, tl, ideal_noc: bool = False) -> tuple[list[tuple], dict[str, int]]:
+    """A simulated run's critical path (``mapper.critical``): its rows for ``critical_path.csv``
+    and the time on it by what filled it (ps; the parts add up to the latency)."""
+    steps = critical_path(plan, tl.job_start, tl.job_end, tl.tr_issue, tl.tr_end, tl.unit_prev, ideal_noc)
+    return path_rows(plan, steps), breakdown(plan, steps)
+
+
 def simulate_to_dir(out: Path, arch: Arch, mapping: Mapping, plan: Plan, *, trace: str = "events",
                     trace_format: str = "csv", ideal_noc: bool = False, seed: int = 0,
                     perfetto: Path | None = None, progress: bool = False):
     """Simulate ``plan`` into the new run directory ``out`` (events, summary, tables, mapping and
     arch), whole or not at all; ``perfetto`` also writes a trace-event JSON file there. Returns
-    the Result and the Timeline."""
+    the Result, the Timeline and the critical path's breakdown (``critical``)."""
     from prismsim.traces import CsvRecorder, ParquetRecorder, TeeRecorder
     from prismsim.traces.perfetto import PerfettoRecorder
 
@@ -158,9 +166,12 @@ def simulate_to_dir(out: Path, arch: Arch, mapping: Mapping, plan: Plan, *, trac
                                     progress=progress)
         finally:
             rec.close()
+        path, crit = critical(plan, tl, ideal_noc)
         write_result(d, res, {"seed": seed, "trace": trace, "trace_rows": events.rows,
                               "schedule": mapping.schedule.kind, "chunks": mapping.schedule.chunks,
-                              "program_weights": mapping.schedule.program_weights, "ideal_noc": ideal_noc})
+                              "program_weights": mapping.schedule.program_weights, "ideal_noc": ideal_noc,
+                              "critical_path_ps": crit})
+        write_csv(d / "critical_path.csv", list(PATH_COLUMNS), path)
         (d / "mapping.yaml").write_text(mapping.to_yaml())
         (d / "arch.yaml").write_text(arch_yaml(arch))
-    return res, tl
+    return res, tl, crit

@@ -27,6 +27,24 @@ def _energy_table(by: dict[str, float], total: float, what: str) -> str:
                ((k, f"{v / 1e6:,.3f}", f"{100 * v / total:.1f}%" if total else "-") for k, v in rows))
 
 
+def _critical_tables(parts: dict, path: pd.DataFrame, latency: int) -> str:
+    """What filled the critical path, and the layers that held it longest."""
+    parts = {str(k): int(v) for k, v in parts.items()}
+    text = _md(["on the critical path", "time", "share"], (
+        (k, fmt_ps(v), f"{100 * v / latency:.1f}%" if latency else "-")
+        for k, v in sorted(parts.items(), key=lambda kv: (-kv[1], kv[0]))))
+    if len(path):
+        path = path.astype({"t_start_ps": "int64", "t_end_ps": "int64", "noc_contention_ps": "int64"})
+        path = path.assign(span=path["t_end_ps"] - path["t_start_ps"])
+        by = path.groupby("layer", sort=False).agg(span=("span", "sum"), steps=("span", "size"),
+                                                   contention=("noc_contention_ps", "sum"))
+        by = by.sort_values("span", ascending=False, kind="stable").head(TOP)
+        text += "\n" + _md(["layer", "time on the path", "share", "steps", "of it NoC contention"], (
+            (r.Index, fmt_ps(r.span), f"{100 * r.span / latency:.1f}%" if latency else "-", r.steps,
+             fmt_ps(r.contention)) for r in by.itertuples()))
+    return text
+
+
 def _run_tables(t: dict, energy: tuple[dict, dict]) -> list[tuple[str, str]]:
     """The run's figures as markdown tables: summary, energy, utilization, the longest layers
     and the busiest links (titles and tables; read from the run's files, so a damaged one
@@ -46,8 +64,11 @@ def _run_tables(t: dict, energy: tuple[dict, dict]) -> list[tuple[str, str]]:
                ("schedule", sched), ("NoC bytes", f"{int(s.get('noc_bytes', 0)):,}"),
                ("DRAM bytes", f"{int(s.get('dram_bytes', 0)):,}"),
                ("global buffer bytes", f"{int(s.get('gb_bytes', 0)):,}"), ("stalls (summed)", stalls)]
-    out = [("Summary", _md(["", "value"], summary)),
-           ("Energy", _energy_table(energy[0], total, "category") + "\n" + _energy_table(energy[1], total, "unit kind"))]
+    out = [("Summary", _md(["", "value"], summary))]
+    if "critical_path_ps" in s:
+        out.append(("Critical path", _critical_tables(s["critical_path_ps"], t["critical_path"], latency)))
+    out.append(("Energy", _energy_table(energy[0], total, "category") + "\n"
+                + _energy_table(energy[1], total, "unit kind")))
     units = t["units"]
     if len(units):
         units = units.astype({"utilization": float, "busy_ps": "int64", "jobs": "int64", "macs": "int64",

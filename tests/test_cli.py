@@ -24,7 +24,8 @@ def test_simulate_writes_a_complete_run(tmp_path, capsys):
     code, text, _ = run(capsys, "simulate", *MLP, "--out", str(out))
     assert code == 0 and "latency" in text
     assert sorted(p.name for p in out.iterdir()) == \
-        ["arch.yaml", "events.csv", "layers.csv", "links.csv", "mapping.yaml", "summary.json", "units.csv"]
+        ["arch.yaml", "critical_path.csv", "events.csv", "layers.csv", "links.csv", "mapping.yaml", "summary.json",
+         "units.csv"]
     s = json.loads((out / "summary.json").read_text())
     for key in ("latency_ps", "energy_pj", "energy_breakdown_pj", "macs", "events", "utilization"):
         assert key in s
@@ -37,6 +38,12 @@ def test_simulate_writes_a_complete_run(tmp_path, capsys):
     assert len(rows) == s["events"]
     assert sum(int(r["macs"]) for r in rows) == s["macs"]
     assert max(int(r["t_end_ps"]) for r in rows) == s["latency_ps"]
+    with open(out / "critical_path.csv") as f:   # a chain of the trace's own rows, from 0 to the latency
+        path = list(csv.DictReader(f))
+    assert path[0]["t_start_ps"] == "0" and int(path[-1]["t_end_ps"]) == s["latency_ps"]
+    traced = {tuple(r[k] for k in ("t_start_ps", "t_end_ps", "kind", "resource", "layer", "shard", "chunk")) for r in rows}
+    assert all(tuple(r[k] for k in ("t_start_ps", "t_end_ps", "kind", "resource", "layer", "shard", "chunk")) in traced
+               for r in path)
 
 
 def test_same_inputs_same_bytes(tmp_path, capsys):

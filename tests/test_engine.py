@@ -5,7 +5,8 @@ from conftest import small_arch
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import parse_arch
 from prismsim.hw.units import can_run
-from prismsim.mapper.analytical import analyze_plan
+from prismsim.mapper.analytical import analytical_times, analyze_plan
+from prismsim.mapper.critical import breakdown, critical_path
 from prismsim.mapper.mapping import Mapping, Schedule, validate
 from prismsim.mapper.plan import build_plan
 from prismsim.mapper.workload import Builder
@@ -133,6 +134,78 @@ def test_invariants_under_contention(wm):
     for spans in by_unit.values():
         spans.sort()
         assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+
+
+def _check_path(plan, steps, times, unit_prev, latency):
+    """A critical path runs from 0 to the latency without gaps, each step after the one it waited
+    for: a dependency or input of it ("data"), or the job before it on its unit ("unit")."""
+    job_start, job_end, tr_issue, tr_end = times
+    assert steps[0].start_ps == 0 and steps[0].after == "" and steps[-1].end_ps == latency
+    assert all(a.end_ps == b.start_ps for a, b in zip(steps, steps[1:]))
+    assert all(s.after in ("data", "unit") for s in steps[1:])
+    for a, b in zip(steps, steps[1:]):
+        if b.transfer:
+            t = plan.transfers[b.id]
+            assert (a.id in t.after_tr) if a.transfer else (a.id in t.after)
+            assert b.start_ps == tr_issue[b.id] and b.end_ps == tr_end[b.id]
+        else:
+            j = plan.jobs[b.id]
+            assert b.start_ps == job_start[b.id] and b.end_ps == job_end[b.id]
+            if b.after == "unit":
+                assert not a.transfer and a.id == unit_prev[b.id] and plan.jobs[a.id].unit == j.unit
+            else:
+                assert (a.id in j.inputs) if a.transfer else (a.id in j.deps)
+
+
+@SETTINGS
+@given(mapped(schedule=st.builds(Schedule, st.sampled_from(["sequential", "pipelined"]), st.integers(1, 4))),
+       st.booleans())
+def test_the_critical_path_is_a_chain_that_adds_up_to_the_latency(wm, ideal):
+    w, m = wm
+    plan = build_plan(ARCH, w, m)
+    res, tl = simulate_plan(plan, trace="none", ideal_noc=ideal)
+    times = (tl.job_start, tl.job_end, tl.tr_issue, tl.tr_end)
+    steps = critical_path(plan, *times, tl.unit_prev, ideal_noc=ideal)
+    _check_path(plan, steps, times, tl.unit_prev, res.latency_ps)
+    parts = breakdown(plan, steps)
+    assert sum(parts.values()) == res.latency_ps
+    if ideal:
+        assert "noc_contention" not in parts
+    assert {s.id for s in steps if not s.transfer and s.after == "unit"} <= \
+        {j for j, p in enumerate(tl.unit_prev) if p >= 0}
+    # where the two evaluators agree (sequential, ideal NoC: no queues), so do their critical paths
+    if ideal and m.schedule.kind == "sequential":
+        an = analytical_times(plan, ideal_noc=True)
+        assert critical_path(plan, *an, ideal_noc=True) == steps
+
+
+def test_the_critical_path_goes_through_a_busy_unit_and_a_contended_link():
+    """Two producers on one ReRAM unit feed a consumer there: the second queued behind the first,
+    so the path runs input -> a1 -> (its unit) a2 -> c -> output. On the default chip the
+    photonic layers' weights stream over a contended NoC, and the path holds that contention."""
+    from prismsim.hw.spec import load_arch
+    from prismsim.mapper.critical import path_rows
+    from prismsim.mapper.strategies import make_mapping
+    from prismsim.mapper.zoo import ZOO
+
+    b = Builder("two")
+    a1 = b.gemm("a1", 64, 64, 8, [])
+    a2 = b.gemm("a2", 64, 64, 8, [])
+    b.gemm("c", 64, 128, 8, [a1, a2])
+    w = b.build()
+    m = Mapping({"a1": {"rr0": 1.0}, "a2": {"rr0": 1.0}, "c": {"rr0": 1.0}}, Schedule("pipelined", 1))
+    plan = build_plan(ARCH, w, m)
+    res, tl = simulate_plan(plan, trace="none")
+    steps = critical_path(plan, tl.job_start, tl.job_end, tl.tr_issue, tl.tr_end, tl.unit_prev)
+    assert [(r[2], r[3], r[4], r[9]) for r in path_rows(plan, steps)] == [
+        ("transfer", "dram->rr0", "a1", ""), ("compute", "rr0", "a1", "data"), ("compute", "rr0", "a2", "unit"),
+        ("compute", "rr0", "c", "data"), ("transfer", "rr0->dram", "c", "data")]
+    arch = load_arch("hybrid")
+    wl = ZOO["pythia-70m"](seq_len=4)
+    plan = build_plan(arch, wl, make_mapping("greedy", wl, arch))
+    res, tl = simulate_plan(plan, trace="none")
+    parts = breakdown(plan, critical_path(plan, tl.job_start, tl.job_end, tl.tr_issue, tl.tr_end, tl.unit_prev))
+    assert parts["noc_contention"] > 0 and parts["compute:reram"] > 0 and sum(parts.values()) == res.latency_ps
 
 
 def test_contention_only_delays():

@@ -9,6 +9,7 @@ import pytest
 from prismsim import load_run, simulate
 from prismsim.hw.errors import PrismError
 from prismsim.sim.cli import main
+from prismsim.sim.output import fmt_ps
 from prismsim.traces import COLUMNS
 from prismsim.traces.analysis import busy_integral, pareto_front, read_events
 
@@ -102,11 +103,16 @@ def _md_tables(md: str) -> dict[str, list[list[str]]]:
 
 def test_report_tables_hold_the_runs_numbers(tmp_path, capsys):
     d = tmp_path / "run"
-    run(capsys, "simulate", "--model", "resnet18", "--schedule", "pipelined", "--chunks", "2", "--trace", "none",
-        "--out", str(d))
+    out = run(capsys, "simulate", "--model", "resnet18", "--schedule", "pipelined", "--chunks", "2", "--trace", "none",
+              "--out", str(d))
     run(capsys, "report", str(d))
     s = json.loads((d / "summary.json").read_text())
     t = _md_tables((d / "report" / "report.md").read_text())
+    crit = s["critical_path_ps"]
+    assert sum(crit.values()) == s["latency_ps"]
+    assert {r[0]: r[1] for r in t["Critical path"][1:]} == {k: fmt_ps(v) for k, v in crit.items()}
+    top = max(crit, key=crit.get)
+    assert f"critical     {top} {100 * crit[top] / s['latency_ps']:.1f}%" in out
     summary = {r[0]: r[1] for r in t["Summary"][1:]}
     assert summary["latency"] == f"{s['latency_ps'] / 1e6:,.3f} us" and summary["schedule"] == "pipelined, 2 chunks"
     assert summary["efficiency"] == f"{2 * s['macs'] / s['energy_pj']:.3f} TOPS/W"
@@ -153,6 +159,7 @@ def test_report_of_a_results_table_lists_its_rows_and_front(tmp_path, capsys):
     ("summary.json", '{"model": "m", "arch": "a", "strategy": "s", "latency_ps": 1, "energy_pj": 1, '
                      '"energy_breakdown_pj": "lots", "energy_by_kind_pj": {}}', "AttributeError"),
     ("layers.csv", "layer,begin\nfc1,0\n", "KeyError"),
+    ("critical_path.csv", "layer,begin\nfc1,0\n", "KeyError"),
 ])
 def test_report_on_a_damaged_run_is_one_line_and_writes_nothing(tmp_path, capsys, name, text, needle):
     d = tmp_path / "run"
@@ -187,6 +194,10 @@ def test_api_round_trip(tmp_path):
     assert back.summary == w.summary and back.summary["latency_ps"] == r.summary["latency_ps"]
     assert len(back.events) == back.summary["trace_rows"] and list(back.layers["layer"])[:2] == ["fc1", "relu1"]
     assert back.mapping is not None and back.mapping.strategy == "equal"
+    # the critical path, in memory and read back: the same rows, its parts adding up to the latency
+    assert r.critical_path.astype(str).equals(back.critical_path.astype(str)) and len(r.critical_path) > 2
+    assert r.summary["critical_path_ps"] == back.summary["critical_path_ps"]
+    assert sum(back.summary["critical_path_ps"].values()) == back.summary["latency_ps"]
     # arch and model as objects, and the files the same bytes as the command line writes
     from prismsim.hw.spec import load_arch
     from prismsim.mapper.zoo import ZOO

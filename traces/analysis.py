@@ -74,10 +74,10 @@ def utilization_over_time(path: str | Path, groups: dict[str, str], latency_ps: 
 
 
 def read_run_tables(run_dir: str | Path) -> dict:
-    """summary.json and the per-unit, per-layer and per-link tables of a run directory."""
+    """summary.json and the per-unit, per-layer, per-link and critical-path tables of a run directory."""
     d = Path(run_dir)
     out = {"summary": json.loads((d / "summary.json").read_text())}
-    for name in ("units", "layers", "links"):
+    for name in ("units", "layers", "links", "critical_path"):
         f = d / f"{name}.csv"
         out[name] = pd.read_csv(f, keep_default_na=False) if f.exists() else pd.DataFrame()
     return out
