@@ -12,7 +12,8 @@ from pathlib import Path
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch, arch_yaml, list_presets, load_arch
-from prismsim.mapper.analytical import analyze_plan
+from prismsim.mapper.analytical import analytical_times, analyze_plan
+from prismsim.mapper.critical import breakdown, critical_path
 from prismsim.mapper.mapping import SCHEDULES, Mapping, chosen_schedule, validate
 from prismsim.mapper.params import parse_params, pop_phase, split_spec
 from prismsim.mapper.plan import Plan, build_plan
@@ -118,6 +119,12 @@ def _options(pairs: list[str] | None) -> dict:
     return parse_params(pairs or [], "--option")
 
 
+def _shares(parts: dict[str, int], latency_ps: int) -> str:
+    """``a 68.0%, b 19.4%, ...``: the parts of a latency, largest first (those of 0.1% or more)."""
+    order = sorted(parts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{k} {100 * v / latency_ps:.1f}%" for k, v in order if v * 1000 >= latency_ps)
+
+
 def _print_summary(res: Result, wall_s: float, out: Path | None, simulated: int | None = None,
                    critical: dict[str, int] | None = None) -> None:
     rate, per_w = tops(res.macs, res.latency_ps, res.energy_pj)
@@ -133,9 +140,7 @@ def _print_summary(res: Result, wall_s: float, out: Path | None, simulated: int 
         print("  stalls       " + ", ".join(f"{k} {fmt_ps(v)}" for k, v in res.stall_ps.items())
               + "  (summed over jobs / transfers)")
     if critical and res.latency_ps:
-        parts = sorted(critical.items(), key=lambda kv: (-kv[1], kv[0]))
-        print("  critical     " + ", ".join(f"{k} {100 * v / res.latency_ps:.1f}%" for k, v in parts
-                                            if v * 1000 >= res.latency_ps) + "  (of the latency, critical_path.csv)")
+        print(f"  critical     {_shares(critical, res.latency_ps)}  (of the latency, critical_path.csv)")
     sim = f", {simulated:,} simulated with the network's" if simulated is not None else ""
     print(f"  events       {res.events:,} job/transfer{sim}  (wall {wall_s:.2f} s)")
     if out is not None:
@@ -297,7 +302,13 @@ def cmd_validate(args) -> int:
     out = Path(args.out) if args.out else default_run_dir("-validate")
     plan = _plan(args, arch, wl, mapping)
     an = analyze_plan(plan, ideal_noc=args.ideal_noc)
-    des, _ = simulate_plan(plan, ideal_noc=args.ideal_noc, progress=not args.no_progress)
+    des, tl = simulate_plan(plan, ideal_noc=args.ideal_noc, progress=not args.no_progress)
+    an_path = breakdown(plan, critical_path(plan, *analytical_times(plan, args.ideal_noc), ideal_noc=args.ideal_noc))
+    bound = an.latency_ps - sum(an_path.values())
+    if bound > 0:  # the busiest unit's work, not a chain of dependencies, sets the analytical latency
+        an_path["busiest_unit_bound"] = bound
+    des_path = breakdown(plan, critical_path(plan, tl.job_start, tl.job_end, tl.tr_issue, tl.tr_end, tl.unit_prev,
+                                             args.ideal_noc))
 
     def rel(a: float, b: float) -> float:
         return abs(a - b) / abs(b) if b else float(a != b)
@@ -312,13 +323,18 @@ def cmd_validate(args) -> int:
     with atomic_dir(out) as d:
         write_csv(d / "validation.csv", ["layer", "analytical_start_ps", "analytical_end_ps", "des_start_ps",
                                          "des_end_ps", "rel_error"], rows)
+        write_csv(d / "critical_path.csv", ["part", "analytical_ps", "des_ps"],
+                  ([k, an_path.get(k, 0), des_path.get(k, 0)] for k in sorted(set(an_path) | set(des_path))))
     noc = "ideal NoC (no contention, infinite bandwidth)" if args.ideal_noc else "real NoC"
     print(f"{wl.name} on {arch.name}, strategy {mapping.strategy}, {mapping.schedule.kind}, {noc}")
     print(f"  latency  analytical {fmt_ps(an.latency_ps)}  event-driven {fmt_ps(des.latency_ps)}  "
           f"error {100 * lat_err:.4f}%")
     print(f"  energy   analytical {an.energy_pj / 1e6:,.3f} uJ  event-driven {des.energy_pj / 1e6:,.3f} uJ  "
           f"error {100 * e_err:.4f}%")
-    print(f"  wrote    {out}/validation.csv")
+    if an.latency_ps and des.latency_ps:
+        print(f"  critical path  analytical   {_shares(an_path, an.latency_ps)}")
+        print(f"                 event-driven {_shares(des_path, des.latency_ps)}")
+    print(f"  wrote    {out}/validation.csv, critical_path.csv")
     queued = des.stall_ps.get("unit_busy", 0)
     if queued:  # the one contention an ideal NoC leaves: jobs of overlapping layers sharing a unit
         print(f"  unit contention: jobs waited {fmt_ps(queued)} in all for busy units (layers sharing units "

@@ -50,7 +50,8 @@ def test_same_inputs_same_bytes(tmp_path, capsys):
     for name in ("a", "b"):
         assert run(capsys, "simulate", *MLP, "--schedule", "pipelined", "--seed", "7",
                    "--out", str(tmp_path / name))[0] == 0
-    for f in ("events.csv", "summary.json", "units.csv", "layers.csv", "links.csv", "mapping.yaml"):
+    for f in ("events.csv", "summary.json", "units.csv", "layers.csv", "links.csv", "critical_path.csv",
+              "mapping.yaml"):
         assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
 
 
@@ -61,12 +62,33 @@ def test_validate_ideal_noc_agrees(tmp_path, capsys):
     rows = list(csv.DictReader(open(tmp_path / "v" / "validation.csv")))
     assert rows[-1]["layer"] == "TOTAL" and float(rows[-1]["rel_error"]) == 0.0
     assert len(rows) == 1 + len({r["layer"] for r in rows[:-1]})
+    parts = list(csv.DictReader(open(tmp_path / "v" / "critical_path.csv")))   # the same path, part for part
+    assert parts and all(r["analytical_ps"] == r["des_ps"] for r in parts)
+    assert sum(int(r["des_ps"]) for r in parts) == int(rows[-1]["des_end_ps"])
+
+
+def test_validate_shows_what_the_analytical_model_leaves_out(tmp_path, capsys):
+    """With the real NoC, the two critical paths hold the same compute; the simulated one also
+    holds the NoC contention the recurrence cannot see, and each adds up to its own latency."""
+    code, text, _ = run(capsys, "validate", *MLP, "--out", str(tmp_path / "v"), "--no-progress")
+    total = list(csv.DictReader(open(tmp_path / "v" / "validation.csv")))[-1]
+    parts = {r["part"]: (int(r["analytical_ps"]), int(r["des_ps"]))
+             for r in csv.DictReader(open(tmp_path / "v" / "critical_path.csv"))}
+    des_line = next(x for x in text.splitlines() if "event-driven compute" in x or "event-driven noc" in x)
+    assert code == 0 and "critical path  analytical" in text and "noc_contention" in des_line
+    assert parts["noc_contention"][0] == 0 < parts["noc_contention"][1]
+    assert sum(a for a, _ in parts.values()) == int(total["analytical_end_ps"])
+    assert sum(d for _, d in parts.values()) == int(total["des_end_ps"])
+    assert all(a == d for k, (a, d) in parts.items() if k.startswith("compute:"))
 
 
 def test_validate_names_unit_contention_when_pipelined_layers_share_units(tmp_path, capsys):
     code, text, err = run(capsys, "validate", "--model", "pythia-70m?seq_len=64", "--schedule", "pipelined",
                           "--ideal-noc", "--out", str(tmp_path / "v"), "--no-progress")
     assert code == 1 and "unit contention: jobs waited" in text and "units were contended" in err
+    parts = {r["part"]: int(r["analytical_ps"]) for r in csv.DictReader(open(tmp_path / "v" / "critical_path.csv"))}
+    total = list(csv.DictReader(open(tmp_path / "v" / "validation.csv")))[-1]
+    assert sum(parts.values()) == int(total["analytical_end_ps"])   # with its busiest-unit bound, if it binds
 
 
 def test_map_then_simulate_the_file(tmp_path, capsys):
