@@ -164,9 +164,11 @@ def simulate_to_dir(out: Path, arch: Arch, mapping: Mapping, plan: Plan, *, trac
         try:
             res, tl = simulate_plan(plan, ideal_noc=ideal_noc, recorder=rec, trace=trace, counters=pf is not None,
                                     progress=progress)
+            path, crit = critical(plan, tl, ideal_noc)
+            if pf is not None:
+                pf.critical_path(path)
         finally:
             rec.close()
-        path, crit = critical(plan, tl, ideal_noc)
         write_result(d, res, {"seed": seed, "trace": trace, "trace_rows": events.rows,
                               "schedule": mapping.schedule.kind, "chunks": mapping.schedule.chunks,
                               "program_weights": mapping.schedule.program_weights, "ideal_noc": ideal_noc,

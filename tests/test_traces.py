@@ -61,6 +61,10 @@ def test_perfetto_json_follows_the_trace_event_format(tmp_path, capsys):
     units = {e["args"]["name"] for e in evs if e["ph"] == "M" and e["name"] == "thread_name" and e["pid"] == 1}
     assert {"rr0", "dg0"} <= units                     # a track per unit ...
     assert any(e["pid"] == 3 for e in evs if e["ph"] == "X")  # ... and per NoC channel
+    path = [e for e in evs if e["ph"] == "X" and e["pid"] == 6]  # the critical path: a gapless track to the end
+    s = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert path[0]["ts"] == 0 and all(abs(a["ts"] + a["dur"] - b["ts"]) < 1e-9 for a, b in zip(path, path[1:]))
+    assert abs(path[-1]["ts"] + path[-1]["dur"] - s["latency_ps"] / 1e6) < 1e-9
     existing = tmp_path / "t.json"
     code = main(["simulate", "--model", "mlp", "--perfetto", str(existing), "--out", str(tmp_path / "r2")])
     assert code == 2 and not (tmp_path / "r2").exists()  # never overwrites
