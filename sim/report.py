@@ -157,13 +157,19 @@ def _read_run(run_dir: Path) -> dict:
     data["head"] = (f"# {s['model']} on {s['arch']} ({s['strategy']})\n\n"
                     f"latency {latency / 1e6:,.3f} us, energy {s['energy_pj'] / 1e6:,.3f} uJ\n")
     data["tables"] = _run_tables(t, data["energy"])
+    path = t["critical_path"]
+    if len(path):
+        path = path[path["kind"] != "transfer"]
+        data["critical"] = path.astype({"t_start_ps": "int64", "t_end_ps": "int64"})[["resource", "t_start_ps",
+                                                                                      "t_end_ps"]]
     return data
 
 
 def _run_plots(data: dict, out: Path) -> list[tuple[str, str]]:
     figs = []
     if data["spans"] is not None and len(data["spans"]):
-        figs.append(("Per-unit timeline", plots.gantt(data["spans"], out / "timeline.png").name))
+        figs.append(("Per-unit timeline", plots.gantt(data["spans"], out / "timeline.png",
+                                                      critical=data.get("critical")).name))
     if data["util"] is not None and len(data["util"].columns):
         figs.append(("Utilization over time", plots.utilization(data["util"], out / "utilization.png").name))
     figs.append(("Energy breakdown", plots.energy_bars(*data["energy"], out / "energy.png").name))

@@ -29,14 +29,24 @@ def _color(name: str):
     return plt.cm.tab20(zlib.crc32(name.encode()) % 20)
 
 
-def gantt(spans: pd.DataFrame, path: Path, title: str = "per-unit timeline") -> Path:
-    """``spans``: resource, layer, t_start_ps, t_end_ps (one bar each; coloured by layer)."""
+def gantt(spans: pd.DataFrame, path: Path, title: str = "per-unit timeline",
+          critical: pd.DataFrame | None = None) -> Path:
+    """``spans``: resource, layer, t_start_ps, t_end_ps (one bar each; coloured by layer).
+    ``critical``: resource, t_start_ps, t_end_ps of the critical path's jobs, outlined in black."""
     units = sorted(spans["resource"].astype(str).unique(), key=_natural)
     fig, ax = plt.subplots(figsize=(11, 0.3 * len(units) + 1.5))
     for i, u in enumerate(units):
         rows = spans[spans["resource"].astype(str) == u]
         ax.broken_barh(list(zip(rows["t_start_ps"] / 1e6, (rows["t_end_ps"] - rows["t_start_ps"]) / 1e6)),
                        (i - 0.4, 0.8), facecolors=[_color(str(x)) for x in rows["layer"]], linewidth=0)
+        if critical is not None:
+            on = critical[critical["resource"].astype(str) == u]
+            if len(on):
+                ax.broken_barh(list(zip(on["t_start_ps"] / 1e6, (on["t_end_ps"] - on["t_start_ps"]) / 1e6)),
+                               (i - 0.45, 0.9), facecolors="none", edgecolors="black", linewidth=0.9,
+                               label="critical path" if not ax.get_legend_handles_labels()[1] else None)
+    if critical is not None and len(critical):
+        ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.set_yticks(range(len(units)), units, fontsize=7)
     ax.set_xlabel("time (us)")
     ax.set_title(title)
