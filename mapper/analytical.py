@@ -44,8 +44,9 @@ def analytical_times(plan: Plan, ideal_noc: bool = False) -> tuple[list[int], li
     return start, end, tr_issue, tr_end
 
 
-def analyze_plan(plan: Plan, ideal_noc: bool = False) -> Result:
-    start, end, tr_issue, tr_end = analytical_times(plan, ideal_noc)
+def analyze_plan(plan: Plan, ideal_noc: bool = False, times: tuple | None = None) -> Result:
+    """The Result of the recurrence (``times``: its ``analytical_times``, if already computed)."""
+    start, end, tr_issue, tr_end = times if times is not None else analytical_times(plan, ideal_noc)
     busy: dict[str, int] = {}
     for j in plan.jobs:
         busy[j.unit] = busy.get(j.unit, 0) + j.cost.time_ps

@@ -91,6 +91,18 @@ def breakdown(plan: Plan, steps: list[Step]) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
+def latency_parts(plan: Plan, times: tuple[list[int], list[int], list[int], list[int]], latency_ps: int,
+                  unit_prev: list[int] | None = None, ideal_noc: bool = False) -> dict[str, int]:
+    """``breakdown`` of the critical path over ``times`` (job starts and ends, transfer issues and
+    arrivals), plus ``busiest_unit_bound``: what of ``latency_ps`` the path does not reach — the
+    analytical model's bound where a unit's total work exceeds every chain. Adds up to ``latency_ps``."""
+    parts = breakdown(plan, critical_path(plan, *times, unit_prev=unit_prev, ideal_noc=ideal_noc))
+    rest = latency_ps - sum(parts.values())
+    if rest > 0:
+        parts["busiest_unit_bound"] = rest
+    return parts
+
+
 COLUMNS = ("t_start_ps", "t_end_ps", "kind", "resource", "layer", "shard", "chunk", "bytes", "macs", "after",
            "noc_contention_ps")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch, arch_yaml, list_presets, load_arch
 from prismsim.mapper.analytical import analytical_times, analyze_plan
-from prismsim.mapper.critical import breakdown, critical_path
+from prismsim.mapper.critical import latency_parts
 from prismsim.mapper.mapping import SCHEDULES, Mapping, chosen_schedule, validate
 from prismsim.mapper.params import parse_params, pop_phase, split_spec
 from prismsim.mapper.plan import Plan, build_plan
@@ -301,14 +301,12 @@ def cmd_validate(args) -> int:
     arch, wl, mapping = _select(args)
     out = Path(args.out) if args.out else default_run_dir("-validate")
     plan = _plan(args, arch, wl, mapping)
-    an = analyze_plan(plan, ideal_noc=args.ideal_noc)
+    an_times = analytical_times(plan, args.ideal_noc)
+    an = analyze_plan(plan, ideal_noc=args.ideal_noc, times=an_times)
     des, tl = simulate_plan(plan, ideal_noc=args.ideal_noc, progress=not args.no_progress)
-    an_path = breakdown(plan, critical_path(plan, *analytical_times(plan, args.ideal_noc), ideal_noc=args.ideal_noc))
-    bound = an.latency_ps - sum(an_path.values())
-    if bound > 0:  # the busiest unit's work, not a chain of dependencies, sets the analytical latency
-        an_path["busiest_unit_bound"] = bound
-    des_path = breakdown(plan, critical_path(plan, tl.job_start, tl.job_end, tl.tr_issue, tl.tr_end, tl.unit_prev,
-                                             args.ideal_noc))
+    an_path = latency_parts(plan, an_times, an.latency_ps, ideal_noc=args.ideal_noc)
+    des_path = latency_parts(plan, (tl.job_start, tl.job_end, tl.tr_issue, tl.tr_end), des.latency_ps, tl.unit_prev,
+                             args.ideal_noc)
 
     def rel(a: float, b: float) -> float:
         return abs(a - b) / abs(b) if b else float(a != b)

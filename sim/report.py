@@ -211,8 +211,9 @@ def _result_table(df: pd.DataFrame, label: str, front: pd.DataFrame, most: int =
     ids = [c for c in ("model", "strategy") if c in df and c != label]
     axes = [c for c in df.columns if str(c).startswith("axis:")]
     acc = "accuracy" in df and df["accuracy"].notna().any()
+    crit = [c for c in df.columns if str(c).startswith("critical:")]   # a sweep's critical-path parts
     header = [label] + ids + [c[len("axis:"):] for c in axes] + ["latency", "energy (uJ)", "EDP (pJ*s)"] \
-        + (["accuracy"] if acc else []) + ["Pareto front"]
+        + (["accuracy"] if acc else []) + (["critical path mostly"] if crit else []) + ["Pareto front"]
     body = []
     for i, r in rows.iterrows():
         lat, e = int(r["latency_ps"]), float(r["energy_pj"])
@@ -220,6 +221,10 @@ def _result_table(df: pd.DataFrame, label: str, front: pd.DataFrame, most: int =
         cells += [fmt_ps(lat), f"{e / 1e6:,.3f}", f"{lat * 1e-12 * e:.4g}"]
         if acc:
             cells.append("-" if pd.isna(r["accuracy"]) else f"{100 * float(r['accuracy']):.2f}%")
+        if crit:
+            parts = {c[len("critical:"):]: float(r[c]) for c in crit if not pd.isna(r[c])}
+            top = max(sorted(parts), key=parts.get, default=None)
+            cells.append(f"{top} {100 * parts[top] / lat:.0f}%" if top and lat else "-")
         body.append(cells + ["yes" if i in on_front else ""])
     return title, _md(header, body)
 

@@ -190,7 +190,8 @@ def load_sweep(path: str | Path, progress: bool = False) -> dict:
 
 def run_batch(base_doc: dict, batch: list[dict], evaluator: str) -> list[dict]:
     """Evaluate points (in a worker): one row each, with the error if it failed."""
-    from prismsim.mapper.analytical import analyze
+    from prismsim.mapper.analytical import analytical_times, analyze_plan
+    from prismsim.mapper.critical import latency_parts
     from prismsim.mapper.plan import build_plan
     from prismsim.mapper.strategies import make_mapping
 
@@ -208,13 +209,17 @@ def run_batch(base_doc: dict, batch: list[dict], evaluator: str) -> list[dict]:
                 raise PrismError(pt["error"])
             arch = Arch.model_validate(_with(base_doc, pt["axes"]))
             wl = models.get(pt["model"]) or models.setdefault(pt["model"], load_model(pt["model"]))
-            m = make_mapping(pt["strategy"], wl, arch)
+            plan = build_plan(arch, wl, make_mapping(pt["strategy"], wl, arch))
             if evaluator == "des":
-                res, _ = simulate_plan(build_plan(arch, wl, m), trace="none")
+                res, tl = simulate_plan(plan, trace="none")
+                parts = latency_parts(plan, (tl.job_start, tl.job_end, tl.tr_issue, tl.tr_end), res.latency_ps,
+                                      tl.unit_prev)
             else:
-                res = analyze(arch, wl, m)
+                times = analytical_times(plan)
+                res = analyze_plan(plan, times=times)
+                parts = latency_parts(plan, times, res.latency_ps)
             row.update(latency_ps=res.latency_ps, energy_pj=res.energy_pj, edp=res.latency_ps * res.energy_pj,
-                       macs=res.macs, error="")
+                       macs=res.macs, error="", **{f"critical:{k}": v for k, v in parts.items()})
         except Exception as err:  # a failing point is recorded and the sweep goes on
             row.update(latency_ps=None, energy_pj=None, edp=None, macs=None,
                        error=f"{type(err).__name__}: {err}".splitlines()[0][:300])
@@ -294,11 +299,24 @@ def run_sweep(spec: dict, out: Path, workers: int, scheduler: str | None = None,
     finally:
         store.close()
     wanted = {p["point_id"] for p in spec["points"]}
-    df = df[df["point_id"].isin(wanted)].sort_values("point_id").reset_index(drop=True)
+    df = _critical_columns(df[df["point_id"].isin(wanted)].sort_values("point_id").reset_index(drop=True))
     with atomic_file(out / "results.csv") as tmp:
         df.to_csv(tmp, index=False)
     (out / "sweep.yaml").write_text(yaml.safe_dump({"points": len(wanted), "evaluator": spec["evaluator"],
                                                     "axes": spec["axes"]}, sort_keys=False))
+    return df
+
+
+def _critical_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """The critical-path parts (``critical:PART``, ps) side by side at the end, whole numbers, 0
+    where a point that ran had no such part, empty where it failed."""
+    crit = sorted(c for c in df.columns if c.startswith("critical:"))
+    if not crit:
+        return df
+    ran = df["error"].fillna("") == ""
+    df = df[[c for c in df.columns if c not in crit] + crit].copy()
+    for c in crit:
+        df[c] = df[c].where(~ran, df[c].fillna(0)).astype("Int64")
     return df
 
 

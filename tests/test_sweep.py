@@ -107,6 +107,27 @@ def test_one_and_two_workers_give_identical_results(tmp_path, monkeypatch):
     assert (tmp_path / "one" / "results.csv").exists()
 
 
+@pytest.mark.parametrize("evaluator", ["analytical", "des"])
+def test_every_point_says_what_filled_its_critical_path(tmp_path, evaluator):
+    """critical:PART columns (ps): whole numbers adding up to each point's latency; empty on a
+    failed point; the report names each point's largest part."""
+    spec = load_sweep(_file(tmp_path, "base: reram-only\nmodels: [mlp, \"pythia-70m?seq_len=4\"]\n"
+                                      "strategies: [placement]\nevaluator: " + evaluator + "\n"
+                                      "axes: {units.0.params.crossbars: [1, 3072], noc.link_width_bits: [64, 512]}\n"))
+    df = run_sweep(spec, tmp_path / "s", 1, progress=False)
+    crit = [c for c in df.columns if c.startswith("critical:")]
+    ok, bad = df[df["error"] == ""], df[df["error"] != ""]
+    assert len(ok) and len(bad) and "critical:compute:reram" in crit and "critical:transfer" in crit
+    assert (ok[crit].sum(axis=1) == ok["latency_ps"]).all() and bad[crit].isna().all().all()
+    assert list(df.columns[-len(crit):]) == sorted(crit)
+    back = pd.read_csv(tmp_path / "s" / "results.csv", dtype=str, keep_default_na=False)
+    assert back.loc[back["error"] == "", crit].map(str.isdigit).all().all()   # whole ps in the file, not 1.5e+06
+    assert (back.loc[back["error"] != "", crit] == "").all().all()
+    assert main(["report", str(tmp_path / "s")]) == 0
+    md = (tmp_path / "s" / "report" / "report.md").read_text()
+    assert "| critical path mostly |" in md and "compute:reram " in md
+
+
 def test_a_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path):
     spec = load_sweep(_file(tmp_path, "base: reram-only\nmodels: [mlp]\nstrategies: [placement]\n"
                                       "axes: {units.0.params.crossbars: [1, 3072]}\n"))
