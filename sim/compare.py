@@ -9,6 +9,7 @@ import pandas as pd
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch
+from prismsim.mapper.critical import latency_parts
 from prismsim.mapper.mapping import Mapping, Schedule, validate
 from prismsim.mapper.plan import build_plan
 from prismsim.mapper.strategies import STRATEGIES, check_options, make_mapping, option_defaults
@@ -16,6 +17,7 @@ from prismsim.mapper.workload import Workload
 from prismsim.traces import analysis, plots
 
 from .engine import simulate_plan
+from .output import critical_columns
 
 
 def check_strategies(strategies: list[str], options: dict) -> dict[str, dict]:
@@ -58,9 +60,12 @@ def compare(arch: Arch, wl: Workload, strategies: list[str], schedule: Schedule,
             if progress:
                 progress(rows[-1])
             continue
-        res, _ = simulate_plan(build_plan(arch, wl, m, check=False), trace="none")
+        plan = build_plan(arch, wl, m, check=False)
+        res, tl = simulate_plan(plan, trace="none")
         row = {"strategy": s, "latency_ps": res.latency_ps, "energy_pj": res.energy_pj,
                "edp_pj_s": res.latency_ps * 1e-12 * res.energy_pj, "accuracy": None, "error": None}
+        parts = latency_parts(plan, (tl.job_start, tl.job_end, tl.tr_issue, tl.tr_end), res.latency_ps, tl.unit_prev)
+        row.update({f"critical:{k}": v for k, v in parts.items()})
         if model in acc.TRAINED:
             cfg = acc.AccuracyConfig(t_s=t_eval, seeds=accuracy_seeds, samples=accuracy_samples)
             row["accuracy"] = acc.evaluate(model, arch, wl, m, cfg).accuracy_mean
@@ -76,7 +81,7 @@ def compare(arch: Arch, wl: Workload, strategies: list[str], schedule: Schedule,
 
 
 def write_compare(out: Path, rows: list[dict], mappings: dict[str, Mapping]) -> None:
-    df = pd.DataFrame(rows)
+    df = critical_columns(pd.DataFrame(rows))
     df.to_csv(out / "compare.csv", index=False)
     for s, m in mappings.items():
         (out / f"mapping-{s}.yaml").write_text(m.to_yaml())

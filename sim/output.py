@@ -8,7 +8,7 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch, arch_yaml
@@ -16,6 +16,9 @@ from prismsim.mapper.critical import COLUMNS as PATH_COLUMNS, breakdown, critica
 from prismsim.mapper.mapping import Mapping
 from prismsim.mapper.plan import Plan
 from prismsim.mapper.result import Result
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def default_run_dir(suffix: str = "") -> Path:
@@ -105,6 +108,19 @@ def fmt_ps(ps: int) -> str:
 def tops(macs: int, latency_ps: int, energy_pj: float) -> tuple[float, float]:
     """(TOPS, TOPS/W) at two operations per MAC: operations per ps are Tops/s, per pJ Tops/J."""
     return (2 * macs / latency_ps if latency_ps else 0.0, 2 * macs / energy_pj if energy_pj else 0.0)
+
+
+def critical_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """A results table's critical-path parts (``critical:PART``, ps; sweeps, compare) side by side
+    at the end, whole numbers, 0 where a row that ran had no such part, empty where it failed."""
+    crit = sorted(c for c in df.columns if c.startswith("critical:"))
+    if not crit:
+        return df
+    ran = df["error"].isna() | (df["error"] == "")
+    df = df[[c for c in df.columns if c not in crit] + crit].copy()
+    for c in crit:
+        df[c] = df[c].where(~ran, df[c].fillna(0)).astype("Int64")
+    return df
 
 
 def _num(x):

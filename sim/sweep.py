@@ -40,7 +40,7 @@ import yaml
 from prismsim.hw.errors import PrismError, load_yaml, read_text
 from prismsim.hw.spec import Arch, load_arch, parse_arch
 
-from .output import atomic_file, make_dirs
+from .output import atomic_file, critical_columns, make_dirs
 
 BATCH = int(os.environ.get("PRISMSIM_SWEEP_BATCH", "50"))  # points per task: ~50 amortizes task overhead
 OBJECTIVES = ("latency_ps", "energy_pj", "edp")
@@ -299,24 +299,11 @@ def run_sweep(spec: dict, out: Path, workers: int, scheduler: str | None = None,
     finally:
         store.close()
     wanted = {p["point_id"] for p in spec["points"]}
-    df = _critical_columns(df[df["point_id"].isin(wanted)].sort_values("point_id").reset_index(drop=True))
+    df = critical_columns(df[df["point_id"].isin(wanted)].sort_values("point_id").reset_index(drop=True))
     with atomic_file(out / "results.csv") as tmp:
         df.to_csv(tmp, index=False)
     (out / "sweep.yaml").write_text(yaml.safe_dump({"points": len(wanted), "evaluator": spec["evaluator"],
                                                     "axes": spec["axes"]}, sort_keys=False))
-    return df
-
-
-def _critical_columns(df: pd.DataFrame) -> pd.DataFrame:
-    """The critical-path parts (``critical:PART``, ps) side by side at the end, whole numbers, 0
-    where a point that ran had no such part, empty where it failed."""
-    crit = sorted(c for c in df.columns if c.startswith("critical:"))
-    if not crit:
-        return df
-    ran = df["error"].fillna("") == ""
-    df = df[[c for c in df.columns if c not in crit] + crit].copy()
-    for c in crit:
-        df[c] = df[c].where(~ran, df[c].fillna(0)).astype("Int64")
     return df
 
 

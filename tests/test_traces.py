@@ -251,6 +251,18 @@ def test_compare_chunks_alone_means_pipelined_as_for_simulate(tmp_path, capsys):
     assert "chunks: 4" in (tmp_path / "c" / "mapping-equal.yaml").read_text()
 
 
+def test_compare_rows_say_what_filled_each_critical_path(tmp_path, capsys):
+    run(capsys, "compare", "--model", "mlp", "--strategies", "equal,greedy,cmswitch", "--arch", "photonic-only",
+        "--out", str(tmp_path / "c"), "--no-progress")
+    df = pd.read_csv(tmp_path / "c" / "compare.csv")
+    crit = [c for c in df.columns if c.startswith("critical:")]
+    ok = df[df["error"].isna()]
+    assert len(ok) == 2 and crit and (ok[crit].sum(axis=1) == ok["latency_ps"]).all()
+    assert df.loc[df["error"].notna(), crit].isna().all().all()   # cmswitch cannot run without ReRAM
+    run(capsys, "report", str(tmp_path / "c"))
+    assert "| critical path mostly |" in (tmp_path / "c" / "report" / "report.md").read_text()
+
+
 @pytest.mark.parametrize("kw,needle", [({"schedule": "eager"}, "schedule.kind: must be one of sequential, pipelined"),
                                        ({"chunks": 0}, "schedule.chunks: must be a whole number >= 1 (got 0)")])
 def test_api_refuses_a_bad_schedule(tmp_path, kw, needle):
