@@ -31,10 +31,15 @@ class Step:
     contention_ps: int = 0
 
 
-def critical_path(plan: Plan, job_start: list[int], job_end: list[int], tr_issue: list[int], tr_end: list[int],
-                  unit_prev: list[int] | None = None, ideal_noc: bool = False) -> list[Step]:
-    """The critical path in time order. ``unit_prev[j]``: the job that held job j's unit just
-    before it when j queued for it, else -1 (the event-driven engine's ``Timeline.unit_prev``)."""
+Times = tuple[list[int], list[int], list[int], list[int]]   # job starts, job ends, transfer issues, arrivals (ps)
+
+
+def critical_path(plan: Plan, times: Times, unit_prev: list[int] | None = None,
+                  ideal_noc: bool = False) -> list[Step]:
+    """The critical path in time order. ``times``: ``Timeline.times`` or ``analytical_times``;
+    ``unit_prev[j]``: the job that held job j's unit just before it when j queued for it, else -1
+    (the event-driven engine's ``Timeline.unit_prev``)."""
+    job_start, job_end, tr_issue, tr_end = times
     jobs, trs = plan.jobs, plan.transfers
     if not jobs and not trs:
         return []
@@ -91,12 +96,12 @@ def breakdown(plan: Plan, steps: list[Step]) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
-def latency_parts(plan: Plan, times: tuple[list[int], list[int], list[int], list[int]], latency_ps: int,
-                  unit_prev: list[int] | None = None, ideal_noc: bool = False) -> dict[str, int]:
-    """``breakdown`` of the critical path over ``times`` (job starts and ends, transfer issues and
-    arrivals), plus ``busiest_unit_bound``: what of ``latency_ps`` the path does not reach — the
-    analytical model's bound where a unit's total work exceeds every chain. Adds up to ``latency_ps``."""
-    parts = breakdown(plan, critical_path(plan, *times, unit_prev=unit_prev, ideal_noc=ideal_noc))
+def latency_parts(plan: Plan, times: Times, latency_ps: int, unit_prev: list[int] | None = None,
+                  ideal_noc: bool = False) -> dict[str, int]:
+    """``breakdown`` of the critical path over ``times``, plus ``busiest_unit_bound``: what of
+    ``latency_ps`` the path does not reach — the analytical model's bound where a unit's total
+    work exceeds every chain. Adds up to ``latency_ps``."""
+    parts = breakdown(plan, critical_path(plan, times, unit_prev, ideal_noc))
     rest = latency_ps - sum(parts.values())
     if rest > 0:
         parts["busiest_unit_bound"] = rest

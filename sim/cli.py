@@ -305,8 +305,7 @@ def cmd_validate(args) -> int:
     an = analyze_plan(plan, ideal_noc=args.ideal_noc, times=an_times)
     des, tl = simulate_plan(plan, ideal_noc=args.ideal_noc, progress=not args.no_progress)
     an_path = latency_parts(plan, an_times, an.latency_ps, ideal_noc=args.ideal_noc)
-    des_path = latency_parts(plan, (tl.job_start, tl.job_end, tl.tr_issue, tl.tr_end), des.latency_ps, tl.unit_prev,
-                             args.ideal_noc)
+    des_path = latency_parts(plan, tl.times, des.latency_ps, tl.unit_prev, args.ideal_noc)
 
     def rel(a: float, b: float) -> float:
         return abs(a - b) / abs(b) if b else float(a != b)

@@ -64,7 +64,7 @@ def compare(arch: Arch, wl: Workload, strategies: list[str], schedule: Schedule,
         res, tl = simulate_plan(plan, trace="none")
         row = {"strategy": s, "latency_ps": res.latency_ps, "energy_pj": res.energy_pj,
                "edp_pj_s": res.latency_ps * 1e-12 * res.energy_pj, "accuracy": None, "error": None}
-        parts = latency_parts(plan, (tl.job_start, tl.job_end, tl.tr_issue, tl.tr_end), res.latency_ps, tl.unit_prev)
+        parts = latency_parts(plan, tl.times, res.latency_ps, tl.unit_prev)
         row.update({f"critical:{k}": v for k, v in parts.items()})
         if model in acc.TRAINED:
             cfg = acc.AccuracyConfig(t_s=t_eval, seeds=accuracy_seeds, samples=accuracy_samples)

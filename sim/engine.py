@@ -39,6 +39,11 @@ class Timeline:
     packets: int
     sim_events: int     # events processed: SimPy's plus the network's own
 
+    @property
+    def times(self) -> tuple[list[int], list[int], list[int], list[int]]:
+        """Job starts, job ends, transfer issues and arrivals (ps), as ``mapper.critical`` takes them."""
+        return self.job_start, self.job_end, self.tr_issue, self.tr_end
+
 
 TRACE_LEVELS = ("none", "layers", "events", "packets")
 

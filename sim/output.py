@@ -145,7 +145,7 @@ def write_result(d: Path, res: Result, extra: dict | None = None) -> None:
 def critical(plan: Plan, tl, ideal_noc: bool = False) -> tuple[list[tuple], dict[str, int]]:
     """A simulated run's critical path (``mapper.critical``): its rows for ``critical_path.csv``
     and the time on it by what filled it (ps; the parts add up to the latency)."""
-    steps = critical_path(plan, tl.job_start, tl.job_end, tl.tr_issue, tl.tr_end, tl.unit_prev, ideal_noc)
+    steps = critical_path(plan, tl.times, tl.unit_prev, ideal_noc)
     return path_rows(plan, steps), breakdown(plan, steps)
 
 

@@ -212,8 +212,7 @@ def run_batch(base_doc: dict, batch: list[dict], evaluator: str) -> list[dict]:
             plan = build_plan(arch, wl, make_mapping(pt["strategy"], wl, arch))
             if evaluator == "des":
                 res, tl = simulate_plan(plan, trace="none")
-                parts = latency_parts(plan, (tl.job_start, tl.job_end, tl.tr_issue, tl.tr_end), res.latency_ps,
-                                      tl.unit_prev)
+                parts = latency_parts(plan, tl.times, res.latency_ps, tl.unit_prev)
             else:
                 times = analytical_times(plan)
                 res = analyze_plan(plan, times=times)

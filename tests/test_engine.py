@@ -164,8 +164,8 @@ def test_the_critical_path_is_a_chain_that_adds_up_to_the_latency(wm, ideal):
     w, m = wm
     plan = build_plan(ARCH, w, m)
     res, tl = simulate_plan(plan, trace="none", ideal_noc=ideal)
-    times = (tl.job_start, tl.job_end, tl.tr_issue, tl.tr_end)
-    steps = critical_path(plan, *times, tl.unit_prev, ideal_noc=ideal)
+    times = tl.times
+    steps = critical_path(plan, times, tl.unit_prev, ideal_noc=ideal)
     _check_path(plan, steps, times, tl.unit_prev, res.latency_ps)
     parts = breakdown(plan, steps)
     assert sum(parts.values()) == res.latency_ps
@@ -176,7 +176,7 @@ def test_the_critical_path_is_a_chain_that_adds_up_to_the_latency(wm, ideal):
     # where the two evaluators agree (sequential, ideal NoC: no queues), so do their critical paths
     if ideal and m.schedule.kind == "sequential":
         an = analytical_times(plan, ideal_noc=True)
-        assert critical_path(plan, *an, ideal_noc=True) == steps
+        assert critical_path(plan, an, ideal_noc=True) == steps
 
 
 def test_the_critical_path_goes_through_a_busy_unit_and_a_contended_link():
@@ -196,7 +196,7 @@ def test_the_critical_path_goes_through_a_busy_unit_and_a_contended_link():
     m = Mapping({"a1": {"rr0": 1.0}, "a2": {"rr0": 1.0}, "c": {"rr0": 1.0}}, Schedule("pipelined", 1))
     plan = build_plan(ARCH, w, m)
     res, tl = simulate_plan(plan, trace="none")
-    steps = critical_path(plan, tl.job_start, tl.job_end, tl.tr_issue, tl.tr_end, tl.unit_prev)
+    steps = critical_path(plan, tl.times, tl.unit_prev)
     assert [(r[2], r[3], r[4], r[9]) for r in path_rows(plan, steps)] == [
         ("transfer", "dram->rr0", "a1", ""), ("compute", "rr0", "a1", "data"), ("compute", "rr0", "a2", "unit"),
         ("compute", "rr0", "c", "data"), ("transfer", "rr0->dram", "c", "data")]
@@ -204,7 +204,7 @@ def test_the_critical_path_goes_through_a_busy_unit_and_a_contended_link():
     wl = ZOO["pythia-70m"](seq_len=4)
     plan = build_plan(arch, wl, make_mapping("greedy", wl, arch))
     res, tl = simulate_plan(plan, trace="none")
-    parts = breakdown(plan, critical_path(plan, tl.job_start, tl.job_end, tl.tr_issue, tl.tr_end, tl.unit_prev))
+    parts = breakdown(plan, critical_path(plan, tl.times, tl.unit_prev))
     assert parts["noc_contention"] > 0 and parts["compute:reram"] > 0 and sum(parts.values()) == res.latency_ps
 
 
