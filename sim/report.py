@@ -45,11 +45,7 @@ def _critical_tables(parts: dict, path: pd.DataFrame, latency: int) -> str:
     return text
 
 
-def _run_tables(t: dict, energy: tuple[dict, dict]) -> list[tuple[str, str]]:
-    """The run's figures as markdown tables: summary, energy, utilization, the longest layers
-    and the busiest links (titles and tables; read from the run's files, so a damaged one
-    raises here, not while plotting)."""
-    s = t["summary"]
+def _summary_table(s: dict) -> str:
     latency, total, macs = int(s["latency_ps"]), float(s["energy_pj"]), int(s["macs"])
     rate, per_w = tops(macs, latency, total)
     sched = str(s.get("schedule", "sequential"))
@@ -58,43 +54,58 @@ def _run_tables(t: dict, energy: tuple[dict, dict]) -> list[tuple[str, str]]:
     if s.get("program_weights"):
         sched += ", weights programmed first"
     stalls = ", ".join(f"{k} {fmt_ps(int(v))}" for k, v in s.get("stall_ps", {}).items() if v) or "none"
-    summary = [("latency", fmt_ps(latency)), ("energy", f"{total / 1e6:,.3f} uJ"), ("MACs", f"{macs / 1e9:.4f} G"),
-               ("throughput", f"{rate:.2f} TOPS"), ("efficiency", f"{per_w:.3f} TOPS/W"),
-               ("evaluator", str(s["evaluator"]) + (", ideal NoC" if s.get("ideal_noc") else "")),
-               ("schedule", sched), ("NoC bytes", f"{int(s.get('noc_bytes', 0)):,}"),
-               ("DRAM bytes", f"{int(s.get('dram_bytes', 0)):,}"),
-               ("global buffer bytes", f"{int(s.get('gb_bytes', 0)):,}"), ("stalls (summed)", stalls)]
-    out = [("Summary", _md(["", "value"], summary))]
+    return _md(["", "value"], [
+        ("latency", fmt_ps(latency)), ("energy", f"{total / 1e6:,.3f} uJ"), ("MACs", f"{macs / 1e9:.4f} G"),
+        ("throughput", f"{rate:.2f} TOPS"), ("efficiency", f"{per_w:.3f} TOPS/W"),
+        ("evaluator", str(s["evaluator"]) + (", ideal NoC" if s.get("ideal_noc") else "")), ("schedule", sched),
+        ("NoC bytes", f"{int(s.get('noc_bytes', 0)):,}"), ("DRAM bytes", f"{int(s.get('dram_bytes', 0)):,}"),
+        ("global buffer bytes", f"{int(s.get('gb_bytes', 0)):,}"), ("stalls (summed)", stalls)])
+
+
+def _units_tables(units: pd.DataFrame) -> str:
+    """Utilization per unit kind, and the busiest units."""
+    units = units.astype({"utilization": float, "busy_ps": "int64", "jobs": "int64", "macs": "int64",
+                          "energy_pj": float})
+    kinds = units.groupby("kind", sort=True).agg(units=("unit", "size"), avg=("utilization", "mean"),
+                                                 peak=("utilization", "max"))
+    busiest = units.sort_values(["utilization", "unit"], ascending=[False, True]).head(TOP)
+    return _md(["unit kind", "units", "mean", "busiest"], (
+        (r.Index, r.units, f"{100 * r.avg:.1f}%", f"{100 * r.peak:.1f}%") for r in kinds.itertuples())) + "\n" + \
+        _md(["unit", "kind", "utilization", "busy", "jobs", "MACs", "energy (uJ)"], (
+            (r.unit, r.kind, f"{100 * r.utilization:.1f}%", fmt_ps(r.busy_ps), r.jobs, f"{r.macs:,}",
+             f"{r.energy_pj / 1e6:,.3f}") for r in busiest.itertuples()))
+
+
+def _layers_table(layers: pd.DataFrame) -> str:
+    layers = layers.astype({"start_ps": "int64", "end_ps": "int64", "macs": "int64", "energy_pj": float})
+    layers = layers.assign(span=layers["end_ps"] - layers["start_ps"])
+    longest = layers.sort_values(["span", "start_ps"], ascending=[False, True]).head(TOP)
+    return _md(["layer", "start", "end", "span", "MACs", "energy (uJ)", "units"], (
+        (r.layer, fmt_ps(r.start_ps), fmt_ps(r.end_ps), fmt_ps(r.span), f"{r.macs:,}", f"{r.energy_pj / 1e6:,.3f}",
+         r.units) for r in longest.itertuples()))
+
+
+def _channels_table(links: pd.DataFrame) -> str:
+    links = links.astype({"utilization": float}).sort_values(["utilization", "link"], ascending=[False, True])
+    return _md(["channel", "utilization"], ((r.link, f"{100 * r.utilization:.1f}%") for r in links.head(TOP).itertuples()))
+
+
+def _run_tables(t: dict, energy: tuple[dict, dict]) -> list[tuple[str, str]]:
+    """The run's figures as markdown tables, (title, table) each: summary, critical path, energy,
+    utilization, the longest layers and the busiest channels (read from the run's files, so a
+    damaged one raises here, not while plotting)."""
+    s = t["summary"]
+    out = [("Summary", _summary_table(s))]
     if "critical_path_ps" in s:
-        out.append(("Critical path", _critical_tables(s["critical_path_ps"], t["critical_path"], latency)))
-    out.append(("Energy", _energy_table(energy[0], total, "category") + "\n"
-                + _energy_table(energy[1], total, "unit kind")))
-    units = t["units"]
-    if len(units):
-        units = units.astype({"utilization": float, "busy_ps": "int64", "jobs": "int64", "macs": "int64",
-                              "energy_pj": float})
-        kinds = units.groupby("kind", sort=True).agg(units=("unit", "size"), avg=("utilization", "mean"),
-                                                     peak=("utilization", "max"))
-        busiest = units.sort_values(["utilization", "unit"], ascending=[False, True]).head(TOP)
-        out.append(("Utilization", _md(["unit kind", "units", "mean", "busiest"], (
-            (r.Index, r.units, f"{100 * r.avg:.1f}%", f"{100 * r.peak:.1f}%") for r in kinds.itertuples())) + "\n" +
-            _md(["unit", "kind", "utilization", "busy", "jobs", "MACs", "energy (uJ)"], (
-                (r.unit, r.kind, f"{100 * r.utilization:.1f}%", fmt_ps(r.busy_ps), r.jobs, f"{r.macs:,}",
-                 f"{r.energy_pj / 1e6:,.3f}") for r in busiest.itertuples()))))
-    layers = t["layers"]
-    if len(layers):
-        layers = layers.astype({"start_ps": "int64", "end_ps": "int64", "macs": "int64", "energy_pj": float})
-        layers = layers.assign(span=layers["end_ps"] - layers["start_ps"])
-        longest = layers.sort_values(["span", "start_ps"], ascending=[False, True]).head(TOP)
-        out.append((f"Layers ({min(TOP, len(layers))} longest of {len(layers)})", _md(
-            ["layer", "start", "end", "span", "MACs", "energy (uJ)", "units"],
-            ((r.layer, fmt_ps(r.start_ps), fmt_ps(r.end_ps), fmt_ps(r.span), f"{r.macs:,}",
-              f"{r.energy_pj / 1e6:,.3f}", r.units) for r in longest.itertuples()))))
-    links = t["links"]
-    if len(links):
-        links = links.astype({"utilization": float}).sort_values(["utilization", "link"], ascending=[False, True])
-        out.append((f"Channels ({min(TOP, len(links))} busiest of {len(links)})", _md(
-            ["channel", "utilization"], ((r.link, f"{100 * r.utilization:.1f}%") for r in links.head(TOP).itertuples()))))
+        out.append(("Critical path", _critical_tables(s["critical_path_ps"], t["critical_path"], int(s["latency_ps"]))))
+    out.append(("Energy", _energy_table(energy[0], float(s["energy_pj"]), "category") + "\n"
+                + _energy_table(energy[1], float(s["energy_pj"]), "unit kind")))
+    if len(t["units"]):
+        out.append(("Utilization", _units_tables(t["units"])))
+    if len(t["layers"]):
+        out.append((f"Layers ({min(TOP, len(t['layers']))} longest of {len(t['layers'])})", _layers_table(t["layers"])))
+    if len(t["links"]):
+        out.append((f"Channels ({min(TOP, len(t['links']))} busiest of {len(t['links'])})", _channels_table(t["links"])))
     return out
 
 
