@@ -235,15 +235,19 @@ def cmd_compare(args) -> int:
     sched, _ = chosen_schedule(args.schedule, args.chunks)
 
     def progress(row):
+        parts = {k[len("critical:"):]: v for k, v in row.items() if k.startswith("critical:")}
         if args.json:
-            print(json.dumps({k: row[k] for k in ("strategy", "latency_ps", "energy_pj", "accuracy", "error")}),
-                  flush=True)
+            print(json.dumps({**{k: row[k] for k in ("strategy", "latency_ps", "energy_pj", "accuracy", "error")},
+                              "critical_path_ps": parts or None}), flush=True)
         elif row["error"]:
             print(f"  {row['strategy']:<12} cannot run: {row['error']}", flush=True)
         else:
             acc = "" if row["accuracy"] is None else f"  accuracy {100 * row['accuracy']:.2f}%"
+            top = max(sorted(parts), key=parts.get, default=None)
+            path = f"  critical path mostly {top} {100 * parts[top] / row['latency_ps']:.0f}%" \
+                if top and row["latency_ps"] else ""
             print(f"  {row['strategy']:<12} latency {fmt_ps(row['latency_ps']):>16}  energy "
-                  f"{row['energy_pj'] / 1e6:>12,.3f} uJ  EDP {row['edp_pj_s']:.4g} pJ*s{acc}  ({row['wall_s']} s)",
+                  f"{row['energy_pj'] / 1e6:>12,.3f} uJ  EDP {row['edp_pj_s']:.4g} pJ*s{acc}{path}  ({row['wall_s']} s)",
                   flush=True)
 
     if not args.json:

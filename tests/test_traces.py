@@ -252,8 +252,13 @@ def test_compare_chunks_alone_means_pipelined_as_for_simulate(tmp_path, capsys):
 
 
 def test_compare_rows_say_what_filled_each_critical_path(tmp_path, capsys):
-    run(capsys, "compare", "--model", "mlp", "--strategies", "equal,greedy,cmswitch", "--arch", "photonic-only",
-        "--out", str(tmp_path / "c"), "--no-progress")
+    text = run(capsys, "compare", "--model", "mlp", "--strategies", "equal,greedy,cmswitch", "--arch", "photonic-only",
+               "--out", str(tmp_path / "c"), "--no-progress")
+    assert text.count("critical path mostly noc_contention") == 2 and "cmswitch     cannot run" in text
+    lines = run(capsys, "compare", "--model", "mlp", "--strategies", "greedy,cmswitch", "--arch", "photonic-only",
+                "--out", str(tmp_path / "j"), "--json", "--no-progress").splitlines()
+    greedy, cms = (json.loads(x) for x in lines)
+    assert sum(greedy["critical_path_ps"].values()) == greedy["latency_ps"] and cms["critical_path_ps"] is None
     df = pd.read_csv(tmp_path / "c" / "compare.csv")
     crit = [c for c in df.columns if c.startswith("critical:")]
     ok = df[df["error"].isna()]
