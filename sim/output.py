@@ -6,6 +6,7 @@ import csv
 import json
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -144,8 +145,14 @@ def write_result(d: Path, res: Result, extra: dict | None = None) -> None:
 
 def critical(plan: Plan, tl, ideal_noc: bool = False) -> tuple[list[tuple], dict[str, int]]:
     """A simulated run's critical path (``mapper.critical``): its rows for ``critical_path.csv``
-    and the time on it by what filled it (ps; the parts add up to the latency)."""
-    steps = critical_path(plan, tl.times, tl.unit_prev, ideal_noc)
+    and the time on it by what filled it (ps; the parts add up to the latency). Should the walk
+    find the timeline inconsistent (a bug), a warning on stderr and no path: the run itself is
+    kept."""
+    try:
+        steps = critical_path(plan, tl.times, tl.unit_prev, ideal_noc)
+    except AssertionError as err:
+        print(f"prismsim: warning: no critical path for this run ({err}); please report it", file=sys.stderr)
+        return [], {}
     return path_rows(plan, steps), breakdown(plan, steps)
 
 

@@ -96,7 +96,7 @@ def _run_tables(t: dict, energy: tuple[dict, dict]) -> list[tuple[str, str]]:
     damaged one raises here, not while plotting)."""
     s = t["summary"]
     out = [("Summary", _summary_table(s))]
-    if "critical_path_ps" in s:
+    if s.get("critical_path_ps"):
         out.append(("Critical path", _critical_tables(s["critical_path_ps"], t["critical_path"], int(s["latency_ps"]))))
     out.append(("Energy", _energy_table(energy[0], float(s["energy_pj"]), "category") + "\n"
                 + _energy_table(energy[1], float(s["energy_pj"]), "unit kind")))

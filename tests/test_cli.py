@@ -46,6 +46,19 @@ def test_simulate_writes_a_complete_run(tmp_path, capsys):
                for r in path)
 
 
+def test_a_failed_critical_path_walk_keeps_the_run(tmp_path, capsys, monkeypatch):
+    """Should the walk find a timeline inconsistent (a bug), the run is written all the same,
+    without its path, and a one-line warning says so."""
+    def broken(*a, **k):
+        raise AssertionError("critical path: nothing ended at 5 ps")
+    monkeypatch.setattr("prismsim.sim.output.critical_path", broken)
+    code, text, err = run(capsys, "simulate", *MLP, "--out", str(tmp_path / "r"))
+    assert code == 0 and "latency" in text and "critical " not in text
+    assert err.count("\n") == 1 and "warning: no critical path for this run (critical path: nothing ended" in err
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["critical_path_ps"] == {}
+    assert (tmp_path / "r" / "events.csv").exists() and main(["report", str(tmp_path / "r")]) == 0
+
+
 def test_same_inputs_same_bytes(tmp_path, capsys):
     for name in ("a", "b"):
         assert run(capsys, "simulate", *MLP, "--schedule", "pipelined", "--seed", "7",
