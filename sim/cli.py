@@ -13,7 +13,6 @@ from pathlib import Path
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch, arch_yaml, list_presets, load_arch
 from prismsim.mapper.analytical import analytical_times, analyze_plan
-from prismsim.mapper.critical import latency_parts
 from prismsim.mapper.mapping import SCHEDULES, Mapping, chosen_schedule, validate
 from prismsim.mapper.params import parse_params, pop_phase, split_spec
 from prismsim.mapper.plan import Plan, build_plan
@@ -23,8 +22,8 @@ from prismsim.mapper.workload import Workload
 from prismsim.mapper.zoo import ZOO
 
 from .engine import TRACE_LEVELS, simulate_plan
-from .output import (atomic_dir, atomic_file, atomic_write, check_new, default_run_dir, fmt_ps, make_dirs,
-                     simulate_to_dir, tops, write_csv)
+from .output import (atomic_dir, atomic_file, atomic_write, check_new, critical_parts, default_run_dir, fmt_ps,
+                     make_dirs, simulate_to_dir, tops, write_csv)
 from .progress import Stage
 from .traffic import PATTERNS, check_load, plot_curve, run_load
 
@@ -308,8 +307,8 @@ def cmd_validate(args) -> int:
     an_times = analytical_times(plan, args.ideal_noc)
     an = analyze_plan(plan, ideal_noc=args.ideal_noc, times=an_times)
     des, tl = simulate_plan(plan, ideal_noc=args.ideal_noc, progress=not args.no_progress)
-    an_path = latency_parts(plan, an_times, an.latency_ps, ideal_noc=args.ideal_noc)
-    des_path = latency_parts(plan, tl.times, des.latency_ps, tl.unit_prev, args.ideal_noc)
+    an_path = critical_parts(plan, an_times, an.latency_ps, ideal_noc=args.ideal_noc)
+    des_path = critical_parts(plan, tl.times, des.latency_ps, tl.unit_prev, args.ideal_noc)
 
     def rel(a: float, b: float) -> float:
         return abs(a - b) / abs(b) if b else float(a != b)

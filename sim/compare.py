@@ -9,7 +9,6 @@ import pandas as pd
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch
-from prismsim.mapper.critical import latency_parts
 from prismsim.mapper.mapping import Mapping, Schedule, validate
 from prismsim.mapper.plan import build_plan
 from prismsim.mapper.strategies import STRATEGIES, check_options, make_mapping, option_defaults
@@ -17,7 +16,7 @@ from prismsim.mapper.workload import Workload
 from prismsim.traces import analysis, plots
 
 from .engine import simulate_plan
-from .output import critical_columns
+from .output import critical_columns, critical_parts
 
 
 def check_strategies(strategies: list[str], options: dict) -> dict[str, dict]:
@@ -64,7 +63,7 @@ def compare(arch: Arch, wl: Workload, strategies: list[str], schedule: Schedule,
         res, tl = simulate_plan(plan, trace="none")
         row = {"strategy": s, "latency_ps": res.latency_ps, "energy_pj": res.energy_pj,
                "edp_pj_s": res.latency_ps * 1e-12 * res.energy_pj, "accuracy": None, "error": None}
-        parts = latency_parts(plan, tl.times, res.latency_ps, tl.unit_prev)
+        parts = critical_parts(plan, tl.times, res.latency_ps, tl.unit_prev)
         row.update({f"critical:{k}": v for k, v in parts.items()})
         if model in acc.TRAINED:
             cfg = acc.AccuracyConfig(t_s=t_eval, seeds=accuracy_seeds, samples=accuracy_samples)

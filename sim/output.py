@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch, arch_yaml
-from prismsim.mapper.critical import COLUMNS as PATH_COLUMNS, breakdown, critical_path, path_rows
+from prismsim.mapper.critical import COLUMNS as PATH_COLUMNS, breakdown, critical_path, latency_parts, path_rows
 from prismsim.mapper.mapping import Mapping
 from prismsim.mapper.plan import Plan
 from prismsim.mapper.result import Result
@@ -143,6 +143,21 @@ def write_result(d: Path, res: Result, extra: dict | None = None) -> None:
               ([k, _num(v)] for k, v in res.link_utilization.items()))
 
 
+def _no_path(err: AssertionError) -> None:
+    print(f"prismsim: warning: no critical path for this run ({err}); please report it", file=sys.stderr)
+
+
+def critical_parts(plan: Plan, times, latency_ps: int, unit_prev: list[int] | None = None,
+                   ideal_noc: bool = False) -> dict[str, int]:
+    """``mapper.critical.latency_parts``, or ``{}`` with a warning should the walk find the
+    timeline inconsistent (a bug): the run's results are kept either way."""
+    try:
+        return latency_parts(plan, times, latency_ps, unit_prev, ideal_noc)
+    except AssertionError as err:
+        _no_path(err)
+        return {}
+
+
 def critical(plan: Plan, tl, ideal_noc: bool = False) -> tuple[list[tuple], dict[str, int]]:
     """A simulated run's critical path (``mapper.critical``): its rows for ``critical_path.csv``
     and the time on it by what filled it (ps; the parts add up to the latency). Should the walk
@@ -151,7 +166,7 @@ def critical(plan: Plan, tl, ideal_noc: bool = False) -> tuple[list[tuple], dict
     try:
         steps = critical_path(plan, tl.times, tl.unit_prev, ideal_noc)
     except AssertionError as err:
-        print(f"prismsim: warning: no critical path for this run ({err}); please report it", file=sys.stderr)
+        _no_path(err)
         return [], {}
     return path_rows(plan, steps), breakdown(plan, steps)
 

@@ -40,7 +40,7 @@ import yaml
 from prismsim.hw.errors import PrismError, load_yaml, read_text
 from prismsim.hw.spec import Arch, load_arch, parse_arch
 
-from .output import atomic_file, critical_columns, make_dirs
+from .output import atomic_file, critical_columns, critical_parts, make_dirs
 
 BATCH = int(os.environ.get("PRISMSIM_SWEEP_BATCH", "50"))  # points per task: ~50 amortizes task overhead
 OBJECTIVES = ("latency_ps", "energy_pj", "edp")
@@ -191,7 +191,6 @@ def load_sweep(path: str | Path, progress: bool = False) -> dict:
 def run_batch(base_doc: dict, batch: list[dict], evaluator: str) -> list[dict]:
     """Evaluate points (in a worker): one row each, with the error if it failed."""
     from prismsim.mapper.analytical import analytical_times, analyze_plan
-    from prismsim.mapper.critical import latency_parts
     from prismsim.mapper.plan import build_plan
     from prismsim.mapper.strategies import make_mapping
 
@@ -212,11 +211,11 @@ def run_batch(base_doc: dict, batch: list[dict], evaluator: str) -> list[dict]:
             plan = build_plan(arch, wl, make_mapping(pt["strategy"], wl, arch))
             if evaluator == "des":
                 res, tl = simulate_plan(plan, trace="none")
-                parts = latency_parts(plan, tl.times, res.latency_ps, tl.unit_prev)
+                parts = critical_parts(plan, tl.times, res.latency_ps, tl.unit_prev)
             else:
                 times = analytical_times(plan)
                 res = analyze_plan(plan, times=times)
-                parts = latency_parts(plan, times, res.latency_ps)
+                parts = critical_parts(plan, times, res.latency_ps)
             row.update(latency_ps=res.latency_ps, energy_pj=res.energy_pj, edp=res.latency_ps * res.energy_pj,
                        macs=res.macs, error="", **{f"critical:{k}": v for k, v in parts.items()})
         except Exception as err:  # a failing point is recorded and the sweep goes on

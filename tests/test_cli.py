@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -57,6 +58,12 @@ def test_a_failed_critical_path_walk_keeps_the_run(tmp_path, capsys, monkeypatch
     assert err.count("\n") == 1 and "warning: no critical path for this run (critical path: nothing ended" in err
     assert json.loads((tmp_path / "r" / "summary.json").read_text())["critical_path_ps"] == {}
     assert (tmp_path / "r" / "events.csv").exists() and main(["report", str(tmp_path / "r")]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr("prismsim.sim.output.latency_parts", broken)   # compare keeps its rows too
+    code, text, err = run(capsys, "compare", *MLP, "--strategies", "equal,greedy", "--out", str(tmp_path / "c"),
+                          "--no-progress")
+    assert code == 0 and err.count("warning: no critical path") == 2 and "critical path mostly" not in text
+    assert len(pd.read_csv(tmp_path / "c" / "compare.csv").dropna(subset=["latency_ps"])) == 2
 
 
 def test_same_inputs_same_bytes(tmp_path, capsys):
