@@ -49,7 +49,7 @@ def critical_path(plan: Plan, times: Times, unit_prev: list[int] | None = None,
     transfer = last_j is None or (last_t is not None and tr_end[last_t] >= job_end[last_j])
     cur = last_t if transfer else last_j
     steps: list[Step] = []
-    while cur is not None:
+    while True:
         if transfer:
             t = trs[cur]
             start, end = tr_issue[cur], tr_end[cur]
