@@ -18,6 +18,7 @@ _CATEGORIES: dict[str, str] = {
     "dram": "memory", "global_buffer": "memory", "array_memory": "memory", "buffer": "memory",
     "router": "noc", "link": "noc",
     "leakage": "static", "switch": "compute",
+    "sample_hold": "conversion", "input_register": "memory", "output_register": "memory", "bus": "memory",
 }
 
 
@@ -53,3 +54,23 @@ def cycles_to_ps(cycles: int, freq_ghz: float) -> int:
     t = cycles * period
     ti = int(round(t))
     return ti if abs(t - ti) < 1e-6 else int(t) + 1
+
+
+@dataclass(frozen=True)
+class Part:
+    """One kind of component in a unit: how many there are, each one's area and idle power, and
+    where its law comes from. A unit's area and leakage are the sums over its parts."""
+
+    name: str
+    count: float
+    area_um2: float       # each
+    leakage_mw: float     # each, while powered and idle
+    source: str
+
+    @property
+    def total_area_um2(self) -> float:
+        return self.count * self.area_um2
+
+    @property
+    def total_leakage_mw(self) -> float:
+        return self.count * self.leakage_mw

@@ -22,6 +22,7 @@ from typing import Literal
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from . import tech
 from .cost import Cost
 from .errors import PrismError
 
@@ -37,13 +38,17 @@ class NocParams(BaseModel):
     link_width_bits: int = Field(256, gt=0, description="bits per flit per cycle (chosen: 32 B links)")
     clock_ghz: float = Field(1.0, gt=0, description="GHz NoC clock (chosen)")
     router_latency_cycles: int = Field(4, ge=0, description="router pipeline: RC, VA, SA, ST (BookSim-style)")
-    link_latency_cycles: int = Field(1, ge=0, description="cycles per link traversal (papers.md)")
+    link_latency_cycles: int = Field(1, ge=0, description="cycles per link traversal (BookSim default)")
     buffer_flits: int = Field(16, gt=0, description="flits per input buffer per VC (BookSim: 10; we: 16)")
     vcs: int = Field(1, gt=0, description="virtual channels per input port (BookSim default 3; we: 1)")
     packet_flits: int = Field(8, gt=0, description="flits per packet (chosen)")
     router_pj_per_bit: float = Field(
         0.615, ge=0, description="pJ/bit per router traversal; Noxim defaults (9.38 buffer + 10.3 crossbar pJ per 32-bit flit)")
     link_pj_per_bit: float = Field(0.344, ge=0, description="pJ/bit per link; Noxim default (11 pJ per 32-bit flit)")
+    router_area_um2: float = Field(
+        150000.0, ge=0, le=1e9, description="µm² per router at 256-bit links, 32 nm; ISAAC (Shafiee et al., ISCA'16) "
+        "Table I: 0.151 mm²; scales with (link_width_bits / 256)^2 (crossbar-dominated) and the node")
+    tech_nm: float = Field(32.0, ge=tech.MIN_NM, le=tech.MAX_NM, description="CMOS node of the routers, nm (ISAAC's router)")
     interposer_width_bits: int = Field(128, gt=0, description="bits per cycle on an interposer link (chosen)")
     interposer_latency_cycles: int = Field(4, ge=0, description="cycles per interposer hop (chosen: mm-scale wire + PHY)")
     interposer_pj_per_bit: float = Field(0.5, ge=0, description="pJ/bit per interposer hop (chosen: UCIe-class die-to-die 0.25-0.5)")
@@ -83,6 +88,18 @@ class NocParams(BaseModel):
     @property
     def packet_bytes(self) -> int:
         return self.flit_bytes * self.packet_flits
+
+    @property
+    def router_um2(self) -> float:
+        """Area of one router: ISAAC's, scaled by width squared and the node."""
+        return self.router_area_um2 * (self.link_width_bits / 256) ** 2 * tech.area(self.tech_nm, 32)
+
+    @property
+    def routers(self) -> int:
+        n = 1
+        for g in self.grid:
+            n *= g
+        return n
 
     @property
     def grid(self) -> tuple[int, ...]:

@@ -1,7 +1,7 @@
 """Non-idealities of analog units, as functions of numpy arrays (for accuracy, not timing).
 
 Conductances are normalised: g_hat = g / g_max in [0, 1]. The PCM-like model is aihwkit's, with
-the formulas of shared/papers.md s.2 (Lammie et al., LionHeart): programming noise, drift
+the formulas of LionHeart (Lammie et al., arXiv 2401.09420) and aihwkit's PCM model: programming noise, drift
 G(t) = G_prog * ((t + t0) / t0)^-nu with a per-device nu, 1/f read noise growing with
 sqrt(ln((t + t_r) / (2 t_r))), and global drift compensation. The ReRAM variant replaces them
 with configurable Gaussian programming and read noise and a fixed drift exponent. Photonic
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-T0_S = 20.0          # s, drift reference time (aihwkit / papers.md)
-T_READ_S = 250e-9    # s, read duration t_r (aihwkit / papers.md)
+T0_S = 20.0          # s, drift reference time (aihwkit)
+T_READ_S = 250e-9    # s, read duration t_r (aihwkit)
 
 
 def pcm_prog_sigma(g_hat: np.ndarray, g_max_us: float = 25.0) -> np.ndarray:

@@ -2,8 +2,8 @@
 
 GEMM Y[N x M] = W[N x D] . X[D x M] mapped N -> height (H*R), D -> wavelengths (N_lambda),
 M -> width (W*C) by default (``dim_map`` permutes this). Cycles, device counts, power scaling and
-energies follow SimPhony (Yin et al., DAC'25, arXiv 2411.13715) as summarised in shared/papers.md
-section 1:
+energies follow SimPhony (Yin et al., DAC'25, arXiv 2411.13715) and its public configs (DPTC v1
+core, DODE v1 node, LT device library):
 
 * switching cycles = iter_N * iter_D * iter_M; static cycles add the stationary loop
   (output-stationary: iter_N * iter_M; weight-: iter_N * iter_D; input-: iter_D * iter_M);
@@ -11,7 +11,14 @@ section 1:
   temporally accumulating devices (ADC, TIA) and by the reuse of the stationary operand for its
   modulators and DACs (weight-stationary: operand 1 switches once per iter_M; input-stationary:
   operand 2 once per iter_N); static energy (MRR, laser) = count * P / f * static cycles;
-* latency = static cycles / f (SimPhony's own code multiplies by an extra 10; we do not).
+* latency = static cycles / f (SimPhony's own code multiplies by an extra 10; we do not);
+* area = every device's count x footprint, nodes as SimPhony's bounding box (``parts``);
+* weights stream in at the core's ``weight_bits`` (``streamed_weight_bytes``).
+
+The laser must reach every one of the ``laser_distribution_factor`` (default H*W) detectors it
+feeds: SimPhony's config asks for H*W too (``laser_power_distribution: H*W``), but its code reads
+another key (``laser_power_distribution_factor``) and so uses 1 — its log's 1.18 mW laser is
+144x below what its own config describes (``benchmarks/calibrate_components.py``).
 """
 from __future__ import annotations
 
@@ -20,10 +27,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .cost import Cost, cycles_to_ps
+from . import sram, tech
+from .cost import Cost, Part, cycles_to_ps
 from .ops import Op
 
-_SRC = "SimPhony LT v1 device table (shared/papers.md s.1)"
+_SRC = "SimPhony LT v1 device library (configs/devices, ScopeX-ASU/SimPhony)"
 AXES = ("height", "wavelength", "width")
 
 
@@ -63,22 +71,46 @@ class PhotonicParams(BaseModel):
     mzm_extinction_db: float = Field(10.0, gt=0, description=f"dB extinction ratio of an MZM; {_SRC}")
     mrr_mw: float = Field(0.275, ge=0, description=f"mW static per MRR rerouter; {_SRC}")
     mrr_il_db: float = Field(0.93, ge=0, description=f"dB insertion loss per MRR; {_SRC}")
-    mrr_on_path: int = Field(2, ge=0, description="MRRs a light path crosses (chosen: in and out rerouter)")
-    waveguide_db_per_cm: float = Field(0.11, ge=0, description=f"dB/cm waveguide loss; {_SRC}")
-    waveguide_cm: float = Field(1.0, ge=0, description="cm of waveguide on a path (chosen)")
-    pd_sensitivity_dbm: float = Field(-25.0, description=f"dBm photodetector sensitivity; {_SRC}")
+    mrr_on_path: int = Field(2, ge=0, le=1000, description="MRRs a light path crosses; SimPhony DPTC netlist (replication 2)")
+    laser_il_db: float = Field(2.0, ge=0, le=100, description=f"dB coupling loss of the on-chip laser; {_SRC}")
+    splitter_il_db: float = Field(
+        0.1, ge=0, le=100, description=f"dB per laser-splitter stage (ceil(log2(max(H, W))) stages on a path); {_SRC}")
+    node_il_db: float = Field(
+        0.76, ge=0, le=100, description=f"dB through a DODE node (Y-branch 0.1 + MEMS phase shifter 0.33 + coupler 0.33); {_SRC}")
+    waveguide_db_per_cm: float = Field(0.11, ge=0, le=100, description=f"dB/cm waveguide loss; {_SRC}")
+    waveguide_cm: float = Field(1.0, ge=0, le=100, description="cm of waveguide on a path (chosen)")
+    pd_sensitivity_dbm: float = Field(-25.0, ge=-100, le=30, description=f"dBm photodetector sensitivity; {_SRC}")
     laser_wpe: float = Field(0.2, gt=0, le=1, description=f"laser wall-plug efficiency; {_SRC}")
     laser_distribution_factor: int | None = Field(
-        None, gt=0, description="ways one laser's power is split (default: H*W nodes, papers.md s.1)")
+        None, gt=0, description="ways one laser's power is split (default: H*W nodes, SimPhony dptc.yml laser_power_distribution)")
     integration_cycles: int = Field(3, gt=0, description="cycles ADC/TIA integrate over (SimPhony: 3)")
     weight_noise_sigma: float = Field(
         0.01, ge=0, description="std of encoded weights from phase noise, fraction of full scale (chosen; TeMPO-style)")
     crosstalk: float = Field(
         0.005, ge=0, description="thermal crosstalk: share of a neighbour's phase a shifter picks up (chosen)")
     buffer_kib: int = Field(256, gt=0, description="KiB local SRAM buffer (chosen)")
-    buffer_pj_per_byte: float = Field(
-        1.25, ge=0, description="pJ/byte SRAM access; Horowitz ISSCC'14: 10 pJ per 64-bit read of 8 KB SRAM")
-    leakage_mw: float = Field(10.0, ge=0, description="mW idle electronic leakage (chosen)")
+    buffer_pj_per_byte: float | None = Field(
+        None, ge=0, description="pJ/byte buffer access (default: the SRAM law of hw/sram.py at buffer_kib)")
+    buffer_tech_nm: float = Field(
+        14.0, ge=tech.MIN_NM, le=tech.MAX_NM, description="CMOS node of the buffer, nm (chosen: the node of "
+        "SimPhony's converters, 14-16 nm)")
+    mzm_um2: float = Field(5200.0, ge=0, description=f"µm² per MZM (LT_MZM 260 x 20 um); {_SRC}")
+    dac_um2: float = Field(11000.0, ge=0, description=f"µm² per DAC (DAC_2, 16 nm); {_SRC}")
+    adc_um2: float = Field(2850.0, ge=0, description=f"µm² per ADC (ADC_SAR_1, 14 nm); {_SRC}")
+    tia_um2: float = Field(50.0, ge=0, description=f"µm² per TIA (TIA_1); {_SRC}")
+    mrr_um2: float = Field(23.04, ge=0, description=f"µm² per MRR rerouter (4.8 x 4.8 um); {_SRC}")
+    laser_um2: float = Field(120000.0, ge=0, description=f"µm² per on-chip laser (400 x 300 um); {_SRC}")
+    micro_comb_um2: float = Field(1401856.0, ge=0, description=f"µm² per micro-comb (1184 x 1184 um); {_SRC}")
+    splitter_um2: float = Field(2.34, ge=0, description=f"µm² per laser splitter (1.3 x 1.8 um); {_SRC}")
+    node_um2: float = Field(
+        11688.0, ge=0, description="µm² per DODE node: SimPhony's bounding box of its phase shifter, 2 couplers, "
+        "2 photodetectors and Y-branch with 5 um spacing (120 x 97.4 um, its LT log)")
+
+    @property
+    def buffer_pj(self) -> float:
+        if self.buffer_pj_per_byte is not None:
+            return self.buffer_pj_per_byte
+        return sram.pj_per_byte(self.buffer_kib, self.buffer_tech_nm)
 
 
     @model_validator(mode="after")
@@ -92,14 +124,39 @@ class PhotonicParams(BaseModel):
 
 
 def device_counts(p: PhotonicParams) -> dict[str, int]:
-    """Device counts of one unit (SimPhony LT formulas)."""
+    """Every device of one unit as SimPhony's DPTC v1 (``configs/design/cores/dptc.yml``) and the
+    DODE v1 node it instantiates (``configs/design/nodes/dode.yml``) count them: per core the
+    operand encoders, converters, MRR rerouters, lasers, micro-combs and splitter tree; per node
+    (H*W*R*C of them) a phase shifter, two couplers, two photodetectors and a Y-branch."""
     H, W, L, R, C = p.core_height, p.core_width, p.wavelengths, p.tiles, p.cores_per_tile
+    nodes = H * W * R * C
     return {
         "mzm_op1": H * R * L * C, "dac_op1": H * R * L * C,
         "mzm_op2": W * C * L, "dac_op2": W * C * L,
-        "adc": H * W * R, "tia": H * W * R * C, "pd": H * W * R * C,
-        "mrr": 2 * (H + W) * L * C * R, "laser": R + C,
+        "adc": H * W * R, "tia": nodes, "pd": 2 * nodes,
+        "mrr": 2 * (H + W) * L * C * R, "laser": R + C, "micro_comb": R + C,
+        "laser_splitter": ((math.ceil(H / 2) * 2 - 1) + (math.ceil(W / 2) * 2 - 1)) * R * C,
+        "phase_shifter": nodes, "coupler": 2 * nodes, "y_branch": nodes,
     }
+
+
+_IN_NODE = ("pd", "phase_shifter", "coupler", "y_branch")   # inside the node's bounding box
+
+
+def parts(p: PhotonicParams) -> list[Part]:
+    """Devices with their footprints (inside-node devices are covered by the node's bounding box,
+    as SimPhony's chip-area sum counts them) and the local buffer. Idle power: the buffer's leakage
+    (lasers and MRRs are charged per static cycle while the unit computes)."""
+    counts = device_counts(p)
+    area = {"mzm_op1": p.mzm_um2, "mzm_op2": p.mzm_um2, "dac_op1": p.dac_um2, "dac_op2": p.dac_um2,
+            "adc": p.adc_um2, "tia": p.tia_um2, "mrr": p.mrr_um2, "laser": p.laser_um2,
+            "micro_comb": p.micro_comb_um2, "laser_splitter": p.splitter_um2}
+    out = [Part(dev, n, area.get(dev, 0.0), 0.0, _SRC) for dev, n in counts.items()]
+    nodes = p.core_height * p.core_width * p.tiles * p.cores_per_tile
+    out.append(Part("node", nodes, p.node_um2, 0.0, _SRC))
+    out.append(Part("buffer", 1, sram.area_um2(p.buffer_kib, p.buffer_tech_nm),
+                    sram.leakage_mw(p.buffer_kib, p.buffer_tech_nm), sram.SOURCE))
+    return out
 
 
 def dac_power_mw(p: PhotonicParams, bits: int) -> float:
@@ -123,8 +180,12 @@ def mzm_power_mw(p: PhotonicParams) -> float:
 
 
 def insertion_loss_db(p: PhotonicParams) -> float:
-    """Loss on a light path: one MZM, ``mrr_on_path`` MRR rerouters, the waveguide."""
-    return p.mzm_il_db + p.mrr_il_db * p.mrr_on_path + p.waveguide_db_per_cm * p.waveguide_cm
+    """Loss on the longest light path of SimPhony's DPTC netlist: laser coupling, the splitter
+    tree (ceil(log2(max(H, W))) stages), ``mrr_on_path`` MRR rerouters, one MZM, the node, plus
+    the waveguide."""
+    stages = math.ceil(math.log2(max(p.core_height, p.core_width))) if max(p.core_height, p.core_width) > 1 else 0
+    return (p.laser_il_db + p.splitter_il_db * stages + p.mrr_il_db * p.mrr_on_path + p.mzm_il_db + p.node_il_db
+            + p.waveguide_db_per_cm * p.waveguide_cm)
 
 
 def laser_power_mw(p: PhotonicParams) -> float:
@@ -142,6 +203,7 @@ def device_powers_mw(p: PhotonicParams) -> dict[str, float]:
         "mzm_op2": mzm_power_mw(p), "dac_op2": dac_power_mw(p, p.in_bits),
         "adc": adc_power_mw(p), "tia": p.tia_mw, "pd": p.pd_mw,
         "mrr": p.mrr_mw, "laser": laser_power_mw(p),
+        "micro_comb": 0.0, "laser_splitter": 0.0, "phase_shifter": 0.0, "coupler": 0.0, "y_branch": 0.0,
     }
 
 
@@ -183,6 +245,8 @@ def cost(p: PhotonicParams, op: Op) -> Cost:
     counts, powers, reuse = device_counts(p), device_powers_mw(p), duty(p, op)
     energy: dict[str, float] = {}
     for dev, cnt in counts.items():
+        if not powers[dev]:
+            continue   # passive devices: area and loss, no energy
         per_cycle_pj = cnt * powers[dev] / p.freq_ghz  # mW / GHz = pJ
         if dev in _STATIC:
             energy[dev] = per_cycle_pj * st
@@ -192,5 +256,28 @@ def cost(p: PhotonicParams, op: Op) -> Cost:
             energy[dev] = per_cycle_pj * sw * reuse.get(dev, 1.0)
     in_bytes = op.batch * op.d * op.m * op.act_bits // 8
     out_bytes = op.out_elements * op.act_bits // 8
-    energy["buffer"] = (in_bytes + out_bytes + op.weight_bytes) * p.buffer_pj_per_byte
+    energy["buffer"] = (in_bytes + out_bytes + streamed_weight_bytes(p, op)) * p.buffer_pj
     return Cost(cycles_to_ps(st, p.freq_ghz), energy)
+
+
+def busy_ps(p: PhotonicParams, op: Op) -> dict[str, int]:
+    """How long each powered device works during ``cost(p, op)``: encoders and detectors for the
+    switching cycles (less the stationary operand's reuse), lasers and MRRs for every static
+    cycle, the buffer throughout."""
+    sw, st = cycles(p, op)
+    reuse = duty(p, op)
+    out = {}
+    for dev, w in device_powers_mw(p).items():
+        if w:
+            n = st if dev in _STATIC else sw * reuse.get(dev, 1.0)
+            out[dev] = cycles_to_ps(math.ceil(n), p.freq_ghz)
+    out["buffer"] = cycles_to_ps(st, p.freq_ghz)
+    return out
+
+
+def streamed_weight_bytes(p: PhotonicParams, op: Op) -> int:
+    """Bytes of a shard's static weights at the core's weight precision (a 4-bit core's weights
+    are half a byte each), never more than the layer's own precision."""
+    if not op.weight_bytes:
+        return 0
+    return (op.batch * op.n * op.d * min(p.weight_bits, op.weight_bits) + 7) // 8

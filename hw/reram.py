@@ -5,6 +5,19 @@ is stored transposed: D along crossbar rows, each weight's ``slices`` = ceil(wei
 bits_per_cell) cells (x2 for differential encoding) along columns. Inputs are streamed
 bit-serially ``dac_bits`` at a time; every step reads all used crossbars in parallel and
 converts each used column with a shared ADC (``cols_per_adc`` columns per ADC).
+
+Costs are the sum over named components (``parts`` for count, area and idle power,
+``action_pj`` for the energy of one action of each), each with its scaling rule:
+
+* cell array: P_cell x t_read per cell per step; area rows x cols x cell_area_f2 x F^2;
+* read time: the drive/settle/sample time plus the word- and bit-line RC (rows^2 + cols^2);
+  a step is the longer of the read and the ADC sweep over ``cols_per_adc`` columns;
+* DACs (one per row): energy x 2^b / (b + 1), area x 2^(b-1) in their bits b;
+* sample-and-hold (one per column), shift-and-add (one per conversion), input/output registers
+  (SRAM law at their capacity), the buffer-to-array bus and the tile buffer (SRAM law or given);
+* ADCs (``cols / cols_per_adc`` per crossbar): the survey law of ``hw/adc.py`` in bits, rate and
+  node, or a published part's energy;
+* every CMOS part scales with ``tech_nm`` by ``hw/tech.py`` from the node its source was at.
 """
 from __future__ import annotations
 
@@ -14,58 +27,81 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .cost import Cost
+from . import adc, sram, tech
+from .cost import Cost, Part
 from .errors import PrismError
 from .ops import Op
 
-_ISAAC = "ISAAC (Shafiee et al., ISCA'16) Table 6"
+_ISAAC = "ISAAC (Shafiee et al., ISCA'16) Table I"
 
 
 class ReramParams(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     kind: Literal["reram"] = "reram"
-    rows: int = Field(128, gt=0, description=f"crossbar rows; {_ISAAC}")
-    cols: int = Field(128, gt=0, description=f"crossbar columns; {_ISAAC}")
-    crossbars: int = Field(3072, gt=0, description="crossbars per unit (chosen: 32 ISAAC tiles of 96)")
+    rows: int = Field(128, gt=0, le=4096, description=f"crossbar rows; {_ISAAC}")
+    cols: int = Field(128, gt=0, le=4096, description=f"crossbar columns; {_ISAAC}")
+    crossbars: int = Field(3072, gt=0, le=10_000_000, description="crossbars per unit (chosen: 32 ISAAC tiles of 96)")
     bits_per_cell: int = Field(2, gt=0, le=8, description=f"bits per cell; {_ISAAC}")
     weight_bits: int = Field(8, gt=0, le=32, description="bits per weight (chosen: 8-bit models)")
     input_bits: int = Field(8, gt=0, le=32, description="bits per input activation (chosen: 8-bit)")
     dac_bits: int = Field(1, gt=0, le=8, description=f"input bits applied per step (1-bit DACs); {_ISAAC}")
-    adc_bits: int = Field(8, gt=0, le=16, description=f"ADC resolution; {_ISAAC}")
-    cols_per_adc: int = Field(128, gt=0, description=f"columns sharing one ADC; {_ISAAC}")
-    adc_gsps: float = Field(1.28, gt=0, description=f"GS/s per ADC; {_ISAAC}")
+    adc_bits: int = Field(
+        9, gt=0, le=16, description="ADC resolution (chosen: the 9 bits 128 rows x 2-bit cells x 1-bit DACs need; "
+        "ISAAC's 8 rely on its weight-flip encoding, not modelled)")
+    adc_type: Literal["sar", "flash"] = Field("sar", description="ADC architecture (ISAAC: SAR)")
+    cols_per_adc: int = Field(128, gt=0, description=f"columns sharing one ADC (time-multiplexed); {_ISAAC}")
+    adc_gsps: float = Field(1.28, gt=0, le=100, description=f"GS/s per ADC; {_ISAAC}")
+    adc_pj: float | None = Field(
+        None, gt=0, description="pJ per conversion of a published ADC (default: the survey law of hw/adc.py)")
+    adc_um2: float | None = Field(None, gt=0, description="µm² per ADC of a published part (default: the survey law)")
+    tech_nm: float = Field(32.0, ge=tech.MIN_NM, le=tech.MAX_NM, description=f"CMOS node of the periphery, nm; {_ISAAC}")
     encoding: Literal["differential", "offset"] = Field(
         "differential", description="signed weights: two arrays (differential) or one plus offset")
-    read_latency_ns: float = Field(100.0, gt=0, description=f"ns per crossbar read step; {_ISAAC}")
-    cell_read_pj: float = Field(
-        0.00234, ge=0, description="pJ per cell per read; PUMA (ASPLOS'19): 0.3 mW per 128x128 read of 128 ns")
-    adc_pj: float = Field(1.5625, ge=0, description=f"pJ per conversion; {_ISAAC}: 2 mW at 1.28 GS/s")
-    dac_pj: float = Field(0.39, ge=0, description=f"pJ per 1-bit DAC drive; {_ISAAC}: 4 mW per 1024 DACs, 100 ns")
-    shift_add_pj: float = Field(0.039, ge=0, description=f"pJ per shift-and-add; {_ISAAC}: 0.05 mW at 1.28 GHz")
+    read_latency_ns: float = Field(
+        100.0, gt=0, le=1e6, description=f"ns to drive, settle and sample a crossbar read (before wire RC); {_ISAAC}")
+    wire_ohm_per_cell: float = Field(
+        1.0, ge=0, le=1e6, description="ohm of word/bit line per cell pitch (chosen: Cu at 32 nm, 2F pitch)")
+    wire_ff_per_cell: float = Field(
+        0.0128, ge=0, le=1e3, description="fF of word/bit line per cell pitch (chosen: 0.2 fF/um, 2F pitch)")
+    cell_read_nw: float = Field(
+        18.3, ge=0, le=1e6, description=f"nW per cell while a read is driven; {_ISAAC}: 2.4 mW per 8 arrays of 128x128")
+    cell_area_f2: float = Field(4.0, gt=0, le=1e4, description="cell area in F^2 (4F^2 crossbar cell; ISAAC, NeuroSim)")
+    dac_pj: float = Field(
+        0.39, ge=0, le=1e6, description=f"pJ per 1-bit DAC drive per step at 32 nm; {_ISAAC}: 4 mW per 1024 DACs, 100 ns")
+    dac_um2: float = Field(0.166, ge=0, le=1e6, description=f"µm² per 1-bit DAC at 32 nm; {_ISAAC}: 0.00017 mm² per 1024")
+    sample_hold_pj: float = Field(
+        0.00098, ge=0, le=1e6, description=f"pJ per sample at 32 nm; {_ISAAC}: 10 uW per 1024 S+H, 100 ns")
+    sample_hold_um2: float = Field(0.039, ge=0, le=1e6, description=f"µm² per S+H at 32 nm; {_ISAAC}: 0.00004 mm² per 1024")
+    shift_add_pj: float = Field(
+        0.0195, ge=0, le=1e6, description=f"pJ per shift-and-add of one conversion at 32 nm; {_ISAAC}: 0.2 mW per IMA of 8 ADCs")
+    shift_add_um2: float = Field(60.0, ge=0, le=1e7, description=f"µm² per shift-and-add unit (one per 2 ADCs); {_ISAAC}")
+    bus_pj_per_byte: float = Field(
+        0.43, ge=0, le=1e6, description=f"pJ per byte between the buffer and the arrays at 32 nm; {_ISAAC}: 7 mW bus")
+    bus_um2_per_crossbar: float = Field(
+        937.5, ge=0, le=1e8, description=f"µm² of buffer-to-array bus per crossbar at 32 nm; {_ISAAC}: 0.09 mm² per 96")
     write_latency_ns: float = Field(
-        1000.0, gt=0, description="ns to program one row (program-and-verify; chosen, NeuroSim order)")
-    write_pj_per_cell: float = Field(10.0, ge=0, description="pJ to program one cell (chosen, NeuroSim order)")
-    endurance_writes: float = Field(1e6, gt=0, description="writes a cell survives; papers.md: 1e6-1e9")
+        1000.0, gt=0, le=1e9, description="ns to program one row (program-and-verify; chosen, NeuroSim order)")
+    write_pj_per_cell: float = Field(10.0, ge=0, le=1e9, description="pJ to program one cell (chosen, NeuroSim order)")
+    endurance_writes: float = Field(1e6, gt=0, description="writes a cell survives (ReRAM: 1e6-1e9, chosen low end)")
     mem_read_pj_per_byte: float = Field(
         1.0, ge=0, description="pJ/byte read in memory mode (sense amplifiers, no ADC; chosen)")
     mode_switch_ns: float = Field(1.0, ge=0, description="ns to flip an array between compute and memory mode (CMSwitch: 1 cycle at 1 GHz)")
     noise_model: Literal["pcm", "reram"] = Field(
-        "pcm", description="non-idealities: PCM-like (aihwkit; papers.md s.2) or ReRAM with the variations below")
-    g_max_us: float = Field(25.0, gt=0, description="uS maximum conductance (aihwkit PCM model, papers.md s.2)")
+        "pcm", description="non-idealities: PCM-like (aihwkit, Nandakumar et al.) or ReRAM with the variations below")
+    g_max_us: float = Field(25.0, gt=0, description="uS maximum conductance (aihwkit PCM model)")
     prog_sigma: float = Field(0.03, ge=0, description="ReRAM variant: programming sigma, fraction of g_max (chosen)")
     read_sigma: float = Field(0.01, ge=0, description="ReRAM variant: read-noise sigma, fraction of g_max (chosen)")
     drift_nu: float = Field(0.0, ge=0, description="ReRAM variant: drift exponent (chosen: ReRAM barely drifts)")
     stuck_at_0: float = Field(0.0, ge=0, le=1, description="fraction of cells stuck at g = 0 (chosen: none)")
     stuck_at_1: float = Field(0.0, ge=0, le=1, description="fraction of cells stuck at g_max (chosen: none)")
     periphery_lanes: int = Field(
-        32, gt=0, description="ops per cycle of the tile's digital periphery for activations and pooling "
+        32, gt=0, le=1_000_000, description="ops per cycle of the tile's digital periphery for activations and pooling "
         "(chosen; ISAAC sigmoid/max-pool units, PUMA vector functional unit)")
-    periphery_ghz: float = Field(1.0, gt=0, description="GHz periphery clock (chosen)")
-    periphery_pj_per_op: float = Field(0.03, ge=0, description="pJ per periphery op; Horowitz ISSCC'14 8-bit add")
-    buffer_kib: int = Field(64, gt=0, description=f"KiB tile eDRAM/SRAM buffer; {_ISAAC} (64 KB eDRAM)")
-    buffer_pj_per_byte: float = Field(
-        1.25, ge=0, description="pJ/byte SRAM access; Horowitz ISSCC'14: 10 pJ per 64-bit read of 8 KB SRAM")
-    leakage_mw: float = Field(20.0, ge=0, description="mW idle peripheral leakage (chosen)")
+    periphery_ghz: float = Field(1.0, gt=0, le=100, description="GHz periphery clock (chosen)")
+    periphery_pj_per_op: float = Field(0.03, ge=0, description="pJ per periphery op at 45 nm; Horowitz ISSCC'14 8-bit add")
+    buffer_kib: int = Field(64, gt=0, le=1_048_576, description=f"KiB tile eDRAM/SRAM buffer; {_ISAAC} (64 KB eDRAM)")
+    buffer_pj_per_byte: float | None = Field(
+        None, ge=0, description="pJ/byte buffer access (default: the SRAM law of hw/sram.py at buffer_kib)")
 
     @property
     def arrays(self) -> int:
@@ -85,10 +121,71 @@ class ReramParams(BaseModel):
         return math.ceil(self.input_bits / self.dac_bits)
 
     @property
+    def read_ns(self) -> float:
+        """A crossbar read: drive, settle and sample, plus the distributed RC of a bit line (rows
+        cells) and a word line (cols cells), Elmore 0.38 RC each."""
+        rc_ns = 0.38 * self.wire_ohm_per_cell * self.wire_ff_per_cell * 1e-6 * (self.rows ** 2 + self.cols ** 2)
+        return self.read_latency_ns + rc_ns
+
+    @property
     def step_ps(self) -> int:
         """One bit-serial step: the crossbar read or the ADC sweep over its columns, whichever is longer."""
         adc_ns = self.cols_per_adc / self.adc_gsps
-        return int(round(max(self.read_latency_ns, adc_ns) * 1000))
+        return int(round(max(self.read_ns, adc_ns) * 1000))
+
+    @property
+    def adcs_per_crossbar(self) -> int:
+        return math.ceil(self.cols / self.cols_per_adc)
+
+    @property
+    def adc_total_pj(self) -> float:
+        """Energy of one conversion at the ADC's full rate (dynamic + idle share)."""
+        return self.adc_pj if self.adc_pj is not None else adc.energy_pj(self.adc_bits, self.adc_gsps, self.tech_nm, self.adc_type)
+
+    @property
+    def adc_needed_bits(self) -> int:
+        return adc.needed_bits(self.rows, self.bits_per_cell, self.dac_bits)
+
+    @property
+    def buffer_pj(self) -> float:
+        return self.buffer_pj_per_byte if self.buffer_pj_per_byte is not None else sram.pj_per_byte(self.buffer_kib, self.tech_nm)
+
+    @property
+    def register_pj(self) -> tuple[float, float]:
+        """pJ/byte of the input and output registers (SRAM law at their per-crossbar capacity)."""
+        return sram.pj_per_byte(self.input_register_kib, self.tech_nm), sram.pj_per_byte(self.output_register_kib, self.tech_nm)
+
+    @property
+    def input_register_kib(self) -> float:
+        """One input vector per crossbar: rows x input_bits."""
+        return self.rows * self.input_bits / 8 / 1024
+
+    @property
+    def output_register_kib(self) -> float:
+        """One 16-bit partial sum per weight column group of a crossbar (ISAAC's 256 B per IMA)."""
+        return max(1, self.cols // (self.slices * self.polarity)) * 2 / 1024
+
+
+def parts(p: ReramParams) -> list[Part]:
+    """Every component of the unit with its count, area and idle power."""
+    t = p.tech_nm
+    a32 = tech.area(t, 32)
+    n_adc = p.crossbars * p.adcs_per_crossbar
+    e_adc = p.adc_total_pj
+    adc_area = p.adc_um2 * a32 if p.adc_um2 is not None else adc.area_um2(p.adc_bits, p.adc_gsps, t, p.adc_type, e_adc)
+    f_um = t * 1e-3
+    return [
+        Part("cell", p.crossbars, p.rows * p.cols * p.cell_area_f2 * f_um * f_um, 0.0, f"{p.cell_area_f2:g} F^2 cells"),
+        Part("dac", p.crossbars * p.rows, p.dac_um2 * 2 ** (p.dac_bits - 1) * a32, 0.0, _ISAAC),
+        Part("sample_hold", p.crossbars * p.cols, p.sample_hold_um2 * a32, 0.0, _ISAAC),
+        Part("adc", n_adc, adc_area, adc.leakage_mw(e_adc, p.adc_gsps), adc.SOURCE if p.adc_pj is None else "given"),
+        Part("shift_add", math.ceil(n_adc / 2), p.shift_add_um2 * a32, 0.0, _ISAAC),
+        Part("input_register", p.crossbars, sram.area_um2(p.input_register_kib, t), sram.leakage_mw(p.input_register_kib, t), sram.SOURCE),
+        Part("output_register", p.crossbars, sram.area_um2(p.output_register_kib, t), sram.leakage_mw(p.output_register_kib, t), sram.SOURCE),
+        Part("bus", p.crossbars, p.bus_um2_per_crossbar * a32, 0.0, _ISAAC),
+        Part("buffer", 1, sram.area_um2(p.buffer_kib, t), sram.leakage_mw(p.buffer_kib, t), sram.SOURCE),
+        Part("alu", p.periphery_lanes, 36.0 * tech.area(t, 45), 0.0, "Horowitz ISSCC'14 8-bit adder (36 um² at 45 nm)"),
+    ]
 
 
 def tiling(p: ReramParams, op: Op) -> tuple[int, int, int]:
@@ -116,12 +213,32 @@ def periphery_cost(p: ReramParams, op: Op) -> Cost:
     c = math.ceil(op.vector_ops / p.periphery_lanes)
     nbytes = (op.vector_ops + op.out_elements) * op.act_bits // 8
     return Cost(int(round(c * 1000 / p.periphery_ghz)),
-                {"alu": op.vector_ops * p.periphery_pj_per_op, "buffer": nbytes * p.buffer_pj_per_byte})
+                {"alu": op.vector_ops * p.periphery_pj_per_op * tech.energy(p.tech_nm, 45),
+                 "buffer": nbytes * p.buffer_pj})
+
+
+def action_pj(p: ReramParams) -> dict[str, float]:
+    """Energy of one action of each component: a cell read (one step), a DAC drive, a sample, a
+    conversion, a shift-and-add, a register or bus byte."""
+    e32 = tech.energy(p.tech_nm, 32)
+    ir, orr = p.register_pj
+    return {
+        "cell": p.cell_read_nw * p.read_ns * 1e-6,              # nW x ns = 1e-6 pJ
+        "dac": p.dac_pj * 2 ** p.dac_bits / (p.dac_bits + 1) * e32,   # levels / (bits + 1), 1 at 1 bit
+        "sample_hold": p.sample_hold_pj * e32,
+        "adc": adc.conversion_pj(p.adc_total_pj),
+        "shift_add": p.shift_add_pj * e32,
+        "input_register": ir, "output_register": orr,
+        "bus": p.bus_pj_per_byte * e32,
+        "buffer": p.buffer_pj,
+    }
 
 
 def cost(p: ReramParams, op: Op) -> Cost:
     """Time and energy of M input vectors through a shard's crossbars (weights already written),
-    or of an activation/pooling op in the periphery."""
+    or of an activation/pooling op in the periphery. Per read step every used crossbar reads its
+    cells, its rows are driven (DACs, reading dac_bits of the input register each), each used
+    column is sampled, converted, and shift-added into the output register."""
     if not op.is_gemm:
         return periphery_cost(p, op)
     rt, ct, xb = tiling(p, op)
@@ -132,16 +249,35 @@ def cost(p: ReramParams, op: Op) -> Cost:
     cells = op.batch * op.d * phys_cols
     convs = op.batch * rt * phys_cols
     dacs = op.batch * op.d * ct
+    outs = op.batch * rt * op.n                  # partial sums accumulated per step
     in_bytes = op.batch * op.d * op.m * op.act_bits // 8
     out_bytes = op.out_elements * op.act_bits // 8
+    e = action_pj(p)
     energy = {
-        "cell": reads * cells * p.cell_read_pj,
-        "adc": reads * convs * p.adc_pj,
-        "dac": reads * dacs * p.dac_pj,
-        "shift_add": reads * convs * p.shift_add_pj,
-        "buffer": (in_bytes + out_bytes) * p.buffer_pj_per_byte,
+        "cell": reads * cells * e["cell"],
+        "dac": reads * dacs * e["dac"],
+        "input_register": reads * dacs * p.dac_bits / 8 * e["input_register"],
+        "sample_hold": reads * convs * e["sample_hold"],
+        "adc": reads * convs * e["adc"],
+        "shift_add": reads * convs * e["shift_add"],
+        "output_register": reads * outs * 2 * e["output_register"],
+        "bus": (in_bytes + out_bytes) * e["bus"],
+        "buffer": (in_bytes + out_bytes) * e["buffer"],
     }
     return Cost(reads * p.step_ps, energy)
+
+
+def busy_ps(p: ReramParams, op: Op) -> dict[str, int]:
+    """How long each component is busy during ``cost(p, op)``: the array side (cells, DACs,
+    sample-and-hold, input register) for each read, the conversion side (ADC, shift-and-add,
+    output register) for each sweep of ``cols_per_adc`` columns, the rest throughout."""
+    total = cost(p, op).time_ps
+    if not op.is_gemm:
+        return {"alu": total, "buffer": total}
+    reads = op.m * p.steps
+    read, sweep = int(round(reads * p.read_ns * 1000)), int(round(reads * p.cols_per_adc / p.adc_gsps * 1000))
+    return {"cell": read, "dac": read, "input_register": read, "sample_hold": read, "adc": sweep,
+            "shift_add": sweep, "output_register": sweep, "bus": total, "buffer": total}
 
 
 def write_cost(p: ReramParams, op: Op) -> Cost:

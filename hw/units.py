@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import digital, photonic, reram, sram_pim
-from .cost import Cost
+from .cost import Cost, Part
 from .ops import GEMM_KINDS, Op
 from .spec import Unit
 
@@ -10,6 +10,7 @@ _COST = {"photonic": photonic.cost, "reram": reram.cost, "sram_pim": sram_pim.co
 _CYCLES = {"photonic": photonic.cycles, "reram": reram.cycles, "sram_pim": sram_pim.cycles, "digital": digital.cycles}
 _TILING = {"reram": reram.tiling, "sram_pim": sram_pim.tiling}
 _WRITE = {"reram": reram.write_cost, "sram_pim": sram_pim.write_cost}
+_PARTS = {"photonic": photonic.parts, "reram": reram.parts, "sram_pim": sram_pim.parts, "digital": digital.parts}
 RESIDENT = frozenset(_TILING)  # unit kinds that hold static weights in their arrays for the whole run
 
 
@@ -59,5 +60,54 @@ def arrays_available(unit: Unit) -> int:
     return unit.params.arrays if unit.kind in RESIDENT else 0  # type: ignore[union-attr]
 
 
+def busy_ps(unit: Unit, op: Op) -> dict[str, int]:
+    """How long each component of ``unit`` is busy running ``op`` (at most the op's time)."""
+    if unit.kind == "reram":
+        return reram.busy_ps(unit.params, op)  # type: ignore[arg-type]
+    if unit.kind == "photonic":
+        return photonic.busy_ps(unit.params, op)  # type: ignore[arg-type]
+    t = unit_cost(unit, op).time_ps
+    return {k: t for k in unit_cost(unit, op).energy_pj}
+
+
+def parts(unit: Unit) -> list[Part]:
+    """The unit's components: count, area and idle power of each."""
+    return _PARTS[unit.kind](unit.params)
+
+
+def area_um2(unit: Unit) -> float:
+    """The unit's area: the sum over its components, µm²."""
+    return sum(x.total_area_um2 for x in parts(unit))
+
+
 def leakage_mw(unit: Unit) -> float:
-    return unit.params.leakage_mw
+    """The unit's idle power: the sum over its components, mW."""
+    return sum(x.total_leakage_mw for x in parts(unit))
+
+
+def streamed_weight_bytes(unit: Unit, op: Op) -> int:
+    """Bytes of a shard's static weights moved to ``unit`` (from DRAM, or to be written): at the
+    unit's own weight precision where it has one (a 4-bit photonic core's weights are half a byte
+    each; a ReRAM or SRAM-PIM unit stores weight_bits per weight), else the layer's."""
+    if not op.weight_bytes:
+        return 0
+    bits = getattr(unit.params, "weight_bits", op.weight_bits)
+    if unit.kind == "photonic":
+        bits = min(bits, op.weight_bits)
+    return (op.batch * op.n * op.d * bits + 7) // 8
+
+
+def resolution_warnings(units: dict[str, Unit]) -> list[str]:
+    """One line per ReRAM unit group whose ADC cannot resolve a full column sum, naming the bits
+    lost (the functional kernels quantize with that coarser step: the loss is never free)."""
+    seen, out = set(), []
+    for u in units.values():
+        if u.kind != "reram" or id(u.params) in seen:
+            continue
+        seen.add(id(u.params))
+        p = u.params
+        need = p.adc_needed_bits  # type: ignore[union-attr]
+        if p.adc_bits < need:  # type: ignore[union-attr]
+            out.append(f"unit {u.name}: adc_bits {p.adc_bits} < the {need} bits {p.rows} rows x {p.bits_per_cell}-bit "  # type: ignore[union-attr]
+                       f"cells x {p.dac_bits}-bit DACs need: {need - p.adc_bits} bit(s) lost to quantization")  # type: ignore[union-attr]
+    return out

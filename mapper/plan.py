@@ -21,7 +21,7 @@ from prismsim.hw.ops import GEMM_KINDS
 from prismsim.hw.spec import Arch, Unit
 from prismsim.hw.errors import PrismError
 from prismsim.hw.reram import array_memory, mode_switch_cost
-from prismsim.hw.units import RESIDENT, unit_cost, write_cost, writes_per_cell_limit
+from prismsim.hw.units import RESIDENT, streamed_weight_bytes, unit_cost, write_cost, writes_per_cell_limit
 
 from .mapping import Mapping, held_weights, shard_op, split_counts, validate
 from .workload import Workload
@@ -251,7 +251,7 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                 # model load, or a segment's weight reload: from DRAM, written before the unit computes
                 write_of[seg, uname, piece] = len(jobs)
                 after = list(seg_barrier) + ([switched[uname]] if uname in switched else [])
-                w_in = add_transfer(DRAM, uname, sop.weight_bytes, list(seg_barrier), lname, "weight")
+                w_in = add_transfer(DRAM, uname, streamed_weight_bytes(unit, sop), list(seg_barrier), lname, "weight")
                 written.append(len(jobs))
                 jobs.append(Job(len(jobs), lname, uname, si, -1, write_cost(unit, sop), 0, after, [w_in], "write"))
                 seg_jobs.setdefault(seg, []).append(written[-1])
@@ -261,7 +261,7 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                 deps = list(barrier) + ([ids[-1]] if ids else written)
                 inputs: list[int] = []
                 if ci == 0 and sop.weight_bytes and unit.kind not in RESIDENT:
-                    inputs.append(add_transfer(DRAM, uname, sop.weight_bytes, list(barrier), lname, "weight"))
+                    inputs.append(add_transfer(DRAM, uname, streamed_weight_bytes(unit, sop), list(barrier), lname, "weight"))
                 if not producers:
                     nb = int(round(workload.input_bytes[lname] * area(input_need(op, split, cregs[ci]))))
                     if nb:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from prismsim.hw.cost import category_of
-from prismsim.hw.units import leakage_mw
+from prismsim.hw.chip import area_breakdown_mm2
+from prismsim.hw.units import area_um2, leakage_mw
 
 from .plan import DRAM, GB, Plan
 
@@ -33,6 +34,8 @@ class Result:
     noc_byte_hops: int = 0                  # sum over transfers of bytes x hops
     noc_avg_transfer_ps: float = 0.0        # mean time from issue to arrival of a transfer
     writes_per_cell: dict[str, int] = field(default_factory=dict)
+    area_mm2: float = 0.0                   # the chip's, the sum of area_breakdown_mm2
+    area_breakdown_mm2: dict[str, float] = field(default_factory=dict)   # by component kind (hw.chip)
     per_layer: dict[str, dict] = field(default_factory=dict)
     per_unit: dict[str, dict] = field(default_factory=dict)
 
@@ -144,6 +147,9 @@ def summarize(plan: Plan, evaluator: str, job_start: list[int], job_end: list[in
             by_cat[cat] = by_cat.get(cat, 0.0) + v
             by_kind[kind] = by_kind.get(kind, 0.0) + v
     total = sum(by_cat.values())
+    areas = area_breakdown_mm2(plan.arch)
+    for u, unit in units.items():
+        per_unit[u]["area_mm2"] = area_um2(unit) * 1e-6
     return Result(
         model=plan.workload.name, arch=plan.arch.name, strategy=plan.mapping.strategy, evaluator=evaluator,
         latency_ps=int(latency), energy_pj=total,
@@ -154,4 +160,4 @@ def summarize(plan: Plan, evaluator: str, job_start: list[int], job_end: list[in
         stall_ps=dict(sorted((stall_ps or {}).items())), noc_bytes=noc_bytes, dram_bytes=dram_bytes,
         gb_bytes=gb_bytes, writes_per_cell=dict(plan.writes_per_cell), noc_byte_hops=byte_hops,
         noc_avg_transfer_ps=(sum(tr_end) - sum(tr_issue)) / len(tr_end) if tr_end else 0.0,
-        per_layer=per_layer, per_unit=per_unit)
+        area_mm2=sum(areas.values()), area_breakdown_mm2=areas, per_layer=per_layer, per_unit=per_unit)

@@ -21,9 +21,10 @@ from prismsim.mapper.strategies import STRATEGIES, make_mapping
 from prismsim.mapper.workload import Workload
 from prismsim.mapper.zoo import ZOO
 
+from .cost_cmd import area_comment, cmd_cost, warn_resolution
 from .engine import TRACE_LEVELS, simulate_plan
 from .output import (atomic_dir, atomic_file, atomic_write, check_new, critical_parts, default_run_dir, fmt_ps,
-                     make_dirs, simulate_to_dir, tops, write_csv)
+                     make_dirs, simulate_to_dir, tops, tops_per_mm2, write_csv)
 from .progress import Stage
 from .traffic import PATTERNS, check_load, plot_curve, run_load
 
@@ -85,6 +86,7 @@ def _model_spec(args) -> str:
 
 def _select(args) -> tuple[Arch, Workload, Mapping]:
     arch = load_arch(args.arch)
+    warn_resolution(arch)
     spec = _model_spec(args)
     with Stage(f"loading {spec}", not args.no_progress):
         wl = load_model(spec)
@@ -133,6 +135,8 @@ def _print_summary(res: Result, wall_s: float, out: Path | None, simulated: int 
     for cat, e in res.energy_breakdown_pj.items():
         print(f"    {cat:<12} {e / 1e6:,.3f} uJ  ({100 * e / res.energy_pj:.1f}%)")
     print(f"  MACs         {res.macs / 1e9:.4f} G  ({rate:.2f} TOPS, {per_w:.3f} TOPS/W)")
+    if res.area_mm2:
+        print(f"  area         {res.area_mm2:,.3f} mm2  ({tops_per_mm2(res.macs, res.latency_ps, res.area_mm2):.4f} TOPS/mm2)")
     util = ", ".join(f"{k} {100 * u:.1f}%" for k, u in res.utilization_by_kind().items())
     print(f"  utilization  {util} (mean per kind)")
     if res.stall_ps:
@@ -379,50 +383,6 @@ def cmd_map(args) -> int:
     return 0
 
 
-def cmd_cost(args) -> int:
-    import json
-
-    from prismsim.hw.ops import Op
-    from prismsim.hw.units import can_run, unit_cost, unit_cycles
-
-    arch = load_arch(args.arch)
-    units = arch.instances()
-    if args.unit is None:
-        name = next((u for u, x in units.items() if x.kind == "photonic"), next(iter(units)))
-    elif args.unit in units:
-        name = args.unit
-    else:
-        raise PrismError(f"--unit: arch {arch.name} has no unit {args.unit!r} (units: {', '.join(units)})")
-    parts = args.gemm.split(",")
-    if len(parts) != 3 or not all(x.isdigit() and int(x) > 0 for x in parts):
-        raise PrismError(f"--gemm: expected N,D,M as three positive integers (got {args.gemm!r})")
-    n, d, m = map(int, parts)
-    op = Op("gemm", n, d, m, static_weights=True)
-    unit = units[name]
-    why = can_run(unit, op)
-    if why:
-        raise PrismError(f"--unit: {name}: {why}")
-    try:
-        c = unit_cost(unit, op)
-    except PrismError as err:
-        raise PrismError(f"--gemm {args.gemm} on unit {name}: {err}") from None
-    sw, st = unit_cycles(unit, op)
-    doc = {"unit": name, "kind": unit.kind, "gemm": {"N": n, "D": d, "M": m}, "cycles": sw,
-           "static_cycles": st, "time_ps": c.time_ps, "energy_pj": c.energy_pj, "total_energy_pj": c.total_pj}
-    if args.json:
-        print(json.dumps(doc, sort_keys=False))
-        return 0
-    print(f"{unit.kind} unit {name} of {arch.name}: GEMM Y[{n}x{m}] = W[{n}x{d}] . X[{d}x{m}]  ({n * d * m:,} MACs)")
-    print(f"  cycles         {sw:,}")
-    print(f"  static cycles  {st:,}")
-    print(f"  time           {c.time_ps:,} ps")
-    print("  energy (pJ)")
-    for k, v in c.energy_pj.items():
-        print(f"    {k:<10} {v:>16,.3f}")
-    print(f"    {'total':<10} {c.total_pj:>16,.3f}")
-    return 0
-
-
 def _dims(text: str, flag: str) -> tuple[int, ...]:
     parts = text.lower().split("x")
     if not all(p.isdigit() and int(p) > 0 for p in parts):
@@ -485,7 +445,8 @@ def cmd_noc(args) -> int:
 
 def cmd_list(args) -> int:
     if args.arch:
-        sys.stdout.write(arch_yaml(load_arch(args.arch)))
+        arch = load_arch(args.arch)
+        sys.stdout.write(arch_yaml(arch) + area_comment(arch))
         return 0
     print("presets:    " + ", ".join(list_presets()))
     print("models:     " + ", ".join(ZOO))
@@ -586,10 +547,12 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("map", help="write a strategy's mapping as YAML")
     selection(m, "mapping YAML file to write", out_required=True)
     m.set_defaults(fn=cmd_map)
-    c = sub.add_parser("cost", help="cycles, time and energy per device of one GEMM on one unit")
+    c = sub.add_parser("cost", help="one GEMM on one unit, per component (energy, busy time, area); "
+                       "without --gemm the chip's area and peak efficiency")
     c.add_argument("--arch", default=DEFAULT_ARCH, help="preset name or YAML file (default: hybrid)")
     c.add_argument("--unit", help="unit name (default: the first photonic unit)")
-    c.add_argument("--gemm", required=True, help="N,D,M of Y[N x M] = W[N x D] . X[D x M], e.g. 512,512,128")
+    c.add_argument("--gemm", help="N,D,M of Y[N x M] = W[N x D] . X[D x M], e.g. 512,512,128 (default: none, "
+                   "the chip's area by component and peak TOPS, TOPS/W, TOPS/mm2)")
     c.add_argument("--json", action="store_true", help="one JSON object")
     c.set_defaults(fn=cmd_cost)
     nc = sub.add_parser("noc", help="synthetic traffic: latency and throughput against offered load")

@@ -111,6 +111,11 @@ def tops(macs: int, latency_ps: int, energy_pj: float) -> tuple[float, float]:
     return (2 * macs / latency_ps if latency_ps else 0.0, 2 * macs / energy_pj if energy_pj else 0.0)
 
 
+def tops_per_mm2(macs: int, latency_ps: int, area_mm2: float) -> float:
+    """Achieved TOPS over the chip's area."""
+    return tops(macs, latency_ps, 0.0)[0] / area_mm2 if area_mm2 else 0.0
+
+
 def critical_columns(df: pd.DataFrame) -> pd.DataFrame:
     """A results table's critical-path parts (``critical:PART``, ps; sweeps, compare) side by side
     at the end, whole numbers, 0 where a row that ran had no such part, empty where it failed."""
@@ -133,9 +138,9 @@ def write_result(d: Path, res: Result, extra: dict | None = None) -> None:
     summary = res.summary()
     summary.update(extra or {})
     (d / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    write_csv(d / "units.csv", ["unit", "kind", "busy_ps", "utilization", "jobs", "macs", "energy_pj"],
-              ([u, v["kind"], v["busy_ps"], _num(v["utilization"]), v["jobs"], v["macs"], _num(v["energy_pj"])]
-               for u, v in res.per_unit.items()))
+    write_csv(d / "units.csv", ["unit", "kind", "busy_ps", "utilization", "jobs", "macs", "energy_pj", "area_mm2"],
+              ([u, v["kind"], v["busy_ps"], _num(v["utilization"]), v["jobs"], v["macs"], _num(v["energy_pj"]),
+                _num(v.get("area_mm2", 0.0))] for u, v in res.per_unit.items()))
     write_csv(d / "layers.csv", ["layer", "start_ps", "end_ps", "macs", "energy_pj", "jobs", "units"],
               ([k, v["start_ps"], v["end_ps"], v["macs"], _num(v["energy_pj"]), v["jobs"], v["units"]]
                for k, v in res.per_layer.items()))

@@ -9,7 +9,7 @@ import yaml
 from prismsim.hw.errors import PrismError
 from prismsim.traces import analysis, plots
 
-from .output import atomic_dir, fmt_ps, tops
+from .output import atomic_dir, fmt_ps, tops, tops_per_mm2
 
 TOP = 10   # rows in the report's "longest" and "busiest" tables
 
@@ -25,6 +25,15 @@ def _energy_table(by: dict[str, float], total: float, what: str) -> str:
     rows = sorted(by.items(), key=lambda kv: (-kv[1], kv[0]))
     return _md([what, "energy (uJ)", "share"],
                ((k, f"{v / 1e6:,.3f}", f"{100 * v / total:.1f}%" if total else "-") for k, v in rows))
+
+
+def _area_table(by: dict[str, float]) -> str:
+    """Chip area by component kind (hw.chip.area_breakdown_mm2), largest first, those of 0.1% or more."""
+    total = sum(float(v) for v in by.values())
+    rows = sorted(((k, float(v)) for k, v in by.items()), key=lambda kv: (-kv[1], kv[0]))
+    return _md(["component", "area (mm2)", "share"], [(k, f"{v:,.3f}", f"{100 * v / total:.1f}%")
+                                                      for k, v in rows if total and v >= total / 1000]
+               + [("chip", f"{total:,.3f}", "100.0%")])
 
 
 def _critical_tables(parts: dict, path: pd.DataFrame, latency: int) -> str:
@@ -57,6 +66,8 @@ def _summary_table(s: dict) -> str:
     return _md(["", "value"], [
         ("latency", fmt_ps(latency)), ("energy", f"{total / 1e6:,.3f} uJ"), ("MACs", f"{macs / 1e9:.4f} G"),
         ("throughput", f"{rate:.2f} TOPS"), ("efficiency", f"{per_w:.3f} TOPS/W"),
+        ("chip area", f"{float(s.get('area_mm2', 0.0)):,.3f} mm2"),
+        ("area efficiency", f"{tops_per_mm2(macs, latency, float(s.get('area_mm2', 0.0))):.4f} TOPS/mm2"),
         ("evaluator", str(s["evaluator"]) + (", ideal NoC" if s.get("ideal_noc") else "")), ("schedule", sched),
         ("NoC bytes", f"{int(s.get('noc_bytes', 0)):,}"), ("DRAM bytes", f"{int(s.get('dram_bytes', 0)):,}"),
         ("global buffer bytes", f"{int(s.get('gb_bytes', 0)):,}"), ("stalls (summed)", stalls)])
@@ -100,6 +111,8 @@ def _run_tables(t: dict, energy: tuple[dict, dict]) -> list[tuple[str, str]]:
         out.append(("Critical path", _critical_tables(s["critical_path_ps"], t["critical_path"], int(s["latency_ps"]))))
     out.append(("Energy", _energy_table(energy[0], float(s["energy_pj"]), "category") + "\n"
                 + _energy_table(energy[1], float(s["energy_pj"]), "unit kind")))
+    if s.get("area_breakdown_mm2"):
+        out.append(("Area", _area_table(s["area_breakdown_mm2"])))
     if len(t["units"]):
         out.append(("Utilization", _units_tables(t["units"])))
     if len(t["layers"]):

@@ -90,6 +90,10 @@ def test_strategies_produce_valid_mappings_on_every_preset(strategy):
     w = pythia_70m()
     for preset in list_presets():
         a = load_arch(preset)
+        if preset == "isaac":   # a CNN accelerator: nothing on it runs softmax, norms or embeddings
+            with pytest.raises(PrismError, match="can run layer"):
+                make_mapping(strategy, w, a)
+            continue
         validate(make_mapping(strategy, w, a), a, w)
 
 

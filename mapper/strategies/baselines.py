@@ -5,7 +5,7 @@ from collections import Counter
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch, Unit
-from prismsim.hw.units import RESIDENT, arrays_available, arrays_needed, can_run, unit_cost
+from prismsim.hw.units import RESIDENT, arrays_available, arrays_needed, can_run, streamed_weight_bytes, unit_cost
 
 from ..mapping import Mapping, split_counts, weight_slices
 from ..plan import transfer_times
@@ -111,13 +111,14 @@ def shard_estimate(arch: Arch, layer: Layer, counts: dict[str, int]) -> tuple[in
         op = layer.op.rows(c)
         cost = unit_cost(units[u], op)
         t, e = cost.time_ps, cost.total_pj
-        if op.weight_bytes and units[u].kind not in RESIDENT:
-            _, zl = transfer_times(arch, arch.dram_node, units[u].pos, op.weight_bytes, "dram")
+        wbytes = streamed_weight_bytes(units[u], op)
+        if wbytes and units[u].kind not in RESIDENT:
+            _, zl = transfer_times(arch, arch.dram_node, units[u].pos, wbytes, "dram")
             t += zl
-            e += mem_cost(arch.dram, op.weight_bytes).total_pj
+            e += mem_cost(arch.dram, wbytes).total_pj
             path = route(arch.noc, arch.dram_node, units[u].pos)
-            e += transfer_energy(arch.noc, path, op.weight_bytes).total_pj
-            streamed += op.weight_bytes
+            e += transfer_energy(arch.noc, path, wbytes).total_pj
+            streamed += wbytes
             first_links.add(path[1] if len(path) > 1 else path[0])
         lat, energy = max(lat, t), energy + e
     if streamed:
