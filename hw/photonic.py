@@ -66,7 +66,7 @@ class PhotonicParams(BaseModel):
     pd_mw: float = Field(1.1, ge=0, description=f"mW per photodetector; {_SRC}")
     mzm_fj_per_bit: float = Field(450.0, ge=0, description=f"fJ/bit per MZM; {_SRC}")
     mzm_testing_bits: int = Field(1, gt=0, description="bits per symbol the MZM efficiency was measured at (SimPhony: testing_bit)")
-    mzm_gbps: float = Field(25.0, gt=0, description=f"Gb/s MZM modulation speed; {_SRC}")
+    mzm_gbps: float = Field(25.0, gt=0, description=f"Gb/s MZM modulation speed (bounds freq_ghz; no cost of its own); {_SRC}")
     mzm_il_db: float = Field(1.2, ge=0, description=f"dB insertion loss of an MZM; {_SRC}")
     mzm_extinction_db: float = Field(10.0, gt=0, description=f"dB extinction ratio of an MZM; {_SRC}")
     mrr_mw: float = Field(0.275, ge=0, description=f"mW static per MRR rerouter; {_SRC}")
@@ -85,9 +85,9 @@ class PhotonicParams(BaseModel):
         None, gt=0, description="ways one laser's power is split (default: H*W nodes, SimPhony dptc.yml laser_power_distribution)")
     integration_cycles: int = Field(3, gt=0, description="cycles ADC/TIA integrate over (SimPhony: 3)")
     weight_noise_sigma: float = Field(
-        0.01, ge=0, description="std of encoded weights from phase noise, fraction of full scale (chosen; TeMPO-style)")
+        0.01, ge=0, description="std of encoded weights from phase noise, fraction of full scale (chosen; TeMPO-style) [functional only: accuracy]")
     crosstalk: float = Field(
-        0.005, ge=0, description="thermal crosstalk: share of a neighbour's phase a shifter picks up (chosen)")
+        0.005, ge=0, description="thermal crosstalk: share of a neighbour's phase a shifter picks up (chosen) [functional only: accuracy]")
     buffer_kib: int = Field(256, gt=0, description="KiB local SRAM buffer (chosen)")
     buffer_pj_per_byte: float | None = Field(
         None, ge=0, description="pJ/byte buffer access (default: the SRAM law of hw/sram.py at buffer_kib)")

@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from . import adc, sram, tech
 from .cost import Cost, Part
@@ -49,7 +49,9 @@ class ReramParams(BaseModel):
         9, gt=0, le=16, description="ADC resolution (chosen: the 9 bits 128 rows x 2-bit cells x 1-bit DACs need; "
         "ISAAC's 8 rely on its weight-flip encoding, not modelled)")
     adc_type: Literal["sar", "flash"] = Field("sar", description="ADC architecture (ISAAC: SAR)")
-    cols_per_adc: int = Field(128, gt=0, description=f"columns sharing one ADC (time-multiplexed); {_ISAAC}")
+    cols_per_adc: int | None = Field(
+        None, gt=0, description=f"columns sharing one ADC, time-multiplexed (default: all of a crossbar's, one ADC per "
+        f"crossbar); {_ISAAC}")
     adc_gsps: float = Field(1.28, gt=0, le=100, description=f"GS/s per ADC; {_ISAAC}")
     adc_pj: float | None = Field(
         None, gt=0, description="pJ per conversion of a published ADC (default: the survey law of hw/adc.py)")
@@ -88,12 +90,12 @@ class ReramParams(BaseModel):
     mode_switch_ns: float = Field(1.0, ge=0, description="ns to flip an array between compute and memory mode (CMSwitch: 1 cycle at 1 GHz)")
     noise_model: Literal["pcm", "reram"] = Field(
         "pcm", description="non-idealities: PCM-like (aihwkit, Nandakumar et al.) or ReRAM with the variations below")
-    g_max_us: float = Field(25.0, gt=0, description="uS maximum conductance (aihwkit PCM model)")
-    prog_sigma: float = Field(0.03, ge=0, description="ReRAM variant: programming sigma, fraction of g_max (chosen)")
-    read_sigma: float = Field(0.01, ge=0, description="ReRAM variant: read-noise sigma, fraction of g_max (chosen)")
-    drift_nu: float = Field(0.0, ge=0, description="ReRAM variant: drift exponent (chosen: ReRAM barely drifts)")
-    stuck_at_0: float = Field(0.0, ge=0, le=1, description="fraction of cells stuck at g = 0 (chosen: none)")
-    stuck_at_1: float = Field(0.0, ge=0, le=1, description="fraction of cells stuck at g_max (chosen: none)")
+    g_max_us: float = Field(25.0, gt=0, description="uS maximum conductance (aihwkit PCM model) [functional only: accuracy]")
+    prog_sigma: float = Field(0.03, ge=0, description="ReRAM variant: programming sigma, fraction of g_max (chosen) [functional only: accuracy]")
+    read_sigma: float = Field(0.01, ge=0, description="ReRAM variant: read-noise sigma, fraction of g_max (chosen) [functional only: accuracy]")
+    drift_nu: float = Field(0.0, ge=0, description="ReRAM variant: drift exponent (chosen: ReRAM barely drifts) [functional only: accuracy]")
+    stuck_at_0: float = Field(0.0, ge=0, le=1, description="fraction of cells stuck at g = 0 (chosen: none) [functional only: accuracy]")
+    stuck_at_1: float = Field(0.0, ge=0, le=1, description="fraction of cells stuck at g_max (chosen: none) [functional only: accuracy]")
     periphery_lanes: int = Field(
         32, gt=0, le=1_000_000, description="ops per cycle of the tile's digital periphery for activations and pooling "
         "(chosen; ISAAC sigmoid/max-pool units, PUMA vector functional unit)")
@@ -102,6 +104,14 @@ class ReramParams(BaseModel):
     buffer_kib: int = Field(64, gt=0, le=1_048_576, description=f"KiB tile eDRAM/SRAM buffer; {_ISAAC} (64 KB eDRAM)")
     buffer_pj_per_byte: float | None = Field(
         None, ge=0, description="pJ/byte buffer access (default: the SRAM law of hw/sram.py at buffer_kib)")
+
+    @model_validator(mode="after")
+    def _limits(self) -> "ReramParams":
+        if self.cols_per_adc is not None and self.cols_per_adc > self.cols:
+            raise ValueError(f"cols_per_adc {self.cols_per_adc} exceeds cols {self.cols} (an ADC serves columns of one crossbar)")
+        if self.dac_bits > self.input_bits:
+            raise ValueError(f"dac_bits {self.dac_bits} exceeds input_bits {self.input_bits}")
+        return self
 
     @property
     def arrays(self) -> int:
@@ -130,12 +140,17 @@ class ReramParams(BaseModel):
     @property
     def step_ps(self) -> int:
         """One bit-serial step: the crossbar read or the ADC sweep over its columns, whichever is longer."""
-        adc_ns = self.cols_per_adc / self.adc_gsps
+        adc_ns = self.adc_cols / self.adc_gsps
         return int(round(max(self.read_ns, adc_ns) * 1000))
 
     @property
     def adcs_per_crossbar(self) -> int:
-        return math.ceil(self.cols / self.cols_per_adc)
+        return math.ceil(self.cols / self.adc_cols)
+
+    @property
+    def adc_cols(self) -> int:
+        """Columns one ADC converts in turn each step."""
+        return self.cols_per_adc if self.cols_per_adc is not None else self.cols
 
     @property
     def adc_total_pj(self) -> float:
@@ -275,7 +290,7 @@ def busy_ps(p: ReramParams, op: Op) -> dict[str, int]:
     if not op.is_gemm:
         return {"alu": total, "buffer": total}
     reads = op.m * p.steps
-    read, sweep = int(round(reads * p.read_ns * 1000)), int(round(reads * p.cols_per_adc / p.adc_gsps * 1000))
+    read, sweep = int(round(reads * p.read_ns * 1000)), int(round(reads * p.adc_cols / p.adc_gsps * 1000))
     return {"cell": read, "dac": read, "input_register": read, "sample_hold": read, "adc": sweep,
             "shift_add": sweep, "output_register": sweep, "bus": total, "buffer": total}
 

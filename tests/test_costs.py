@@ -102,9 +102,13 @@ def test_reram_worked_example():
 
 
 def test_reram_adc_bound_step_and_offset_encoding():
-    p = reram.ReramParams(cols_per_adc=256, encoding="offset", read_latency_ns=50)
-    assert p.step_ps == 200_000  # 256 conversions at 1.28 GS/s = 200 ns > 50 ns read
-    assert reram.tiling(p, Op("gemm", n=64, d=128, m=1, static_weights=True)) == (1, 2, 2)
+    p = reram.ReramParams(cols=256, cols_per_adc=256, encoding="offset", read_latency_ns=50)
+    assert p.step_ps == 200_000  # 256 conversions at 1.28 GS/s = 200 ns > 50 ns read (+ 1.6 ps wire RC)
+    assert reram.tiling(p, Op("gemm", n=64, d=128, m=1, static_weights=True)) == (1, 1, 1)  # 256 columns
+    with pytest.raises(ValueError, match="cols_per_adc 256 exceeds cols 128"):
+        reram.ReramParams(cols_per_adc=256)
+    with pytest.raises(ValueError, match="dac_bits 4 exceeds input_bits 2"):
+        reram.ReramParams(dac_bits=4, input_bits=2)
 
 
 def test_reram_overflow_is_an_error():
@@ -147,3 +151,36 @@ def test_op_shards_keep_every_other_field():
     assert op.rows(2) == replace(op, batch=2)   # batch > 1: shards split the batch
     single = replace(op, batch=1)
     assert single.rows(2) == replace(single, n=2)
+
+
+def test_simphony_lt_cnn_case_device_by_device():
+    """SimPhony's own LT run (its repository's log/test_energy.txt: a CNN of conv1, conv2 and a
+    linear layer on the DPTC v1 core) device by device: every device's energy equals the log's;
+    the laser too once SimPhony's effective settings are given (its code reads no distribution
+    factor, so 1, and it has no waveguide on the path)."""
+    p = photonic.PhotonicParams()
+    ops = [Op("conv", 8, 27, 1800), Op("conv", 8, 72, 1568), Op("gemm", 10, 200, 2)]
+    assert [photonic.iterations(p, op) for op in ops] == [(1, 3, 75), (1, 6, 66), (1, 17, 1)]  # the log's partition
+    simphony = {"mzm_op1": 330739.2, "dac_op1": 295302.85714285716, "adc": 90647.04, "mrr": 197683.20000000004,
+                "tia": 146995.2, "mzm_op2": 82684.8, "dac_op2": 73825.71428571429,
+                "pd": 2 * 161694.72000000003}   # two photodetectors per node
+    tot: dict[str, float] = {}
+    for op in ops:
+        for k, v in photonic.cost(p, op).energy_pj.items():
+            tot[k] = tot.get(k, 0.0) + v
+    for dev, e in simphony.items():
+        assert tot[dev] == pytest.approx(e, rel=1e-12), dev
+    as_run = photonic.PhotonicParams(laser_distribution_factor=1, waveguide_cm=0)
+    assert photonic.insertion_loss_db(as_run) == pytest.approx(6.22)       # the log's core path
+    assert photonic.laser_power_mw(as_run) == pytest.approx(1.1771924757285903, rel=1e-12)
+    laser = sum(photonic.cost(as_run, op).energy_pj["laser"] for op in ops)
+    assert laser == pytest.approx(1101.8521572819607, rel=1e-12)
+
+
+def test_simphony_lt_area_equals_its_chip_area_sum():
+    """SimPhony's LT area log: devices outside the nodes plus 1152 node bounding boxes = 47,729,492
+    µm² (its 'Chip Area' sections; its 'Total Area' line counts the nodes and their devices again)."""
+    from prismsim.hw.cost import Part
+    parts: list[Part] = photonic.parts(photonic.PhotonicParams())
+    devices = sum(x.total_area_um2 for x in parts if x.name != "buffer")
+    assert devices == pytest.approx(47_729_492.16, rel=1e-9)
