@@ -54,7 +54,7 @@ def compare(arch: Arch, wl: Workload, strategies: list[str], schedule: Schedule,
             m = make_mapping(s, wl, arch, schedule=schedule, **per_strategy[s])
             validate(m, arch, wl, source=f"strategy {s}")
         except PrismError as err:
-            rows.append({"strategy": s, "latency_ps": None, "energy_pj": None, "edp_pj_s": None,
+            rows.append({"strategy": s, "latency_ps": None, "energy_pj": None, "edp_pj_s": None, "area_mm2": None,
                          "accuracy": None, "error": str(err), "wall_s": round(time.perf_counter() - t0, 2)})
             if progress:
                 progress(rows[-1])
@@ -62,7 +62,8 @@ def compare(arch: Arch, wl: Workload, strategies: list[str], schedule: Schedule,
         plan = build_plan(arch, wl, m, check=False)
         res, tl = simulate_plan(plan, trace="none")
         row = {"strategy": s, "latency_ps": res.latency_ps, "energy_pj": res.energy_pj,
-               "edp_pj_s": res.latency_ps * 1e-12 * res.energy_pj, "accuracy": None, "error": None}
+               "edp_pj_s": res.latency_ps * 1e-12 * res.energy_pj, "area_mm2": res.area_mm2, "accuracy": None,
+               "error": None}
         parts = critical_parts(plan, tl.times, res.latency_ps, tl.unit_prev)
         row.update({f"critical:{k}": v for k, v in parts.items()})
         if model in acc.TRAINED:

@@ -217,9 +217,9 @@ def run_batch(base_doc: dict, batch: list[dict], evaluator: str) -> list[dict]:
                 res = analyze_plan(plan, times=times)
                 parts = critical_parts(plan, times, res.latency_ps)
             row.update(latency_ps=res.latency_ps, energy_pj=res.energy_pj, edp=res.latency_ps * res.energy_pj,
-                       macs=res.macs, error="", **{f"critical:{k}": v for k, v in parts.items()})
+                       macs=res.macs, area_mm2=res.area_mm2, error="", **{f"critical:{k}": v for k, v in parts.items()})
         except Exception as err:  # a failing point is recorded and the sweep goes on
-            row.update(latency_ps=None, energy_pj=None, edp=None, macs=None,
+            row.update(latency_ps=None, energy_pj=None, edp=None, macs=None, area_mm2=None,
                        error=f"{type(err).__name__}: {err}".splitlines()[0][:300])
         row["wall_s"] = round(time.perf_counter() - t0, 4)
         rows.append(row)
