@@ -65,7 +65,7 @@ def area_breakdown_mm2(arch: Arch) -> dict[str, float]:
             out[key] = out.get(key, 0.0) + x.total_area_um2 * 1e-6
     out["noc.router"] = arch.noc.routers * arch.noc.router_um2 * 1e-6
     out["global_buffer"] = arch.global_buffer.area_um2 * 1e-6
-    out["dram.phy"] = arch.dram.phy_area_mm2
+    out["dram.phy"] = arch.dram.phy_area_mm2 * len(arch.dram.positions)
     return out
 
 
@@ -87,5 +87,5 @@ def chip_peak(arch: Arch) -> Peak:
         gops, mw = gops + pk.gops, mw + pk.power_mw
     noc = arch.noc
     mw += noc.routers * (noc.router_pj_per_bit + noc.link_pj_per_bit) * noc.link_width_bits * noc.clock_ghz
-    mw += arch.dram.phy_power_mw + arch.global_buffer.leakage_mw
+    mw += arch.dram.phy_power_mw * len(arch.dram.positions) + arch.global_buffer.leakage_mw
     return Peak(gops, mw, chip_area_mm2(arch))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from . import sram, tech
 from .cost import Cost
@@ -30,10 +30,15 @@ class DramParams(BaseModel):
         None, ge=0, le=1e6, description="pJ/byte (default: the technology's pJ/bit x 8)")
     latency_ns: float = Field(100.0, ge=0, le=1e6, description="ns access latency (chosen, typical HBM/DDR)")
     phy_area_mm2: float = Field(
-        0.0, ge=0, le=1e5, description="mm² of memory PHY/controller on the chip (chosen: 0, off-chip memory not "
-        "counted in chip area unless given)")
-    phy_power_mw: float = Field(0.0, ge=0, le=1e7, description="mW the PHY draws while powered (chosen: 0, as the area)")
+        0.0, ge=0, le=1e5, description="mm² of memory PHY/controller on the chip, per controller (chosen: 0, "
+        "off-chip memory not counted in chip area unless given)")
+    phy_power_mw: float = Field(
+        0.0, ge=0, le=1e7, description="mW each PHY draws while powered (chosen: 0, as the area)")
     position: tuple[int, ...] = Field((0, 0), description="NoC router of the memory controller")
+    _copies: list | None = PrivateAttr(default=None)
+    channels: list[tuple[int, ...]] | None = Field(
+        None, max_length=64, description="NoC routers of several memory controllers, one stack or channel of the "
+        "technology each (default: one, at position); a unit's weights and spills go to the nearest")
 
     @model_validator(mode="after")
     def _fill(self) -> "DramParams":
@@ -47,6 +52,19 @@ class DramParams(BaseModel):
     @property
     def capacity_bytes(self) -> float:
         return float("inf")
+
+    @property
+    def positions(self) -> list[tuple[int, ...]]:
+        """Every controller's router, the first one first."""
+        return [tuple(p) for p in self.channels] if self.channels else [tuple(self.position)]
+
+    def channel(self, i: int) -> "DramParams":
+        """Controller ``i`` as a memory endpoint of its own (same technology, its router)."""
+        if not self.channels:
+            return self
+        if self._copies is None:
+            self._copies = [self.model_copy(update={"position": p, "channels": None}) for p in self.positions]
+        return self._copies[i]
 
 
 class GlobalBufferParams(BaseModel):

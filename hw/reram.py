@@ -89,7 +89,8 @@ class ReramParams(BaseModel):
         1.0, ge=0, description="pJ/byte read in memory mode (sense amplifiers, no ADC; chosen)")
     mode_switch_ns: float = Field(1.0, ge=0, description="ns to flip an array between compute and memory mode (CMSwitch: 1 cycle at 1 GHz)")
     noise_model: Literal["pcm", "reram"] = Field(
-        "pcm", description="non-idealities: PCM-like (aihwkit, Nandakumar et al.) or ReRAM with the variations below")
+        "reram", description="non-idealities: ReRAM with the variations below (the default: these are ReRAM "
+        "crossbars) or PCM-like (aihwkit, Nandakumar et al.: drift; for PCM units, e.g. LionHeart's)")
     g_max_us: float = Field(25.0, gt=0, description="uS maximum conductance (aihwkit PCM model) [functional only: accuracy]")
     prog_sigma: float = Field(0.03, ge=0, description="ReRAM variant: programming sigma, fraction of g_max (chosen) [functional only: accuracy]")
     read_sigma: float = Field(0.01, ge=0, description="ReRAM variant: read-noise sigma, fraction of g_max (chosen) [functional only: accuracy]")

@@ -89,7 +89,9 @@ class Arch(BaseModel):
             if first is not g:
                 raise ValueError(f"units: {g.name!r} and {first.name!r} both make a unit named {name!r} "
                                  f"(count n > 1 names units {{name}}0 .. {{name}}<n-1>)")
-        for field, pos in (("dram.position", self.dram.position), ("global_buffer.position", self.global_buffer.position)):
+        ends = [("dram.position", self.dram.position), ("global_buffer.position", self.global_buffer.position)]
+        ends += [(f"dram.channels.{i}", p) for i, p in enumerate(self.dram.channels or [])]
+        for field, pos in ends:
             if tuple(pos) not in valid:
                 raise ValueError(f"{field}: {list(pos)} is not a router of the {shape} {self.noc.topology}")
         return self
@@ -112,11 +114,25 @@ class Arch(BaseModel):
 
     @property
     def dram_node(self) -> tuple[int, ...]:
-        return tuple(self.dram.position)
+        """The first memory controller's router."""
+        return self.dram.positions[0]
+
+    def dram_channels(self) -> dict[str, DramParams]:
+        """Memory controllers by endpoint name: ``dram``, then ``dram1``, ``dram2``, ..."""
+        return {("dram" if i == 0 else f"dram{i}"): self.dram.channel(i) for i in range(len(self.dram.positions))}
+
+    def nearest_dram(self, node: tuple[int, ...]) -> str:
+        """The memory controller fewest hops from ``node`` (the first of equals)."""
+        pos = self.dram.positions
+        if len(pos) == 1:
+            return "dram"
+        i = min(range(len(pos)), key=lambda k: (sum(abs(a - b) for a, b in zip(pos[k], node)), k))
+        return "dram" if i == 0 else f"dram{i}"
 
     def memories(self) -> dict[str, DramParams | GlobalBufferParams]:
-        """Memory endpoints of transfers by name: ``dram`` and ``gb`` (the global buffer)."""
-        return {"dram": self.dram, "gb": self.global_buffer}
+        """Memory endpoints of transfers by name: ``dram`` (``dram1``, ... with several
+        controllers) and ``gb`` (the global buffer)."""
+        return {**self.dram_channels(), "gb": self.global_buffer}
 
 
 def _format_validation(err: ValidationError, source: str) -> str:

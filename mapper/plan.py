@@ -9,6 +9,7 @@ activations go from the producing unit straight to each consuming unit, or, when
 a transfer is larger than the consumer's own buffer, through the global buffer (through DRAM when
 it does not fit there either); static weights stream from DRAM to units that do not hold them
 (ReRAM and SRAM-PIM units hold theirs); model inputs come from DRAM and model outputs go back to it.
+With several memory controllers (``dram.channels``) each unit uses the one fewest hops away.
 """
 from __future__ import annotations
 
@@ -210,7 +211,7 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
         if room:
             stage = min(room, key=lambda m: (len(route(arch.noc, tuple(mems[m].position), units[dst].pos)), m))
         else:
-            stage = GB if nbytes <= mems[GB].capacity_bytes else DRAM
+            stage = GB if nbytes <= mems[GB].capacity_bytes else arch.nearest_dram(units[dst].pos)
         first = add_transfer(src, stage, nbytes, after, layer, "staging")
         return add_transfer(stage, dst, nbytes, [], layer, "staging", after_tr=[first])
 
@@ -251,7 +252,7 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                 # model load, or a segment's weight reload: from DRAM, written before the unit computes
                 write_of[seg, uname, piece] = len(jobs)
                 after = list(seg_barrier) + ([switched[uname]] if uname in switched else [])
-                w_in = add_transfer(DRAM, uname, streamed_weight_bytes(unit, sop), list(seg_barrier), lname, "weight")
+                w_in = add_transfer(arch.nearest_dram(unit.pos), uname, streamed_weight_bytes(unit, sop), list(seg_barrier), lname, "weight")
                 written.append(len(jobs))
                 jobs.append(Job(len(jobs), lname, uname, si, -1, write_cost(unit, sop), 0, after, [w_in], "write"))
                 seg_jobs.setdefault(seg, []).append(written[-1])
@@ -261,11 +262,11 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                 deps = list(barrier) + ([ids[-1]] if ids else written)
                 inputs: list[int] = []
                 if ci == 0 and sop.weight_bytes and unit.kind not in RESIDENT:
-                    inputs.append(add_transfer(DRAM, uname, streamed_weight_bytes(unit, sop), list(barrier), lname, "weight"))
+                    inputs.append(add_transfer(arch.nearest_dram(unit.pos), uname, streamed_weight_bytes(unit, sop), list(barrier), lname, "weight"))
                 if not producers:
                     nb = int(round(workload.input_bytes[lname] * area(input_need(op, split, cregs[ci]))))
                     if nb:
-                        inputs.append(add_transfer(DRAM, uname, nb, list(barrier), lname, "input"))
+                        inputs.append(add_transfer(arch.nearest_dram(unit.pos), uname, nb, list(barrier), lname, "input"))
                 jid = len(jobs)
                 if uname in switched and not written:
                     deps.append(switched[uname])
@@ -305,7 +306,7 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
         for (u, count, ids, sizes, _) in placed[lname]:
             for j, jid in enumerate(ids):
                 nb = int(round(shard_op(mapping, layer, count).cols(sizes[j]).out_elements * layer.act_bits / 8))
-                add_transfer(u, DRAM, nb, [jid], lname, "output")
+                add_transfer(u, arch.nearest_dram(units[u].pos), nb, [jid], lname, "output")
     if arch.noc.route_table:  # user routes: prove them free of routing deadlock first
         check_deadlock_free(arch.noc, {(t.src_node, t.dst_node) for t in transfers})
     counts = {u: len(segs) for u, segs in writes.items()}  # a cell is rewritten once per reload

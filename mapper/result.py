@@ -8,7 +8,7 @@ from prismsim.hw.cost import category_of
 from prismsim.hw.chip import area_breakdown_mm2
 from prismsim.hw.units import area_um2, leakage_mw
 
-from .plan import DRAM, GB, Plan
+from .plan import GB, Plan
 
 
 @dataclass
@@ -112,6 +112,7 @@ def summarize(plan: Plan, evaluator: str, job_start: list[int], job_end: list[in
     per_unit = {u: {"kind": units[u].kind, "busy_ps": us[0], "jobs": us[1], "macs": us[2], "energy_pj": us[3]}
                 for u, us in unit_sum.items()}
     noc_bytes = dram_bytes = gb_bytes = byte_hops = 0
+    drams = set(plan.arch.dram_channels())
     noc = acc.setdefault("noc", {})
     for t in plan.transfers:
         nb = t.nbytes
@@ -125,8 +126,9 @@ def summarize(plan: Plan, evaluator: str, job_start: list[int], job_end: list[in
             m[dev] = m.get(dev, 0.0) + v
             e += v
         noc_bytes += nb
-        if t.src == DRAM or t.dst == DRAM:
-            dram_bytes += nb * ((t.src == DRAM) + (t.dst == DRAM))
+        src_dram, dst_dram = t.src in drams, t.dst in drams
+        if src_dram or dst_dram:
+            dram_bytes += nb * (src_dram + dst_dram)
         if t.src == GB or t.dst == GB:
             gb_bytes += nb * ((t.src == GB) + (t.dst == GB))
         pl = per_layer.get(t.layer)

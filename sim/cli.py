@@ -380,6 +380,12 @@ def cmd_map(args) -> int:
     for k, v in mapping.meta.items():
         if k not in ("pareto", "steps", "remapped"):
             print(f"  {k}: {v}")
+    if "remapped" in mapping.meta:
+        moved = mapping.meta["remapped"]
+        print(f"  stage 2 moved {len(moved)} layer(s)" + (":" if moved else " (stage 1's mapping meets the target)"))
+        for r in moved:
+            to = ", ".join(f"{u} {s:g}" for u, s in r["to"].items())
+            print(f"    {r['layer']}: {', '.join(r['from'])} -> {to}  ({r['snr_db']} -> {r['new_snr_db']} dB; {r['why']})")
     return 0
 
 

@@ -104,7 +104,10 @@ def shard_estimate(arch: Arch, layer: Layer, counts: dict[str, int]) -> tuple[in
     uses. Streams share the DRAM channel and the memory controller's first links, so their total
     bytes bound the layer's time from below."""
     units = arch.instances()
-    lat, energy, streamed, first_links = 0, 0.0, 0, set()
+    chans = arch.dram_channels()
+    lat, energy = 0, 0.0
+    streamed: dict[str, int] = {}            # bytes per memory controller
+    first_links: dict[str, set] = {}
     for u, c in counts.items():
         if not c:
             continue
@@ -113,17 +116,19 @@ def shard_estimate(arch: Arch, layer: Layer, counts: dict[str, int]) -> tuple[in
         t, e = cost.time_ps, cost.total_pj
         wbytes = streamed_weight_bytes(units[u], op)
         if wbytes and units[u].kind not in RESIDENT:
-            _, zl = transfer_times(arch, arch.dram_node, units[u].pos, wbytes, "dram")
+            ch = arch.nearest_dram(units[u].pos)
+            mem = chans[ch]
+            _, zl = transfer_times(arch, tuple(mem.position), units[u].pos, wbytes, ch)
             t += zl
-            e += mem_cost(arch.dram, wbytes).total_pj
-            path = route(arch.noc, arch.dram_node, units[u].pos)
+            e += mem_cost(mem, wbytes).total_pj
+            path = route(arch.noc, tuple(mem.position), units[u].pos)
             e += transfer_energy(arch.noc, path, wbytes).total_pj
-            streamed += wbytes
-            first_links.add(path[1] if len(path) > 1 else path[0])
+            streamed[ch] = streamed.get(ch, 0) + wbytes
+            first_links.setdefault(ch, set()).add(path[1] if len(path) > 1 else path[0])
         lat, energy = max(lat, t), energy + e
-    if streamed:
-        flits = -(-streamed // arch.noc.flit_bytes) // len(first_links)
-        lat = max(lat, mem_ps(arch.dram, streamed), flits_ps(arch.noc, flits))
+    for ch, nbytes in streamed.items():
+        flits = -(-nbytes // arch.noc.flit_bytes) // len(first_links[ch])
+        lat = max(lat, mem_ps(chans[ch], nbytes), flits_ps(arch.noc, flits))
     return lat, energy
 
 

@@ -9,10 +9,14 @@ constraint). A point of the resulting Pareto front is picked by ``objective``: l
 edp, or a weight w in [0, 1] (w * latency + (1 - w) * energy, both normalised).
 
 Stage 2 — accuracy-driven remapping: while accuracy after drift to ``t_eval`` is below the target
-(baseline - ``max_drop``), the analog GEMM layer with the lowest output SNR moves to the most
-precise capable units (digital or SRAM-PIM) — real accuracy for the trained models, the SNR proxy
-on synthetic weights otherwise, moving layers below ``snr_db`` (default 6 dB: only outliers such
-as an LLM's lm_head on 4-bit photonic cores; a higher target trades speed for fidelity).
+(baseline - ``max_drop``), the analog GEMM layer with the lowest output SNR moves, wholly or a
+share of its rows (output channels: a quarter, half or three quarters, the options stage 1 knows),
+to the cheapest option that meets the SNR target on tiers at least as precise as its noisiest
+current one — never toward a noisier tier; real accuracy for the trained models, the SNR proxy on
+synthetic weights otherwise, moving layers below ``snr_db`` (default 6 dB: only outliers; a higher
+target trades speed for fidelity). A row split's SNR weights each tier's noise power by its share.
+Stage 1's mapping stands when it already meets the target; ``meta['remapped']`` says per layer
+what moved, from where, to where and why (``prismsim map`` prints it).
 """
 from __future__ import annotations
 
@@ -147,7 +151,12 @@ def _remap(workload: Workload, arch: Arch, mapping: Mapping, opts: Options, max_
         return snr_cache[key]
 
     def snr_of(name: str, shards: dict) -> float:
-        return min(kind_snr(name, k) for k in {units[u].kind for u in shards})
+        """The layer's output SNR with its rows split as ``shards``: each kind's noise power weighted
+        by its share of the rows, so moving a share of rows to a precise tier raises the SNR by
+        -10 log10(1 - share) (rows, i.e. output channels, are the granularity of stage 2)."""
+        total = sum(shards.values()) or 1.0
+        noise = sum(sh / total * 10 ** (-kind_snr(name, units[u].kind) / 10) for u, sh in shards.items())
+        return float("inf") if noise <= 0 else -10 * float(np.log10(noise))
 
     def used_without(i: int) -> np.ndarray:
         g = np.array([next(j for j, c in enumerate(opts.choices[k]) if c == mapping.layers[n])
@@ -155,13 +164,20 @@ def _remap(workload: Workload, arch: Arch, mapping: Mapping, opts: Options, max_
         total = opts.arrays[np.arange(len(g)), g].sum(axis=0)
         return total - opts.arrays[i, g[i]]
 
+    def kinds_of(shards: dict) -> set[str]:
+        return {units[u].kind for u in shards}
+
     def better(name: str, target: float) -> dict | None:
+        """The cheapest option (latency x energy) that meets ``target``, else the one with the best
+        SNR above the current; only options whose every unit kind is at least as precise as the
+        layer's noisiest current kind (stage 2 never moves work to a noisier tier)."""
         i = index[name]
         base = used_without(i)
         cost = opts.lat[i] * (opts.energy[i] + opts.leak_pj_per_ps * opts.lat[i])
-        fits = [j for j in range(len(opts.choices[i]))
-                if not opts.capacity.size or np.all(base + opts.arrays[i, j] <= opts.capacity)]
         cur = snr_of(name, mapping.layers[name])
+        fits = [j for j in range(len(opts.choices[i]))
+                if (not opts.capacity.size or np.all(base + opts.arrays[i, j] <= opts.capacity))
+                and all(kind_snr(name, k) >= cur for k in kinds_of(opts.choices[i][j]))]
         ok = [j for j in fits if snr_of(name, opts.choices[i][j]) >= target]
         if ok:
             return dict(opts.choices[i][min(ok, key=lambda j: cost[j])])
@@ -169,6 +185,11 @@ def _remap(workload: Workload, arch: Arch, mapping: Mapping, opts: Options, max_
         if best is None or snr_of(name, opts.choices[i][best]) <= cur:
             return None
         return dict(opts.choices[i][best])
+
+    def entry(name: str, snr: float, new: dict, why: str) -> dict:
+        """What moved (the layer and its old shares), where (its new shares) and why."""
+        return {"layer": name, "from": dict(mapping.layers[name]), "to": dict(new), "snr_db": round(float(snr), 2),
+                "new_snr_db": round(float(snr_of(name, new)), 2), "why": why}
 
     def noisy_layers() -> list[tuple[float, str]]:  # a layer that shares its weights moves with their owner
         return sorted((snr_of(n, mapping.layers[n]), n) for i, n in enumerate(opts.layers)
@@ -190,9 +211,11 @@ def _remap(workload: Workload, arch: Arch, mapping: Mapping, opts: Options, max_
             for s, name in noisy_layers():
                 new = better(name, max(goal, s + 3.0))
                 if new is not None:
+                    e = entry(name, s, new, f"accuracy {current:.4f} below the target {target:.4f}; "
+                                            f"the noisiest analog layer")
                     move(name, new)
                     current = acc.evaluate(model, arch, workload, mapping, cfg).accuracy_mean
-                    log.append({"layer": name, "snr_db": round(float(s), 2), "accuracy": round(current, 4)})
+                    log.append({**e, "accuracy": round(current, 4)})
                     moved = True
                     break
             if not moved:
@@ -204,8 +227,7 @@ def _remap(workload: Workload, arch: Arch, mapping: Mapping, opts: Options, max_
                 break
             new = better(name, snr_db)
             if new is not None:
+                log.append(entry(name, s, new, f"output SNR {s:.2f} dB below the {snr_db:g} dB target"))
                 move(name, new)
-                log.append({"layer": name, "snr_db": round(float(s), 2),
-                            "new_snr_db": round(float(snr_of(name, new)), 2)})
         mapping.meta.update(snr_target_db=snr_db)
     mapping.meta["remapped"] = log
