@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from . import sram, tech
+from .bounds import Bounded
 from .cost import Cost, Part, cycles_to_ps
 from .ops import Op, VECTOR_KINDS
 
@@ -20,7 +21,7 @@ _HZ = "Horowitz ISSCC'14 (45 nm)"
 LOGIC_LEAK_SHARE = 0.1
 
 
-class DigitalParams(BaseModel):
+class DigitalParams(Bounded):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     kind: Literal["digital"] = "digital"
     lanes: int = Field(256, gt=0, le=10_000_000, description="MACs (or vector ops) per cycle (chosen: 256-lane SIMD)")

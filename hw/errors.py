@@ -13,6 +13,32 @@ class PrismError(Exception):
     """Bad input (arch, workload, mapping, flag). The CLI prints it as one line and exits 2."""
 
 
+def shown(value, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters: an echoed input in an error stays short, however
+    large the value (a YAML alias bomb expands to gigabytes)."""
+    r = repr(value) if not isinstance(value, (list, dict, tuple)) or _small(value) else f"<{type(value).__name__} of {len(value)}>"
+    return r if len(r) <= limit else r[:limit - 3] + "..."
+
+
+def _small(v, budget: int = 64) -> bool:
+    """Whether a container holds at most ``budget`` items in all (without walking a huge one)."""
+    stack, seen = [v], 0
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            seen += len(x)
+            stack.extend(x[:budget])
+        elif isinstance(x, dict):
+            seen += len(x)
+            stack.extend(list(x.values())[:budget])
+        if seen > budget:
+            return False
+    return True
+
+
+MAX_NODES = 1_000_000   # a YAML document's size with its aliases expanded
+
+
 def input_file(path: str | Path, field: str) -> Path:
     """``path`` as a Path if it names a regular file, else a PrismError naming ``field``."""
     p = Path(path)
@@ -36,7 +62,31 @@ def read_text(path: str | Path, field: str) -> str:
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     """PyYAML's safe loader, refusing a key given twice in one mapping (it keeps the last one
-    silently: two ``models:`` lines in a sweep file ran only the second)."""
+    silently: two ``models:`` lines in a sweep file ran only the second) and a document whose
+    aliases expand past ``MAX_NODES`` nodes (a few hundred bytes of anchors can stand for
+    gigabytes: the "billion laughs")."""
+
+    def compose_document(self):
+        node = super().compose_document()
+        size: dict[int, int] = {}
+
+        def expanded(n) -> int:   # nodes once every alias is expanded, memoised per shared node
+            k = id(n)
+            if k not in size:
+                size[k] = 1   # cycles count once
+                if isinstance(n, yaml.SequenceNode):
+                    size[k] = 1 + sum(expanded(c) for c in n.value)
+                elif isinstance(n, yaml.MappingNode):
+                    size[k] = 1 + sum(expanded(a) + expanded(b) for a, b in n.value)
+                size[k] = min(size[k], MAX_NODES + 1)
+            return size[k]
+
+        total = expanded(node) if node is not None else 0
+        if total > MAX_NODES:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the document expands to more than {MAX_NODES:,} values through its aliases "
+                "(anchors reused inside each other)", node.start_mark)
+        return node
 
     def construct_mapping(self, node, deep=False):
         seen: set = set()

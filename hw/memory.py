@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from . import sram, tech
+from .bounds import Bounded
 from .cost import Cost
 
 # technology: (GB/s per stack or channel, pJ per bit, source)
@@ -20,7 +21,7 @@ DRAM_TECH: dict[str, tuple[float, float, str]] = {
 }
 
 
-class DramParams(BaseModel):
+class DramParams(Bounded):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     technology: Literal["hbm2", "hbm3", "lpddr4"] = Field(
         "hbm3", description="memory technology the defaults below come from (chosen: one HBM3 stack)")
@@ -67,7 +68,7 @@ class DramParams(BaseModel):
         return self._copies[i]
 
 
-class GlobalBufferParams(BaseModel):
+class GlobalBufferParams(Bounded):
     """On-chip SRAM staging buffer at one NoC node: activations too large for a unit's own buffer
     pass through it (or through DRAM when they do not fit here either)."""
 

@@ -17,19 +17,22 @@ the links of a cycle.
 """
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from . import tech
+from .bounds import Bounded
 from .cost import Cost
 from .errors import PrismError
 
 Node = tuple[int, ...]
+MAX_ROUTERS = 65_536
 
 
-class NocParams(BaseModel):
+class NocParams(Bounded):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     topology: Literal["mesh", "mesh3d", "chiplet"] = "mesh"
     dims: tuple[int, ...] = Field((4, 4), description="routers along x, y (and z for mesh3d); per chiplet for chiplet")
@@ -63,6 +66,12 @@ class NocParams(BaseModel):
         want = 3 if self.topology == "mesh3d" else 2
         if len(self.dims) != want or min(self.dims) < 1:
             raise ValueError(f"dims must be {want} positive integers for topology {self.topology} (got {list(self.dims)})")
+        routers = math.prod(self.dims) * (math.prod(self.chiplets) if self.topology == "chiplet" else 1)
+        if routers > MAX_ROUTERS:
+            raise ValueError(f"the network would have {routers:,} routers; at most {MAX_ROUTERS:,} (a 256 x 256 mesh)")
+        if self.buffer_flits < self.packet_flits:
+            raise ValueError(f"buffer_flits {self.buffer_flits} must hold a whole packet of packet_flits "
+                             f"{self.packet_flits} (virtual cut-through)")
         if self.topology == "chiplet":
             if min(self.chiplets) < 1:
                 raise ValueError(f"chiplets must be 2 positive integers (got {list(self.chiplets)})")
@@ -70,6 +79,8 @@ class NocParams(BaseModel):
                 raise ValueError(f"gateway {list(self.gateway)} must lie inside a {self.dims[0]}x{self.dims[1]} chiplet")
         for key, path in self.route_table.items():
             src, dst = parse_pair(key)
+            if not path:
+                raise ValueError(f"route_table[{key!r}] is empty (a route lists its routers, ends included)")
             if tuple(path[0]) != src or tuple(path[-1]) != dst:
                 raise ValueError(f"route_table[{key!r}] must start at {list(src)} and end at {list(dst)}")
             for a, b in zip(path, path[1:]):

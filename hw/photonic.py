@@ -28,14 +28,16 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from . import sram, tech
+from .bounds import Bounded
 from .cost import Cost, Part, cycles_to_ps
 from .ops import Op
 
 _SRC = "SimPhony LT v1 device library (configs/devices, ScopeX-ASU/SimPhony)"
 AXES = ("height", "wavelength", "width")
+MAX_LASER_DBM = 60
 
 
-class PhotonicParams(BaseModel):
+class PhotonicParams(Bounded):
     """One photonic unit = R tiles x C cores of H x W dot-product nodes over N_lambda wavelengths."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -67,10 +69,10 @@ class PhotonicParams(BaseModel):
     mzm_fj_per_bit: float = Field(450.0, ge=0, description=f"fJ/bit per MZM; {_SRC}")
     mzm_testing_bits: int = Field(1, gt=0, description="bits per symbol the MZM efficiency was measured at (SimPhony: testing_bit)")
     mzm_gbps: float = Field(25.0, gt=0, description=f"Gb/s MZM modulation speed (bounds freq_ghz; no cost of its own); {_SRC}")
-    mzm_il_db: float = Field(1.2, ge=0, description=f"dB insertion loss of an MZM; {_SRC}")
-    mzm_extinction_db: float = Field(10.0, gt=0, description=f"dB extinction ratio of an MZM; {_SRC}")
+    mzm_il_db: float = Field(1.2, ge=0, le=100, description=f"dB insertion loss of an MZM; {_SRC}")
+    mzm_extinction_db: float = Field(10.0, gt=0, le=100, description=f"dB extinction ratio of an MZM; {_SRC}")
     mrr_mw: float = Field(0.275, ge=0, description=f"mW static per MRR rerouter; {_SRC}")
-    mrr_il_db: float = Field(0.93, ge=0, description=f"dB insertion loss per MRR; {_SRC}")
+    mrr_il_db: float = Field(0.93, ge=0, le=100, description=f"dB insertion loss per MRR; {_SRC}")
     mrr_on_path: int = Field(2, ge=0, le=1000, description="MRRs a light path crosses; SimPhony DPTC netlist (replication 2)")
     laser_il_db: float = Field(2.0, ge=0, le=100, description=f"dB coupling loss of the on-chip laser; {_SRC}")
     splitter_il_db: float = Field(
@@ -120,6 +122,11 @@ class PhotonicParams(BaseModel):
         if self.mzm_gbps / self.mzm_testing_bits < self.freq_ghz:
             raise ValueError(f"freq_ghz {self.freq_ghz} exceeds the MZM symbol rate "
                              f"{self.mzm_gbps / self.mzm_testing_bits} GBd")
+        k = self.laser_distribution_factor or self.core_height * self.core_width
+        dbm = insertion_loss_db(self) + self.pd_sensitivity_dbm + 10 * math.log10(k) + 3.0103 * self.in_bits
+        if dbm > MAX_LASER_DBM:   # derived: the laser power the losses call for
+            raise ValueError(f"the light path loses {insertion_loss_db(self):.1f} dB: each laser would need "
+                             f"{dbm:.0f} dBm of light, above {MAX_LASER_DBM} dBm (1 kW)")
         return self
 
 

@@ -28,6 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from . import adc, sram, tech
+from .bounds import Bounded
 from .cost import Cost, Part
 from .errors import PrismError
 from .ops import Op
@@ -35,7 +36,7 @@ from .ops import Op
 _ISAAC = "ISAAC (Shafiee et al., ISCA'16) Table I"
 
 
-class ReramParams(BaseModel):
+class ReramParams(Bounded):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     kind: Literal["reram"] = "reram"
     rows: int = Field(128, gt=0, le=4096, description=f"crossbar rows; {_ISAAC}")

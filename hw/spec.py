@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .digital import DigitalParams
-from .errors import PrismError, load_yaml, read_text
+from .errors import PrismError, load_yaml, read_text, shown
 from .memory import DramParams, GlobalBufferParams
 from .noc import NocParams
 from .noc import nodes as noc_nodes
@@ -41,7 +41,7 @@ class UnitGroup(BaseModel):
             data = dict(data)
             kind = data.get("kind")
             if kind not in KINDS:
-                raise ValueError(f"kind must be one of {', '.join(KINDS)} (got {kind!r})")
+                raise ValueError(f"kind must be one of {', '.join(KINDS)} (got {shown(kind)})")
             params = dict(data.get("params") or {})
             params["kind"] = kind
             data["params"] = params
@@ -143,9 +143,9 @@ def _format_validation(err: ValidationError, source: str) -> str:
     loc = ".".join(parts)
     msg = e["msg"].removeprefix("Value error, ")
     inp = e.get("input")
-    shown = "" if isinstance(inp, (dict, list)) or inp is None else f" (got {inp!r})"
+    got = "" if isinstance(inp, (dict, list)) or inp is None else f" (got {shown(inp)})"
     where = f" field {loc}:" if loc else ""
-    return f"{source}:{where} {msg}{shown}"
+    return f"{source}:{where} {msg}{got}"
 
 
 def list_presets() -> list[str]:

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import sram, tech
+from .bounds import Bounded
 from .cost import Cost, Part, cycles_to_ps
 from .errors import PrismError
 from .ops import Op
@@ -20,7 +21,7 @@ from .ops import Op
 _CHIH = "Chih et al., ISSCC'21 (TSMC 22 nm digital CIM, 89 TOPS/W at 4b x 4b)"
 
 
-class SramPimParams(BaseModel):
+class SramPimParams(Bounded):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     kind: Literal["sram_pim"] = "sram_pim"
     rows: int = Field(256, gt=0, le=4096, description=f"bitcell rows per macro; {_CHIH}: 64 Kb macros (chosen 256x64)")

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from prismsim.hw.errors import PrismError, load_yaml, read_text
+from prismsim.hw.errors import PrismError, load_yaml, read_text, shown
 from prismsim.hw.spec import Arch, Unit
 from prismsim.hw.units import arrays_available, arrays_needed, can_run
 
@@ -34,11 +34,11 @@ class Schedule:
 
     def __post_init__(self) -> None:  # the API builds these from plain arguments
         if self.kind not in SCHEDULES:
-            raise PrismError(f"schedule.kind: must be one of {', '.join(SCHEDULES)} (got {self.kind!r})")
+            raise PrismError(f"schedule.kind: must be one of {', '.join(SCHEDULES)} (got {shown(self.kind)})")
         if not isinstance(self.chunks, int) or isinstance(self.chunks, bool) or self.chunks < 1:
-            raise PrismError(f"schedule.chunks: must be a whole number >= 1 (got {self.chunks!r})")
+            raise PrismError(f"schedule.chunks: must be a whole number >= 1 (got {shown(self.chunks)})")
         if not isinstance(self.program_weights, bool):
-            raise PrismError(f"schedule.program_weights: must be true or false (got {self.program_weights!r})")
+            raise PrismError(f"schedule.program_weights: must be true or false (got {shown(self.program_weights)})")
 
 
 def chosen_schedule(kind: str | None = None, chunks: int | None = None,
@@ -111,10 +111,10 @@ class Mapping:
             raise PrismError(f"{source}: field {unknown[0]!r} is not a mapping setting (known: {', '.join(sorted(FIELDS))})")
         if doc.get("prismsim_mapping", 1) != 1:
             raise PrismError(f"{source}: field prismsim_mapping: this prismsim reads version 1 "
-                             f"(got {doc['prismsim_mapping']!r})")
+                             f"(got {shown(doc['prismsim_mapping'])})")
         sched = doc.get("schedule") or {}
         if not isinstance(sched, dict):
-            raise PrismError(f"{source}: field schedule must be a table with kind and chunks (got {sched!r})")
+            raise PrismError(f"{source}: field schedule must be a table with kind and chunks (got {shown(sched)})")
         unknown = set(sched) - {"kind", "chunks", "program_weights"}
         if unknown:
             raise PrismError(f"{source}: field schedule.{sorted(unknown)[0]} is not a schedule setting")
@@ -126,14 +126,14 @@ class Mapping:
         layers: dict[str, dict[str, float]] = {}
         for lname, shards in doc["layers"].items():
             if not isinstance(shards, dict) or not shards:
-                raise PrismError(f"{source}: layer {lname!r}: expected {{unit: share, ...}} (got {shards!r})")
+                raise PrismError(f"{source}: layer {lname!r}: expected {{unit: share, ...}} (got {shown(shards)})")
             layers[str(lname)] = {str(u): _share(s, f"{source}: layer {lname!r}, unit {u!r}") for u, s in shards.items()}
         split = doc.get("split") or {}
         if not isinstance(split, dict):
-            raise PrismError(f"{source}: field split must be a table of layer -> rows|cols (got {split!r})")
+            raise PrismError(f"{source}: field split must be a table of layer -> rows|cols (got {shown(split)})")
         for lname, how in split.items():
             if how not in SPLITS:
-                raise PrismError(f"{source}: field split.{lname} must be rows or cols (got {how!r})")
+                raise PrismError(f"{source}: field split.{lname} must be rows or cols (got {shown(how)})")
         segments = doc.get("segments") or {}
         if not isinstance(segments, dict) or not all(isinstance(v, int) and v >= 0 for v in segments.values()):
             raise PrismError(f"{source}: field segments must map layers to whole numbers >= 0")
@@ -143,7 +143,7 @@ class Mapping:
         for seg, units in modes.items():
             if not isinstance(seg, int) or not isinstance(units, dict) or \
                     not all(isinstance(n, int) and n >= 0 for n in units.values()):
-                raise PrismError(f"{source}: field modes.{seg} must map units to whole numbers of arrays (got {units!r})")
+                raise PrismError(f"{source}: field modes.{seg} must map units to whole numbers of arrays (got {shown(units)})")
         return cls(layers, schedule, str(doc.get("strategy", "manual")),
                    str(doc.get("model", "")), str(doc.get("arch", "")), {str(k): str(v) for k, v in split.items()},
                    segments={str(k): int(v) for k, v in segments.items()},
@@ -162,7 +162,7 @@ def _share(s: Any, where: str) -> float:
         except ValueError:
             pass
     if isinstance(s, bool) or not isinstance(s, (int, float)) or not s > 0 or not math.isfinite(s):
-        raise PrismError(f"{where}: share must be a finite number > 0 (got {s!r})")
+        raise PrismError(f"{where}: share must be a finite number > 0 (got {shown(s)})")
     return float(s)
 
 

@@ -10,7 +10,7 @@ import threading
 import time
 from pathlib import Path
 
-from prismsim.hw.errors import PrismError
+from prismsim.hw.errors import PrismError, shown
 from prismsim.hw.spec import Arch, arch_yaml, list_presets, load_arch
 from prismsim.mapper.analytical import analytical_times, analyze_plan
 from prismsim.mapper.mapping import SCHEDULES, Mapping, chosen_schedule, validate
@@ -50,7 +50,7 @@ def load_model(spec: str) -> Workload:
         return onnx_workload(spec)
     name, kwargs = split_spec(spec)
     if name not in ZOO:
-        raise PrismError(f"--model: no model named {name!r} (zoo: {', '.join(ZOO)})")
+        raise PrismError(f"--model: no model named {shown(name)} (zoo: {', '.join(ZOO)})")
     given = {"phase", "decode_tokens"} & kwargs.keys()
     phase = {k: v for k, v in zip(("phase", "decode_tokens"), pop_phase(kwargs, "--model")) if k in given}
     bad = next((k for k, v in kwargs.items() if not isinstance(v, int) or v < 1), None)
@@ -597,11 +597,16 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "mapping", None):
         args.strategy = None
     main_thread = threading.current_thread() is threading.main_thread()  # only it may take signals
-    previous = signal.signal(signal.SIGTERM, _terminated) if main_thread else None  # a kill cleans up as Ctrl-C does
+    hangup = getattr(signal, "SIGHUP", None)
+    # a kill, or the terminal closing (SIGHUP), cleans up as Ctrl-C does
+    previous = {sig: signal.signal(sig, _terminated) for sig in (signal.SIGTERM, hangup) if sig} if main_thread else {}
     try:
         return args.fn(args)
     except PrismError as err:
-        print(f"prismsim: error: {err}", file=sys.stderr)
+        text = " ".join(str(err).split("\n"))
+        if len(text) > 2000:   # an echoed value too long to read is no use; keep both ends
+            text = text[:1000] + " ... " + text[-500:]
+        print(f"prismsim: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("prismsim: interrupted", file=sys.stderr)
@@ -617,8 +622,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"prismsim: error: {err.strerror or err}{where}", file=sys.stderr)
         return 1
     finally:
-        if main_thread:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class _Terminated(BaseException):

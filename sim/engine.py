@@ -223,8 +223,33 @@ def simulate_plan(plan: Plan, *, ideal_noc: bool = False, recorder: Recorder | N
             res = run.run()
     else:
         res = run.run()
-    return res, Timeline(run.start, run.end, run.tr_issue, run.tr_end, run.unit_prev, run.net.bytes_sent,
-                         run.bytes_delivered, run.net.packets, run.timeouts + run.net.events)
+    tl = Timeline(run.start, run.end, run.tr_issue, run.tr_end, run.unit_prev, run.net.bytes_sent,
+                  run.bytes_delivered, run.net.packets, run.timeouts + run.net.events)
+    check_invariants(res, tl)
+    return res, tl
+
+
+INT64_PS = 2 ** 62   # times stay well inside int64 (traces, Parquet, reports)
+
+
+def check_invariants(res: Result, tl: Timeline) -> None:
+    """What every run must satisfy before anything is written: no job or transfer ends before it
+    starts, times fit int64, every energy is finite and >= 0. A broken one is a one-line error."""
+    bad = next((i for i, (a, b) in enumerate(zip(tl.job_start, tl.job_end)) if b < a), None)
+    if bad is None:
+        bad_tr = next((i for i, (a, b) in enumerate(zip(tl.tr_issue, tl.tr_end)) if b < a), None)
+        if bad_tr is not None:
+            raise PrismError(f"run invariant broken: transfer {bad_tr} arrives at {tl.tr_end[bad_tr]} ps, before "
+                             f"its issue at {tl.tr_issue[bad_tr]} ps; nothing written")
+    else:
+        raise PrismError(f"run invariant broken: job {bad} ends at {tl.job_end[bad]} ps, before its start at "
+                         f"{tl.job_start[bad]} ps; nothing written")
+    if not 0 <= res.latency_ps < INT64_PS:
+        raise PrismError(f"run invariant broken: latency {res.latency_ps} ps does not fit the traces' int64 "
+                         "(the workload or the chip is far too large or slow); nothing written")
+    neg = next(((k, v) for k, v in res.energy_breakdown_pj.items() if not (v >= 0 and v < float("inf"))), None)
+    if neg is not None:
+        raise PrismError(f"run invariant broken: energy {neg[0]} is {neg[1]!r} pJ; nothing written")
 
 
 def simulate(arch: Arch, workload: Workload, mapping: Mapping, *, seed: int = 0, ideal_noc: bool = False,

@@ -22,25 +22,89 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+_RESERVED: set[Path] = set()   # default run directories this process claimed (empty until renamed onto)
+
+
 def default_run_dir(suffix: str = "") -> Path:
+    """``runs/<timestamp><suffix>``, or with ``-1``, ``-2``, ... if taken. The name is claimed at
+    once (an empty directory, created atomically), so runs started in the same second never
+    collide; a claimed name left empty is removed at exit."""
     base = Path("runs") / (time.strftime("%Y%m%d-%H%M%S") + suffix)
-    out, i = base, 1
-    while out.exists():
-        out = base.with_name(f"{base.name}-{i}")
-        i += 1
-    return out
+    for i in range(10_000):
+        out = base if i == 0 else base.with_name(f"{base.name}-{i}")
+        try:
+            out.mkdir(parents=True)
+        except FileExistsError:
+            continue
+        except OSError:
+            return out   # the write itself will say why
+        if not _RESERVED:
+            import atexit
+            atexit.register(_release_all)
+        _RESERVED.add(out.resolve())
+        return out
+    raise PrismError(f"--out: no free name beside {str(base)!r}")
+
+
+def _release(path: Path) -> None:
+    """Drop a claimed default directory that is still empty (nothing was written into it)."""
+    key = path.resolve()
+    if key in _RESERVED:
+        _RESERVED.discard(key)
+        with contextlib.suppress(OSError):
+            path.rmdir()
+
+
+def _release_all() -> None:
+    for p in list(_RESERVED):
+        _release(p)
 
 
 def check_new(path: Path, what: str = "--out") -> None:
-    """Refuse to touch anything already there: a user's earlier results are never overwritten."""
-    if path.exists():
+    """Refuse to touch anything already there: a user's earlier results are never overwritten
+    (a default run directory this process claimed, still empty, is its own)."""
+    if path.exists() and not (path.resolve() in _RESERVED and path.is_dir() and not any(path.iterdir())):
         raise PrismError(f"{what}: {str(path)!r} already exists; choose a new path (earlier results are kept)")
+
+
+TMP_MARK = ".tmp-"
 
 
 def tmp_beside(target: Path) -> Path:
     """A hidden temporary name beside ``target`` for writing it whole before renaming; it keeps
     the suffix, from which matplotlib and pandas pick the format."""
-    return target.with_name(f".{target.stem}.tmp-{os.getpid()}{target.suffix}")
+    return target.with_name(f".{target.stem}{TMP_MARK}{os.getpid()}{target.suffix}")
+
+
+def clean_stale(folder: Path) -> None:
+    """Remove hidden temporary outputs in ``folder`` left by processes that no longer run (a
+    ``kill -9`` or a power cut mid-write)."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return
+    for p in entries:
+        name = p.name
+        if not name.startswith(".") or TMP_MARK not in name:
+            continue
+        pid = name.rsplit(TMP_MARK, 1)[1].split(".")[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                p.unlink()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def make_dirs(target: Path, *dirs: Path, what: str = "--out") -> None:
@@ -61,13 +125,16 @@ def atomic_dir(target: Path, what: str = "--out") -> Iterator[Path]:
     delete it on any error, so no half-written run directory is ever left. Errors name ``what``."""
     check_new(target, what)
     tmp = tmp_beside(target)
+    clean_stale(target.parent)
     shutil.rmtree(tmp, ignore_errors=True)
     make_dirs(target, target.parent, tmp, what=what)
     try:
         yield tmp
         os.replace(tmp, target)
+        _RESERVED.discard(target.resolve())
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        _release(target)
         raise
 
 

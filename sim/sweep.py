@@ -31,13 +31,14 @@ import sys
 import sqlite3
 import time
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
 
-from prismsim.hw.errors import PrismError, load_yaml, read_text
+from prismsim.hw.errors import PrismError, load_yaml, read_text, shown
 from prismsim.hw.spec import Arch, load_arch, parse_arch
 
 from .output import atomic_file, critical_columns, critical_parts, make_dirs
@@ -116,14 +117,17 @@ def load_sweep(path: str | Path, progress: bool = False) -> dict:
     models, strategies = doc.get("models", ["pythia-70m"]), doc.get("strategies", ["greedy"])
     for field, given in (("models", models), ("strategies", strategies)):
         if not isinstance(given, list) or not given:  # an empty list ran the default silently
-            raise PrismError(f"{p}: field {field}: expected a non-empty list (got {given!r})")
+            raise PrismError(f"{p}: field {field}: expected a non-empty list (got {shown(given)})")
+        bad = next((x for x in given if not isinstance(x, str)), None)
+        if bad is not None:
+            raise PrismError(f"{p}: field {field}: expected names (text), got {shown(bad)}")
     evaluator = doc.get("evaluator", "analytical")
     if evaluator not in ("analytical", "des"):
-        raise PrismError(f"{p}: field evaluator must be analytical or des (got {evaluator!r})")
+        raise PrismError(f"{p}: field evaluator must be analytical or des (got {shown(evaluator)})")
     from prismsim.mapper.strategies import STRATEGIES
     for s in strategies:
         if s not in STRATEGIES:
-            raise PrismError(f"{p}: field strategies: unknown strategy {s!r}")
+            raise PrismError(f"{p}: field strategies: unknown strategy {shown(s)}")
     for m in models:
         try:
             with Stage(f"loading {m}", progress):
@@ -137,7 +141,7 @@ def load_sweep(path: str | Path, progress: bool = False) -> dict:
         if not _has(base_doc, str(path)):
             raise PrismError(f"{p}: field axes: {path!r} is not a field of arch {base.name} (see prismsim list --arch)")
         if not isinstance(values, list) or not values:
-            raise PrismError(f"{p}: field axes.{path}: expected a non-empty list of values (got {values!r})")
+            raise PrismError(f"{p}: field axes.{path}: expected a non-empty list of values (got {shown(values)})")
         for v in values:  # every value must make a valid arch on its own
             parse_arch(_with(base_doc, {path: v}), f"{p}: axes.{path} = {v!r}")
     names = list(axes)
@@ -157,14 +161,17 @@ def load_sweep(path: str | Path, progress: bool = False) -> dict:
     if sampling == "random":
         n = doc.get("samples")
         if not isinstance(n, int) or n < 1:
-            raise PrismError(f"{p}: field samples must be a whole number >= 1 for random sampling (got {n!r})")
-        rng = random.Random(int(doc.get("seed", 0)))
+            raise PrismError(f"{p}: field samples must be a whole number >= 1 for random sampling (got {shown(n)})")
+        seed = doc.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise PrismError(f"{p}: field seed must be a whole number >= 0 (got {shown(seed)})")
+        rng = random.Random(seed)
         # indices, not the points: a sample of a grid too big to list (same picks as sampling the list)
         grid = [grid_point(i) for i in rng.sample(range(size), min(n, size))]
     elif sampling == "grid":
         grid = [grid_point(i) for i in range(size)]
     else:
-        raise PrismError(f"{p}: field sampling must be grid or random (got {sampling!r})")
+        raise PrismError(f"{p}: field sampling must be grid or random (got {shown(sampling)})")
     from tqdm import tqdm
 
     base_json = json.dumps(base_doc, sort_keys=True)
@@ -239,9 +246,13 @@ class Store:
         return {r[0] for r in self.db.execute("SELECT point_id FROM results")}
 
     def add(self, rows: list[dict]) -> None:
-        with self.db:
-            self.db.executemany("INSERT OR IGNORE INTO results VALUES (?, ?)",
-                                [(r["point_id"], json.dumps(r, sort_keys=True)) for r in rows])
+        try:
+            with self.db:
+                self.db.executemany("INSERT OR IGNORE INTO results VALUES (?, ?)",
+                                    [(r["point_id"], json.dumps(r, sort_keys=True)) for r in rows])
+        except sqlite3.OperationalError as err:   # disk full, read-only: what was committed stays
+            raise PrismError(f"sweep: cannot store results ({err}); the points stored so far are kept, "
+                             "re-run the same command to resume") from None
 
     def frame(self) -> pd.DataFrame:
         rows = [json.loads(r[0]) for r in self.db.execute("SELECT row FROM results ORDER BY point_id")]
@@ -249,6 +260,18 @@ class Store:
 
     def close(self) -> None:
         self.db.close()
+
+
+def _worker_init() -> None:
+    """Sweep workers leave Ctrl-C to the parent (which stores what finished) and die with it."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+        except OSError:
+            pass
 
 
 def make_executor(workers: int, scheduler: str | None) -> tuple[Executor, Any]:
@@ -262,37 +285,76 @@ def make_executor(workers: int, scheduler: str | None) -> tuple[Executor, Any]:
         except OSError as err:
             raise PrismError(f"--scheduler: cannot reach {scheduler!r} ({err})") from None
         return client.get_executor(), client
-    return ProcessPoolExecutor(max_workers=workers), None
+    return ProcessPoolExecutor(max_workers=workers, initializer=_worker_init), None
+
+
+def batches_of(todo: list[dict], workers: int) -> list[list[dict]]:
+    """Batches of at most ``BATCH`` points, small enough that every worker gets several."""
+    size = max(1, min(BATCH, math.ceil(len(todo) / (4 * max(1, workers)))))
+    return [todo[i:i + size] for i in range(0, len(todo), size)]
+
+
+def died(point: dict) -> dict:
+    return {"point_id": point["point_id"], "model": point["model"], "strategy": point["strategy"],
+            **{f"axis:{k}": v for k, v in point["axes"].items()}, "latency_ps": None, "energy_pj": None,
+            "edp": None, "macs": None, "area_mm2": None, "wall_s": None,
+            "error": "its worker died running it alone (killed, or out of memory)"}
+
+
+def _round(spec: dict, tasks: list[list[dict]], workers: int, scheduler: str | None, store: "Store", bar) -> list:
+    """Run ``tasks`` on one executor, storing each as it finishes; the tasks lost to a worker's
+    death (which breaks every task in flight) are returned."""
+    ex, client = make_executor(workers, scheduler)
+    lost = []
+    try:
+        futures = {ex.submit(run_batch, spec["base"], b, spec["evaluator"]): b for b in tasks}
+        for f in as_completed(futures):
+            try:
+                rows = f.result()
+            except BrokenProcessPool:
+                lost.append(futures[f])
+                continue
+            store.add(rows)
+            if bar is not None:
+                bar.update(len(rows))
+    finally:
+        try:
+            ex.shutdown(wait=True, cancel_futures=True)
+        except TypeError:  # Dask's ClientExecutor has no cancel_futures
+            ex.shutdown(wait=True)
+        if client is not None:
+            client.close()
+    return lost
 
 
 def run_sweep(spec: dict, out: Path, workers: int, scheduler: str | None = None, progress: bool = True) -> pd.DataFrame:
+    """Every point not yet in the store, in batches over ``workers`` processes (or a Dask cluster).
+    A worker's death (``kill -9``, the OOM killer) breaks the batches in flight: they are run again
+    point by point on fresh workers, and a point whose worker dies again is run alone; one that
+    kills its worker alone is recorded as failed. Ctrl-C keeps every batch already stored."""
     make_dirs(out, out)
     store = Store(out / "results.sqlite")
     try:
         todo = [p for p in spec["points"] if p["point_id"] not in store.done()]
-        batches = [todo[i:i + BATCH] for i in range(0, len(todo), BATCH)]
-        if batches:
-            bar = None
-            if progress:
-                from tqdm import tqdm
-                bar = tqdm(total=len(todo), unit="point", desc="sweep", smoothing=0.1)
-            ex, client = make_executor(workers, scheduler)
-            try:
-                futures = [ex.submit(run_batch, spec["base"], b, spec["evaluator"]) for b in batches]
-                for f in as_completed(futures):
-                    rows = f.result()
-                    store.add(rows)
+        bar = None
+        if todo and progress:
+            from tqdm import tqdm
+            bar = tqdm(total=len(todo), unit="point", desc="sweep", smoothing=0.1)
+        try:
+            lost = _round(spec, batches_of(todo, workers), workers, scheduler, store, bar) if todo else []
+            if lost:
+                points = [p for b in lost for p in b]
+                print(f"prismsim: warning: a sweep worker died (killed, or out of memory); running its "
+                      f"{len(points)} point(s) again on fresh workers", file=sys.stderr)
+                lost = _round(spec, [[p] for p in points], workers, scheduler, store, bar)
+            for (p,) in lost:   # died twice: alone now, so a death names its point
+                if _round(spec, [[p]], 1, None, store, bar):
+                    store.add([died(p)])
                     if bar is not None:
-                        bar.update(len(rows))
-            finally:
-                try:
-                    ex.shutdown(wait=True, cancel_futures=True)
-                except TypeError:  # Dask's ClientExecutor has no cancel_futures
-                    ex.shutdown(wait=True)
-                if client is not None:
-                    client.close()
-                if bar is not None:
-                    bar.close()
+                        bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
         df = store.frame()
     finally:
         store.close()

@@ -65,7 +65,8 @@ def test_points_are_hashed_and_sampling_is_seeded(tmp_path):
 def test_random_sample_of_a_grid_too_big_to_list(tmp_path):
     # 10^12 combinations: the sample draws indices, never the grid
     axes = "".join(f"  noc.{k}: [{', '.join(map(str, range(1, 11)))}]\n" for k in
-                   ("buffer_flits", "vcs", "packet_flits", "router_latency_cycles", "link_latency_cycles"))
+                   ("vcs", "packet_flits", "router_latency_cycles", "link_latency_cycles"))
+    axes += "  noc.buffer_flits: [" + ", ".join(str(i) for i in range(10, 20)) + "]\n"   # a packet fits
     axes += "  noc.link_width_bits: [" + ", ".join(str(32 * i) for i in range(1, 11)) + "]\n"
     axes += "  noc.clock_ghz: [" + ", ".join(str(0.5 * i) for i in range(1, 11)) + "]\n"
     axes += "  units.1.params.adc_bits: [" + ", ".join(str(i) for i in range(3, 13)) + "]\n"
@@ -200,3 +201,63 @@ def test_report_of_a_sweep(tmp_path, capsys, monkeypatch):
     assert main(["report", str(tmp_path / "s")]) == 0
     assert (tmp_path / "s" / "report" / "pareto.png").exists()
     assert main(["sweep", str(f), "--out", str(tmp_path / "s" / "report"), "--no-progress"]) == 2  # not a sweep dir
+
+
+KILL_SWEEP = ("base: hybrid\nmodels: [\"pythia-70m?seq_len=64\"]\nstrategies: [greedy, equal]\nevaluator: des\n"
+              "axes:\n  noc.link_width_bits: [128, 256, 512, 1024]\n  units.1.params.adc_bits: [6, 7, 8]\n")
+
+
+def _start(tmp_path, text):
+    f = _file(tmp_path, text)
+    out = tmp_path / "sweep"
+    env = dict(os.environ, PRISMSIM_SWEEP_BATCH="2")
+    cmd = [sys.executable, "-m", "prismsim.sim.cli", "sweep", str(f), "--out", str(out), "--workers", "2", "--no-progress"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    db, deadline, n = out / "results.sqlite", time.time() + 120, 0
+    while time.time() < deadline and n < 2:
+        time.sleep(0.05)
+        try:
+            n = sqlite3.connect(str(db)).execute("SELECT COUNT(*) FROM results").fetchone()[0] if db.exists() else 0
+        except sqlite3.Error:
+            n = 0
+    return proc, out
+
+
+def _workers(pid: int) -> list[int]:
+    psutil = pytest.importorskip("psutil")
+    return [c.pid for c in psutil.Process(pid).children(recursive=True)
+            if "resource_tracker" not in " ".join(c.cmdline())]
+
+
+def test_a_worker_killed_mid_sweep_costs_no_point(tmp_path):
+    """kill -9 of one worker (as the OOM killer does): the batches in flight run again on fresh
+    workers, the sweep finishes every point, nothing failed."""
+    proc, out = _start(tmp_path, KILL_SWEEP)
+    kids = _workers(proc.pid)
+    assert kids, "the sweep must still be running"
+    os.kill(kids[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert "a sweep worker died" in err and "Traceback" not in err
+    df = pd.read_csv(out / "results.csv")
+    assert len(df) == 24 and df["point_id"].is_unique and df["error"].isna().all()
+
+
+def test_workers_exit_when_the_sweep_is_killed(tmp_path):
+    psutil = pytest.importorskip("psutil")
+    proc, _ = _start(tmp_path, KILL_SWEEP)
+    kids = _workers(proc.pid)
+    assert kids
+    os.kill(proc.pid, signal.SIGKILL)          # the parent only, as a kill -9 of prismsim
+    proc.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(psutil.pid_exists(k) and psutil.Process(k).status() != "zombie" for k in kids):
+        time.sleep(0.1)
+    assert not any(psutil.pid_exists(k) and psutil.Process(k).status() != "zombie" for k in kids)
+
+
+def test_small_sweeps_use_every_worker():
+    from prismsim.sim.sweep import batches_of
+    pts = [{"point_id": str(i)} for i in range(20)]
+    assert len(batches_of(pts, 2)) >= 2 * 2 and sum(len(b) for b in batches_of(pts, 2)) == 20   # several per worker

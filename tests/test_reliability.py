@@ -1,0 +1,125 @@
+"""Inputs that pass a naive check but would overflow, hang or explode: each is one short line on
+stderr and exit 2, with nothing written; a run that breaks an invariant writes nothing."""
+import pytest
+
+from prismsim.sim.cli import main
+
+
+def _arch(tmp_path, text):
+    f = tmp_path / "a.yaml"
+    f.write_text(text)
+    return str(f)
+
+
+def _err(capsys, *argv):
+    code = main(list(argv))
+    err = capsys.readouterr().err
+    return code, err
+
+
+BAD = [
+    ("units: [{name: d, kind: digital, params: {ops_per_element: {softmax: -5}}}]", "ops_per_element.softmax must be >= 1"),
+    ("units: [{name: d, kind: digital, params: {ops_per_element: {softmx: 5}}}]", "unknown op kind 'softmx'"),
+    ("units: [{name: d, kind: digital, params: {op_energy_pj: {softmax: -100000}}}]", "op_energy_pj.softmax must be >= 0"),
+    ("units: [{name: d, kind: digital, params: {freq_ghz: 1.0e-320}}]", "freq_ghz must be 0 or at least 1e-09"),
+    ("units: [{name: d, kind: digital}]\nnoc: {clock_ghz: 1.0e-320}", "clock_ghz must be 0 or at least 1e-09"),
+    ("units: [{name: d, kind: digital}]\ndram: {bandwidth_gbps: 1.0e-320}", "bandwidth_gbps"),
+    ("units: [{name: p, kind: photonic, params: {mzm_il_db: 1.0e6}}, {name: d, kind: digital}]", "mzm_il_db"),
+    ("units: [{name: p, kind: photonic, params: {pd_sensitivity_dbm: 1.0e6}}, {name: d, kind: digital}]",
+     "pd_sensitivity_dbm"),
+    ("units: [{name: p, kind: photonic, params: {mrr_on_path: 100}}, {name: d, kind: digital}]",
+     "each laser would need"),
+    ("units: [{name: d, kind: digital}]\nnoc: {dims: [20000, 20000]}", "at most 65,536"),
+    ("units: [{name: d, kind: digital}]\nnoc: {route_table: {'0,0->1,0': []}}", "is empty"),
+    ("units: [{name: d, kind: digital}]\nnoc: {buffer_flits: 4, packet_flits: 8}", "must hold a whole packet"),
+    ("units: [{name: r, kind: reram, params: {cols_per_adc: 256}}, {name: d, kind: digital}]", "exceeds cols 128"),
+    ("units: [{name: r, kind: reram, params: {crossbars: 1.0e30}}, {name: d, kind: digital}]", "crossbars"),
+]
+
+
+@pytest.mark.parametrize("text,expect", BAD)
+def test_values_that_would_overflow_are_refused_in_one_line(tmp_path, capsys, text, expect):
+    out = tmp_path / "run"
+    code, err = _err(capsys, "simulate", "--arch", _arch(tmp_path, text), "--model", "mlp", "--out", str(out),
+                     "--no-progress")
+    assert code == 2 and expect in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+BOMB = "".join(f"{c}: &{c} [{', '.join(['*' + p] * 9) if p else ', '.join(['lol'] * 9)}]\n"
+               for p, c in zip([None, "a", "b", "c", "d", "e", "f", "g", "h"], "abcdefghi"))
+
+
+def test_a_yaml_alias_bomb_is_refused_without_expanding_it(tmp_path, capsys):
+    """381 bytes of nested anchors stand for 9^9 values: refused at load, the message short."""
+    f = tmp_path / "m.yaml"
+    f.write_text(BOMB + "schedule: {kind: sequential}\nlayers: {fc1: *i}\n")
+    code, err = _err(capsys, "simulate", "--model", "mlp", "--mapping", str(f), "--no-progress")
+    assert code == 2 and "expands to more than 1,000,000 values" in err and len(err) < 400
+    s = tmp_path / "s.yaml"
+    s.write_text(BOMB + "base: hybrid\nmodels: *i\n")
+    code, err = _err(capsys, "sweep", str(s), "--out", str(tmp_path / "o"), "--no-progress")
+    assert code == 2 and len(err) < 400
+
+
+def test_echoed_values_are_cut_short(tmp_path, capsys):
+    s = tmp_path / "s.yaml"
+    s.write_text("base: hybrid\nmodels: [" + ", ".join(str(i) for i in range(5000)) + "]\n")
+    code, err = _err(capsys, "sweep", str(s), "--out", str(tmp_path / "o"), "--no-progress")
+    assert code == 2 and "expected names" in err and len(err) < 300
+    s.write_text("base: hybrid\nstrategies: [[greedy]]\n")
+    assert _err(capsys, "sweep", str(s), "--out", str(tmp_path / "o"), "--no-progress")[0] == 2
+    s.write_text("base: hybrid\nsampling: random\nsamples: 2\nseed: abc\naxes: {noc.link_width_bits: [64, 128]}\n")
+    code, err = _err(capsys, "sweep", str(s), "--out", str(tmp_path / "o"), "--no-progress")
+    assert code == 2 and "seed must be a whole number" in err
+
+
+def test_a_broken_invariant_fails_loudly():
+    from prismsim.hw.errors import PrismError
+    from prismsim.mapper.result import Result
+    from prismsim.sim.engine import Timeline, check_invariants
+
+    res = Result("m", "a", "s", "des", 100, 5.0, {"compute": 5.0}, {}, 0, 0, {})
+    check_invariants(res, Timeline([0, 10], [10, 20], [0], [5], [-1, -1], 0, 0, 0, 0))
+    with pytest.raises(PrismError, match="job 1 ends at 5 ps, before its start at 10 ps"):
+        check_invariants(res, Timeline([0, 10], [10, 5], [], [], [-1, -1], 0, 0, 0, 0))
+    neg = Result("m", "a", "s", "des", 100, -5.0, {"compute": -5.0}, {}, 0, 0, {})
+    with pytest.raises(PrismError, match="energy compute is -5.0 pJ"):
+        check_invariants(neg, Timeline([], [], [], [], [], 0, 0, 0, 0))
+
+
+def test_parallel_default_runs_do_not_collide_and_leave_nothing(tmp_path):
+    """Runs started together without --out each get their own directory; no claimed name is left
+    empty and no temporary folder remains; a dead process's temporary folder is cleaned up."""
+    import subprocess
+    import sys
+    (tmp_path / "runs").mkdir()
+    stale = tmp_path / "runs" / ".20260101-000000.tmp-999999999"
+    stale.mkdir()
+    (stale / "events.csv").write_text("half written")
+    cmd = [sys.executable, "-m", "prismsim.sim.cli", "simulate", "--model", "mlp", "--no-progress"]
+    procs = [subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(3)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [e for _, e in outs]
+    dirs = sorted(p.name for p in (tmp_path / "runs").iterdir())
+    assert len(dirs) == 3 and all((tmp_path / "runs" / d / "summary.json").exists() for d in dirs)
+    assert not stale.exists()
+
+
+def test_sighup_cleans_up_like_sigterm(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "prismsim.sim.cli", "simulate", "--model", "pythia-70m?seq_len=512", "--trace",
+           "packets", "--out", str(out), "--no-progress"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(x.name.startswith(".run.tmp-") for x in tmp_path.iterdir()):
+        time.sleep(0.05)
+    p.send_signal(signal.SIGHUP)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 143 and "terminated" in err
+    assert list(tmp_path.iterdir()) == []
