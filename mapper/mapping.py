@@ -17,6 +17,7 @@ from prismsim.hw.units import arrays_available, arrays_needed, can_run
 from .workload import Layer, Workload
 
 SCHEDULES = ("sequential", "pipelined")
+SHARE_TOL = 1e-6   # how far a layer's shares may sum from 1 (rounding in a written mapping)
 SPLITS = ("rows", "cols")
 
 
@@ -238,8 +239,8 @@ def validate(mapping: Mapping, arch: Arch, workload: Workload, source: str = "ma
             raise PrismError(f"{source}: layer {lname!r} has no shards (every layer must be mapped)")
         shards = mapping.layers[lname]
         total = sum(shards.values())
-        if abs(total - 1.0) > 1e-6:
-            raise PrismError(f"{source}: layer {lname!r}: shares sum to {total:.6g}, not 1")
+        if abs(total - 1.0) > SHARE_TOL:
+            raise PrismError(f"{source}: layer {lname!r}: shares sum to {total!r}, not 1 (within {SHARE_TOL:g})")
         layer = workload.layer(lname)
         for uname in shards:
             if uname not in units:

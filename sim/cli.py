@@ -29,6 +29,7 @@ from .progress import Stage
 from .traffic import PATTERNS, check_load, plot_curve, run_load
 
 DEFAULT_ARCH, DEFAULT_MODEL, DEFAULT_STRATEGY = "hybrid", "pythia-70m", "greedy"
+MAX_PARAM = 10_000_000   # a zoo model's size parameters (tokens, batch, image side): beyond, no run ends
 
 
 class _Parser(argparse.ArgumentParser):
@@ -53,9 +54,10 @@ def load_model(spec: str) -> Workload:
         raise PrismError(f"--model: no model named {shown(name)} (zoo: {', '.join(ZOO)})")
     given = {"phase", "decode_tokens"} & kwargs.keys()
     phase = {k: v for k, v in zip(("phase", "decode_tokens"), pop_phase(kwargs, "--model")) if k in given}
-    bad = next((k for k, v in kwargs.items() if not isinstance(v, int) or v < 1), None)
+    bad = next((k for k, v in kwargs.items() if not isinstance(v, int) or not 1 <= v <= MAX_PARAM), None)
     if bad is not None:
-        raise PrismError(f"--model: parameter {f'{bad}={kwargs[bad]}'!r} must be key=positive integer")
+        raise PrismError(f"--model: parameter {shown(f'{bad}={kwargs[bad]}')} must be key=whole number from 1 to "
+                         f"{MAX_PARAM:,}")
     kwargs.update(phase)
     takes = inspect.signature(ZOO[name]).parameters
     unknown = [k for k in kwargs if k not in takes]

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from prismsim.hw.errors import PrismError
+from prismsim.hw.errors import PrismError, shown
 from prismsim.hw.spec import Arch, arch_yaml
 from prismsim.mapper.critical import COLUMNS as PATH_COLUMNS, breakdown, critical_path, latency_parts, path_rows
 from prismsim.mapper.mapping import Mapping
@@ -60,9 +60,17 @@ def _release_all() -> None:
         _release(p)
 
 
+NAME_MAX = 255   # bytes in one path component on the usual file systems
+
+
 def check_new(path: Path, what: str = "--out") -> None:
     """Refuse to touch anything already there: a user's earlier results are never overwritten
-    (a default run directory this process claimed, still empty, is its own)."""
+    (a default run directory this process claimed, still empty, is its own). A name too long for
+    the file system (with room for the hidden temporary name written first) is refused too."""
+    room = len(tmp_beside(path).name.encode()) - len(path.name.encode())
+    if len(path.name.encode()) + room > NAME_MAX:
+        raise PrismError(f"{what}: the name {shown(path.name)} is {len(path.name.encode())} bytes; at most "
+                         f"{NAME_MAX - room} fit beside the temporary name written first")
     if path.exists() and not (path.resolve() in _RESERVED and path.is_dir() and not any(path.iterdir())):
         raise PrismError(f"{what}: {str(path)!r} already exists; choose a new path (earlier results are kept)")
 
@@ -145,7 +153,10 @@ def atomic_file(target: Path) -> Iterator[Path]:
     tmp = tmp_beside(target)
     try:
         yield tmp
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as err:   # name the user's file, not the hidden temporary one
+            raise PrismError(f"--out: cannot write {str(target)!r} ({err.strerror or err})") from None
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -157,8 +168,8 @@ def atomic_write(target: Path, text: str) -> None:
     with atomic_file(target) as tmp:
         try:
             tmp.write_text(text)
-        except OSError as err:
-            raise PrismError(f"--out: cannot write {str(target)!r} ({err.strerror})") from None
+        except OSError as err:   # the folder refuses: name the user's file, not the temporary one
+            raise PrismError(f"--out: cannot write {str(target)!r} ({err.strerror or err})") from None
 
 
 def write_csv(path: Path, header: list[str], rows) -> None:

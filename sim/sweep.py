@@ -246,10 +246,16 @@ class Store:
         return {r[0] for r in self.db.execute("SELECT point_id FROM results")}
 
     def add(self, rows: list[dict]) -> None:
+        self._add_checked(rows, Store._insert)
+
+    def _insert(self, rows: list[dict]) -> None:
+        with self.db:
+            self.db.executemany("INSERT OR IGNORE INTO results VALUES (?, ?)",
+                                [(r["point_id"], json.dumps(r, sort_keys=True)) for r in rows])
+
+    def _add_checked(self, rows: list[dict], insert) -> None:
         try:
-            with self.db:
-                self.db.executemany("INSERT OR IGNORE INTO results VALUES (?, ?)",
-                                    [(r["point_id"], json.dumps(r, sort_keys=True)) for r in rows])
+            insert(self, rows)
         except sqlite3.OperationalError as err:   # disk full, read-only: what was committed stays
             raise PrismError(f"sweep: cannot store results ({err}); the points stored so far are kept, "
                              "re-run the same command to resume") from None
@@ -301,11 +307,28 @@ def died(point: dict) -> dict:
             "error": "its worker died running it alone (killed, or out of memory)"}
 
 
+def _lock(out: Path):
+    """An exclusive lock on the sweep directory (released when the returned file is closed); a
+    second sweep on it waits, saying so."""
+    f = open(out / ".lock", "a")
+    try:
+        import fcntl
+    except ImportError:   # not POSIX: no lock
+        return f
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"prismsim: another sweep is writing to {out}; waiting for it to finish", file=sys.stderr)
+        fcntl.flock(f, fcntl.LOCK_EX)
+    return f
+
+
 def _round(spec: dict, tasks: list[list[dict]], workers: int, scheduler: str | None, store: "Store", bar) -> list:
     """Run ``tasks`` on one executor, storing each as it finishes; the tasks lost to a worker's
     death (which breaks every task in flight) are returned."""
     ex, client = make_executor(workers, scheduler)
     lost = []
+    futures: dict = {}
     try:
         futures = {ex.submit(run_batch, spec["base"], b, spec["evaluator"]): b for b in tasks}
         for f in as_completed(futures):
@@ -317,6 +340,14 @@ def _round(spec: dict, tasks: list[list[dict]], workers: int, scheduler: str | N
             store.add(rows)
             if bar is not None:
                 bar.update(len(rows))
+    except BaseException:   # Ctrl-C, SIGTERM: drop what has not started, keep what is running
+        running = [f for f in futures if not f.cancel()]
+        for f in running:
+            try:
+                store.add(f.result())
+            except BaseException:   # a second Ctrl-C, or a broken pool: stop waiting
+                break
+        raise
     finally:
         try:
             ex.shutdown(wait=True, cancel_futures=True)
@@ -331,8 +362,11 @@ def run_sweep(spec: dict, out: Path, workers: int, scheduler: str | None = None,
     """Every point not yet in the store, in batches over ``workers`` processes (or a Dask cluster).
     A worker's death (``kill -9``, the OOM killer) breaks the batches in flight: they are run again
     point by point on fresh workers, and a point whose worker dies again is run alone; one that
-    kills its worker alone is recorded as failed. Ctrl-C keeps every batch already stored."""
+    kills its worker alone is recorded as failed. Ctrl-C keeps every batch already stored and
+    the batches running. A second sweep on the same ``out`` waits for the first, then finds its
+    points done."""
     make_dirs(out, out)
+    lock = _lock(out)
     store = Store(out / "results.sqlite")
     try:
         todo = [p for p in spec["points"] if p["point_id"] not in store.done()]
@@ -358,6 +392,7 @@ def run_sweep(spec: dict, out: Path, workers: int, scheduler: str | None = None,
         df = store.frame()
     finally:
         store.close()
+        lock.close()
     wanted = {p["point_id"] for p in spec["points"]}
     df = critical_columns(df[df["point_id"].isin(wanted)].sort_values("point_id").reset_index(drop=True))
     with atomic_file(out / "results.csv") as tmp:

@@ -123,3 +123,145 @@ def test_sighup_cleans_up_like_sigterm(tmp_path):
     _, err = p.communicate(timeout=60)
     assert p.returncode == 143 and "terminated" in err
     assert list(tmp_path.iterdir()) == []
+
+
+# ---- fuzz: every numeric field of every preset ------------------------------------------------------
+
+def _numeric_paths(doc, prefix=()):
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            if k in ("positions", "position", "channels", "dims", "chiplets", "gateway", "route_table"):
+                continue
+            yield from _numeric_paths(v, prefix + (k,))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            yield from _numeric_paths(v, prefix + (i,))
+    elif isinstance(doc, (int, float)) and not isinstance(doc, bool):
+        yield prefix
+
+
+def _set(doc, path, value):
+    import copy
+    doc = copy.deepcopy(doc)
+    cur = doc
+    for k in path[:-1]:
+        cur = cur[k]
+    cur[path[-1]] = value
+    return doc
+
+
+PRESETS = ["hybrid", "hybrid-3d", "lionheart", "cmswitch", "isaac", "manycore-2.5d"]
+NASTY = [-1, 0, -1e-320, 1e-320, 1e308, -1e308, float("nan"), float("inf"), float("-inf"), 10 ** 30, 7, 0.5, 3.7e4]
+
+
+def _fuzz_cases():
+    from prismsim.hw.spec import load_arch
+    for preset in PRESETS:
+        doc = load_arch(preset).model_dump(mode="json")
+        for path in _numeric_paths(doc):
+            yield preset, path
+
+
+CASES = list(_fuzz_cases())
+
+
+def test_fuzz_every_numeric_field_of_every_preset():
+    """Each numeric field of each preset, set to a nasty value (negative, zero, denormal, huge, NaN,
+    +-inf, a huge integer): either a one-line input error, or a run whose invariants hold (no
+    traceback, no nonsense written). Drawn with hypothesis; seeded so CI is repeatable."""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+    from prismsim.hw.errors import PrismError
+    from prismsim.hw.spec import load_arch, parse_arch
+    from prismsim.mapper.plan import build_plan
+    from prismsim.mapper.strategies import make_mapping
+    from prismsim.mapper.zoo import ZOO
+    from prismsim.sim.engine import simulate_plan
+
+    docs = {p: load_arch(p).model_dump(mode="json") for p in PRESETS}
+    wl = ZOO["mlp"]()
+
+    @settings(max_examples=250, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(st.sampled_from(CASES), st.sampled_from(NASTY))
+    def check(case, value):
+        preset, path = case
+        try:
+            arch = parse_arch(_set(docs[preset], path, value), "fuzz")
+        except PrismError as err:
+            assert "\n" not in str(err) and len(str(err)) < 600
+            return
+        try:
+            res, tl = simulate_plan(build_plan(arch, wl, make_mapping("greedy", wl, arch)), trace="none")
+        except PrismError as err:   # a refusal naming the reason (no unit can run a layer, weights do not fit)
+            assert "\n" not in str(err)
+            return
+        assert res.latency_ps >= 0 and all(v >= 0 for v in res.energy_breakdown_pj.values())
+        assert all(b >= a for a, b in zip(tl.job_start, tl.job_end))
+
+    check()
+
+
+@pytest.mark.parametrize("opt", ["pop=-5", "gens=0", "seed=-1", "snr_db=nan", "max_drop=inf", "t_eval=-1",
+                                 "objective=2", "pop=1e308"])
+def test_strategy_options_fail_in_one_line(capsys, tmp_path, opt):
+    code = main(["map", "--strategy", "h3pimap", "--model", "mlp", "-O", opt, "--out", str(tmp_path / "m.yaml"),
+                 "--no-progress"])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and (code == 0 or (code == 2 and len(err.strip().splitlines()) == 1))
+
+
+def test_a_full_disk_under_a_parquet_trace_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    def full(self, *a, **k):
+        raise pa.ArrowInvalid("IOError: [Errno 28] No space left on device")
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
+    out = tmp_path / "run"
+    code = main(["simulate", "--model", "mlp", "--trace-format", "parquet", "--out", str(out), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 1 and "cannot write the Parquet trace" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1 and list(tmp_path.iterdir()) == []
+
+
+def test_an_out_name_too_long_is_refused_before_any_work(tmp_path, capsys):
+    code = main(["simulate", "--model", "mlp", "--out", str(tmp_path / ("x" * 300)), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "is 300 bytes" in err and list(tmp_path.iterdir()) == []
+
+
+def test_zoo_sizes_are_bounded(capsys):
+    assert main(["simulate", "--model", "pythia-70m?seq_len=100000000000000000000000", "--no-progress"]) == 2
+    assert "from 1 to 10,000,000" in capsys.readouterr().err
+
+
+def test_a_refused_write_names_the_users_file_with_exit_2(tmp_path, capsys, monkeypatch):
+    """map --out into a folder the machine will not write (as a read-only one): exit 2, the
+    user's path named, not the hidden temporary file."""
+    import os as _os
+
+    real = _os.replace
+
+    def refuse(src, dst):
+        if str(dst).endswith("m.yaml"):
+            raise PermissionError(13, "Permission denied", str(src))
+        return real(src, dst)
+    monkeypatch.setattr("prismsim.sim.output.os.replace", refuse)
+    code = main(["map", "--model", "mlp", "--out", str(tmp_path / "m.yaml"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and repr(str(tmp_path / "m.yaml")) in err and ".tmp-" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_under_a_sweep_store_is_one_line(tmp_path, capsys, monkeypatch):
+    import sqlite3 as _sqlite3
+
+    from prismsim.sim import sweep
+
+    def full(self, rows):
+        raise _sqlite3.OperationalError("database or disk is full")
+    monkeypatch.setattr(sweep.Store, "add", lambda self, rows: sweep.Store._add_checked(self, rows, full))
+    f = tmp_path / "s.yaml"
+    f.write_text("base: hybrid\nmodels: [mlp]\naxes: {noc.link_width_bits: [256, 512]}\n")
+    code = main(["sweep", str(f), "--out", str(tmp_path / "o"), "--workers", "1", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot store results (database or disk is full)" in err and "Traceback" not in err

@@ -261,3 +261,25 @@ def test_small_sweeps_use_every_worker():
     from prismsim.sim.sweep import batches_of
     pts = [{"point_id": str(i)} for i in range(20)]
     assert len(batches_of(pts, 2)) >= 2 * 2 and sum(len(b) for b in batches_of(pts, 2)) == 20   # several per worker
+
+
+def test_ctrl_c_keeps_what_finished_and_prints_no_traceback(tmp_path):
+    proc, out = _start(tmp_path, KILL_SWEEP)
+    os.kill(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err and "KeyboardInterrupt" not in err
+    n = sqlite3.connect(str(out / "results.sqlite")).execute("SELECT COUNT(*) FROM results").fetchone()[0]
+    assert n >= 2   # what had finished is stored; re-running resumes from there
+    assert main(["sweep", str(tmp_path / "s.yaml"), "--out", str(out), "--workers", "2", "--no-progress"]) == 0
+    assert len(pd.read_csv(out / "results.csv")) == 24
+
+
+def test_a_second_sweep_on_the_same_directory_waits(tmp_path):
+    proc, out = _start(tmp_path, KILL_SWEEP)
+    second = subprocess.run([sys.executable, "-m", "prismsim.sim.cli", "sweep", str(tmp_path / "s.yaml"), "--out",
+                             str(out), "--workers", "1", "--no-progress"], capture_output=True, text=True, timeout=300)
+    proc.communicate(timeout=300)
+    assert proc.returncode == 0 and second.returncode == 0
+    assert "another sweep is writing to" in second.stderr
+    df = pd.read_csv(out / "results.csv")
+    assert len(df) == 24 and df["point_id"].is_unique and df["error"].isna().all()

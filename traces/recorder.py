@@ -122,12 +122,18 @@ class ParquetRecorder:
 
     def flush(self) -> None:
         if self._cols[0]:
-            self._w.write_table(self._pa.Table.from_arrays(self._cols, schema=self.schema))
+            try:
+                self._w.write_table(self._pa.Table.from_arrays(self._cols, schema=self.schema))
+            except (self._pa.ArrowException, OSError) as err:   # a full disk surfaces as ArrowInvalid
+                raise OSError(f"cannot write the Parquet trace ({str(err).splitlines()[0][:200]})") from None
             self._cols = [[] for _ in COLUMNS]
 
     def close(self) -> None:
         self.flush()
-        self._w.close()
+        try:
+            self._w.close()
+        except (self._pa.ArrowException, OSError) as err:
+            raise OSError(f"cannot write the Parquet trace ({str(err).splitlines()[0][:200]})") from None
 
 
 class TeeRecorder:

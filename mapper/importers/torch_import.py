@@ -270,6 +270,13 @@ def hf_workload(spec: str) -> Workload:
                          f"{_first_line(err.__cause__ or err)}") from None
     from transformers.models.auto import modeling_auto as ma
 
+    if not over and not base:   # the library's default config: say which size that is
+        dims = {k: getattr(cfg, k) for k in ("hidden_size", "num_hidden_layers", "num_attention_heads",
+                                             "intermediate_size", "vocab_size", "image_size") if hasattr(cfg, k)}
+        import sys
+        print(f"prismsim: note: hf:{arch} with no overrides builds transformers' default {model_type} config: "
+              + ", ".join(f"{k}={v}" for k, v in dims.items()), file=sys.stderr)
+
     vision = hasattr(cfg, "num_channels")
     causal = model_type in ma.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and model_type not in ma.MODEL_FOR_MASKED_LM_MAPPING_NAMES
     if vision:
