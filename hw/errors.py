@@ -94,7 +94,7 @@ class _UniqueKeyLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=True)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"key {key!r} is given twice (line {key_node.start_mark.line + 1})",
+                    None, None, f"key {key!r} is given twice",
                     key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep)
@@ -105,4 +105,7 @@ def load_yaml(text: str, source: str) -> Any:
     try:
         return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as err:
-        raise PrismError(f"{source}: not valid YAML ({str(err).splitlines()[0]})") from None
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        what = getattr(err, "problem", None) or str(err).splitlines()[0]
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise PrismError(f"{source}: not valid YAML ({where}{what})") from None

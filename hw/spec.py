@@ -62,6 +62,7 @@ class Arch(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     name: str = "custom"
     description: str = ""
+    based_on: str = Field("", description="the preset or chip this file was made from (set when its name differs)")
     units: list[UnitGroup] = Field(min_length=1)
     dram: DramParams = DramParams()
     global_buffer: GlobalBufferParams = GlobalBufferParams()
@@ -95,6 +96,11 @@ class Arch(BaseModel):
             if tuple(pos) not in valid:
                 raise ValueError(f"{field}: {list(pos)} is not a router of the {shape} {self.noc.topology}")
         return self
+
+    @property
+    def label(self) -> str:
+        """How runs name this chip: ``mychip (from hybrid)`` for an edited copy of a preset."""
+        return f"{self.name} (from {self.based_on})" if self.based_on and self.based_on != self.name else self.name
 
     def instances(self) -> dict[str, Unit]:
         """All unit instances by name, in declaration order, with their NoC positions (units
@@ -173,8 +179,12 @@ def load_arch(name_or_path: str | Path) -> Arch:
     p = Path(name_or_path)
     if p.suffix in (".yaml", ".yml") or p.exists():
         text, source = read_text(p, "--arch"), str(p)
-    else:
-        text, source = preset_text(str(name_or_path)), f"preset {name_or_path}"
+        arch = parse_arch(load_yaml(text, source), source)
+        if arch.name != p.stem:   # an edited copy (prismsim list --arch hybrid > mychip.yaml): named by its file
+            arch.based_on = arch.based_on or arch.name
+            arch.name = p.stem
+        return arch
+    text, source = preset_text(str(name_or_path)), f"preset {name_or_path}"
     return parse_arch(load_yaml(text, source), source)
 
 

@@ -153,7 +153,7 @@ def summarize(plan: Plan, evaluator: str, job_start: list[int], job_end: list[in
     for u, unit in units.items():
         per_unit[u]["area_mm2"] = area_um2(unit) * 1e-6
     return Result(
-        model=plan.workload.name, arch=plan.arch.name, strategy=plan.mapping.strategy, evaluator=evaluator,
+        model=plan.workload.name, arch=plan.arch.label, strategy=plan.mapping.strategy, evaluator=evaluator,
         latency_ps=int(latency), energy_pj=total,
         energy_breakdown_pj=dict(sorted(by_cat.items())), energy_by_kind_pj=dict(sorted(by_kind.items())),
         macs=plan.macs, events=events,

@@ -29,6 +29,8 @@ from .progress import Stage
 from .traffic import PATTERNS, check_load, plot_curve, run_load
 
 DEFAULT_ARCH, DEFAULT_MODEL, DEFAULT_STRATEGY = "hybrid", "pythia-70m", "greedy"
+MODEL_HELP = ("zoo model with parameters (pythia-70m?seq_len=256), hf:TYPE?field=value (a Hugging Face config), "
+              "torch:pkg.module:factory, or FILE.onnx (default: pythia-70m)")
 MAX_PARAM = 10_000_000   # a zoo model's size parameters (tokens, batch, image side): beyond, no run ends
 
 
@@ -129,9 +131,13 @@ def _shares(parts: dict[str, int], latency_ps: int) -> str:
 
 
 def _print_summary(res: Result, wall_s: float, out: Path | None, simulated: int | None = None,
-                   critical: dict[str, int] | None = None) -> None:
+                   critical: dict[str, int] | None = None, plan: Plan | None = None) -> None:
     rate, per_w = tops(res.macs, res.latency_ps, res.energy_pj)
     print(f"{res.model} on {res.arch}  (strategy {res.strategy}, evaluator {res.evaluator})")
+    if plan is not None:
+        sched = plan.mapping.schedule
+        print(f"  schedule     {sched.kind}" + (f", {sched.chunks} chunks per layer" if sched.kind == "pipelined" else "")
+              + (", weights written first" if sched.program_weights else ""))
     print(f"  latency      {fmt_ps(res.latency_ps)}")
     print(f"  energy       {res.energy_pj / 1e6:,.3f} uJ")
     for cat, e in res.energy_breakdown_pj.items():
@@ -141,13 +147,16 @@ def _print_summary(res: Result, wall_s: float, out: Path | None, simulated: int 
         print(f"  area         {res.area_mm2:,.3f} mm2  ({tops_per_mm2(res.macs, res.latency_ps, res.area_mm2):.4f} TOPS/mm2)")
     util = ", ".join(f"{k} {100 * u:.1f}%" for k, u in res.utilization_by_kind().items())
     print(f"  utilization  {util} (mean per kind)")
-    if res.stall_ps:
-        print("  stalls       " + ", ".join(f"{k} {fmt_ps(v)}" for k, v in res.stall_ps.items())
-              + "  (summed over jobs / transfers)")
+    if res.stall_ps and plan is not None:   # per transfer / job, so no sum reads as exceeding the latency
+        n_tr, n_jobs = max(1, len(plan.transfers)), max(1, len(plan.jobs))
+        print(f"  waiting      a transfer waits {fmt_ps(res.stall_ps.get('noc_contention', 0) // n_tr)} on average "
+              f"for busy links, a job {fmt_ps(res.stall_ps.get('unit_busy', 0) // n_jobs)} for its busy unit")
     if critical and res.latency_ps:
         print(f"  critical     {_shares(critical, res.latency_ps)}  (of the latency, critical_path.csv)")
-    sim = f", {simulated:,} simulated with the network's" if simulated is not None else ""
-    print(f"  events       {res.events:,} job/transfer{sim}  (wall {wall_s:.2f} s)")
+    counts = f"{len(plan.jobs):,} jobs and {len(plan.transfers):,} transfers" if plan is not None else \
+        f"{res.events:,} jobs and transfers"
+    sim = f"; {simulated:,} simulation events" if simulated is not None else ""
+    print(f"  events       {counts}{sim}  (wall {wall_s:.2f} s)")
     if out is not None:
         print(f"  wrote        {out}/")
 
@@ -161,7 +170,7 @@ def cmd_simulate(args) -> int:
                                     ideal_noc=args.ideal_noc, seed=args.seed,
                                     perfetto=Path(args.perfetto) if args.perfetto else None,
                                     progress=not args.no_progress)
-    _print_summary(res, time.perf_counter() - t0, out, tl.sim_events, crit)
+    _print_summary(res, time.perf_counter() - t0, out, tl.sim_events, crit, plan)
     return 0
 
 
@@ -456,7 +465,9 @@ def cmd_list(args) -> int:
         arch = load_arch(args.arch)
         sys.stdout.write(arch_yaml(arch) + area_comment(arch))
         return 0
-    print("presets:    " + ", ".join(list_presets()))
+    print("presets:")
+    for name in list_presets():
+        print(f"  {name:<14} {load_arch(name).description}")
     print("models:     " + ", ".join(ZOO))
     print("strategies: " + ", ".join(STRATEGIES))
     print("print a preset as YAML: prismsim list --arch NAME")
@@ -482,7 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
     def selection(sp, out_help: str | None, out_required: bool = False) -> None:
         """The shared arch/model/mapping flags; ``--out`` too unless ``out_help`` is None."""
         sp.add_argument("--arch", default=DEFAULT_ARCH, help="preset name or YAML file (default: hybrid)")
-        sp.add_argument("--model", default=DEFAULT_MODEL, help="zoo model, e.g. pythia-70m?seq_len=256")
+        sp.add_argument("--model", default=DEFAULT_MODEL, help=MODEL_HELP)
         g = sp.add_mutually_exclusive_group()
         g.add_argument("--mapping", help="mapping YAML file")
         g.add_argument("--strategy", default=DEFAULT_STRATEGY, help=f"one of {', '.join(STRATEGIES)}")
@@ -492,7 +503,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--chunks", type=_positive, default=None, help="pipeline chunks per layer (default 8)")
         sp.add_argument("--program-weights", action="store_true",
                         help="start by writing static weights into ReRAM/SRAM-PIM units (model load)")
-        sp.add_argument("--seed", type=_seed, default=0)
+        sp.add_argument("--seed", type=_seed, default=0, help="seed recorded with the run and used by noisy "
+                        "strategies (whole number >= 0; default 0)")
         phase_flags(sp)
         if out_help is not None:
             sp.add_argument("--out", required=out_required, help=out_help)
@@ -527,30 +539,32 @@ def build_parser() -> argparse.ArgumentParser:
     ac.add_argument("--no-compensation", action="store_true", help="no global drift compensation")
     ac.add_argument("--sensitivity", choices=["reram", "photonic", "sram_pim"],
                     help="also: accuracy drop with only each layer on this kind, and the SNR proxy")
-    ac.add_argument("--json", action="store_true")
+    ac.add_argument("--json", action="store_true", help="one JSON object instead of the table")
     ac.set_defaults(fn=cmd_accuracy)
     cp = sub.add_parser("compare", help="several strategies, each simulated event by event")
-    cp.add_argument("--arch", default=DEFAULT_ARCH)
-    cp.add_argument("--model", default=DEFAULT_MODEL)
+    cp.add_argument("--arch", default=DEFAULT_ARCH, help="preset name or YAML file (default: hybrid)")
+    cp.add_argument("--model", default=DEFAULT_MODEL, help=MODEL_HELP)
     phase_flags(cp)
-    cp.add_argument("--strategies", default="homogeneous,equal,greedy,h3pimap")
+    cp.add_argument("--strategies", default="homogeneous,equal,greedy,h3pimap",
+                    help=f"comma-separated, of {', '.join(STRATEGIES)} (default: homogeneous,equal,greedy,h3pimap)")
     cp.add_argument("--option", "-O", action="append", metavar="KEY=VALUE", help="strategy option (to those taking it)")
-    cp.add_argument("--schedule", choices=SCHEDULES, default=None)
-    cp.add_argument("--chunks", type=_positive, default=None)
+    cp.add_argument("--schedule", choices=SCHEDULES, default=None, help="sequential (default) or pipelined")
+    cp.add_argument("--chunks", type=_positive, default=None, help="pipeline chunks per layer (default 8)")
     cp.add_argument("--out", help="directory (default runs/<timestamp>-compare)")
     cp.add_argument("--json", action="store_true", help="one JSON object per strategy")
     progress_flag(cp)
     cp.set_defaults(fn=cmd_compare)
     sw = sub.add_parser("sweep", help="design-space sweep on local workers or a Dask cluster")
-    sw.add_argument("sweep_file")
+    sw.add_argument("sweep_file", help="sweep YAML: base, models, strategies, axes (README: Design-space sweeps)")
     sw.add_argument("--out", help="sweep directory (default runs/<timestamp>-sweep); an existing sweep resumes")
     sw.add_argument("--workers", type=_positive, default=None, help="local processes (default: cores)")
     sw.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
-    sw.add_argument("--evaluator", choices=["analytical", "des"], default=None)
+    sw.add_argument("--evaluator", choices=["analytical", "des"], default=None,
+                    help="analytical or des (default: the file's evaluator, else analytical)")
     progress_flag(sw)
     sw.set_defaults(fn=cmd_sweep)
     rp = sub.add_parser("report", help="plots and report.md of a run directory, into RUN_DIR/report/")
-    rp.add_argument("run_dir")
+    rp.add_argument("run_dir", help="a run, compare or sweep directory")
     rp.set_defaults(fn=cmd_report)
     m = sub.add_parser("map", help="write a strategy's mapping as YAML")
     selection(m, "mapping YAML file to write", out_required=True)
@@ -564,24 +578,24 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="one JSON object")
     c.set_defaults(fn=cmd_cost)
     nc = sub.add_parser("noc", help="synthetic traffic: latency and throughput against offered load")
-    nc.add_argument("--topology", default="mesh", choices=["mesh", "mesh3d", "chiplet"])
+    nc.add_argument("--topology", default="mesh", choices=["mesh", "mesh3d", "chiplet"], help="default: mesh")
     nc.add_argument("--dims", default="8x8", help="routers, e.g. 8x8 (mesh), 4x4x4 (mesh3d), per chiplet (chiplet)")
     nc.add_argument("--chiplets", default=None, help="chiplet grid for --topology chiplet, e.g. 2x2")
-    nc.add_argument("--traffic", default="uniform", choices=PATTERNS)
+    nc.add_argument("--traffic", default="uniform", choices=PATTERNS, help="traffic pattern (default: uniform)")
     nc.add_argument("--rate", default="0.02,0.05,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.5",
                     help="offered loads in flits/node/cycle, comma-separated")
-    nc.add_argument("--packet-flits", type=_positive, default=4)
-    nc.add_argument("--router-latency", type=_seed, default=4, help="router pipeline depth in cycles")
-    nc.add_argument("--link-latency", type=_seed, default=1, help="cycles per link")
-    nc.add_argument("--buffer-flits", type=_positive, default=8, help="flits per input buffer per VC")
-    nc.add_argument("--vcs", type=_positive, default=1, help="virtual channels per port")
-    nc.add_argument("--cycles", type=_positive, default=6000)
-    nc.add_argument("--seed", type=_seed, default=0)
+    nc.add_argument("--packet-flits", type=_positive, default=4, help="flits per packet (default 4)")
+    nc.add_argument("--router-latency", type=_seed, default=4, help="router pipeline depth in cycles (default 4)")
+    nc.add_argument("--link-latency", type=_seed, default=1, help="cycles per link (default 1)")
+    nc.add_argument("--buffer-flits", type=_positive, default=8, help="flits per input buffer per VC (default 8)")
+    nc.add_argument("--vcs", type=_positive, default=1, help="virtual channels per port (default 1)")
+    nc.add_argument("--cycles", type=_positive, default=6000, help="cycles simulated per load (default 6000)")
+    nc.add_argument("--seed", type=_seed, default=0, help="injection seed (default 0)")
     nc.add_argument("--json", action="store_true", help="one JSON object per rate")
     nc.add_argument("--plot", help="PNG of latency against offered load")
     nc.set_defaults(fn=cmd_noc)
     lst = sub.add_parser("list", help="presets, models, strategies; --arch NAME prints a preset as YAML")
-    lst.add_argument("--arch")
+    lst.add_argument("--arch", help="a preset name or YAML file to print as complete YAML (with its area)")
     lst.set_defaults(fn=cmd_list)
     return p
 

@@ -47,17 +47,31 @@ BATCH = int(os.environ.get("PRISMSIM_SWEEP_BATCH", "50"))  # points per task: ~5
 OBJECTIVES = ("latency_ps", "energy_pj", "edp")
 
 
+def _index(node: list, key: str) -> int:
+    """A list position from ``key``: a number, or the ``name`` of an entry (``units.rr`` is the
+    unit group named rr)."""
+    if key.isdigit():
+        return int(key)
+    hit = next((i for i, x in enumerate(node) if isinstance(x, dict) and x.get("name") == key), None)
+    if hit is None:
+        raise KeyError(key)
+    return hit
+
+
 def _child(node: Any, key: str) -> Any:
-    """``node[key]``; a list takes ``key`` as an index."""
-    return node[int(key)] if isinstance(node, list) else node[key]
+    """``node[key]``; a list takes ``key`` as an index or an entry's name."""
+    return node[_index(node, key)] if isinstance(node, list) else node[key]
 
 
 def _put(node: Any, key: str, value: Any) -> None:
-    """``node[key] = value``; a list takes ``key`` as an index."""
+    """``node[key] = value``; a list takes ``key`` as an index or an entry's name. Setting a unit
+    group's ``count`` drops positions given for another count (the units are laid out in order)."""
     if isinstance(node, list):
-        node[int(key)] = value
+        node[_index(node, key)] = value
     else:
         node[key] = value
+        if key == "count" and isinstance(node.get("positions"), list) and len(node["positions"]) != value:
+            node["positions"] = None
 
 
 def _with(doc: dict, values: dict[str, Any]) -> dict:

@@ -190,7 +190,7 @@ def test_bad_flags_one_line_exit_2(tmp_path, capsys, monkeypatch, argv, needle):
     ("units: [{name: dram, kind: digital}]", "units: name 'dram' is taken by a memory (dram, gb)"),
     ("noc: {router_pj_per_bit: .inf}\nunits: [{name: a, kind: digital}]", "noc.router_pj_per_bit: Input should be a finite number (got inf)"),
     ("units: [{name: a, kind: digital, count: 2}, {name: a1, kind: reram}]", "'a1' and 'a' both make a unit named 'a1'"),
-    ("units: [{name: a, kind: digital, count: 1, count: 2}]", "not valid YAML (key 'count' is given twice (line 1))"),
+    ("units: [{name: a, kind: digital, count: 1, count: 2}]", "not valid YAML (line 1, column 44: key 'count' is given twice)"),
 ])
 def test_bad_arch_files(tmp_path, capsys, text, needle):
     f = _bad_arch(tmp_path, text)

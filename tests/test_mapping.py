@@ -66,7 +66,7 @@ def test_static_weights_that_do_not_fit(arch):
     ("schedule: {program_weights: 1}\nlayers: {fc1: {rr0: 1}}", "schedule.program_weights: must be true or false"),
     ("schedule: {kind: pipelined, chunk: 4}\nlayers: {fc1: {rr0: 1}}", "schedule.chunk is not a schedule setting"),
     ("layers: {fc1: [", "not valid YAML"),
-    ("layers: {fc1: {rr0: 1}}\nlayers: {fc1: {dg: 1}}", r"key 'layers' is given twice \(line 2\)"),
+    ("layers: {fc1: {rr0: 1}}\nlayers: {fc1: {dg: 1}}", r"line 2, column 1: key 'layers' is given twice"),
 ])
 def test_bad_mapping_files(doc, needle):
     with pytest.raises(PrismError, match=needle):

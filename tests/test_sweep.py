@@ -44,7 +44,7 @@ def _rows(df):
     ("base: [", "not valid YAML"),
     ("base: hybrid\nmodels: []", "field models: expected a non-empty list (got [])"),
     ("base: hybrid\nstrategies: greedy", "field strategies: expected a non-empty list (got 'greedy')"),
-    ("base: hybrid\nmodels: [mlp]\nmodels: [resnet18]", "not valid YAML (key 'models' is given twice (line 3))"),
+    ("base: hybrid\nmodels: [mlp]\nmodels: [resnet18]", "not valid YAML (line 3, column 1: key 'models' is given twice)"),
 ])
 def test_bad_sweep_files_fail_before_any_work(tmp_path, capsys, text, needle):
     f = _file(tmp_path, text)
@@ -283,3 +283,15 @@ def test_a_second_sweep_on_the_same_directory_waits(tmp_path):
     assert "another sweep is writing to" in second.stderr
     df = pd.read_csv(out / "results.csv")
     assert len(df) == 24 and df["point_id"].is_unique and df["error"].isna().all()
+
+
+def test_axes_name_unit_groups_and_sweep_their_count(tmp_path):
+    f = _file(tmp_path, "base: hybrid\nmodels: [mlp]\naxes:\n  units.rr.params.rows: [128, 256]\n"
+                        "  units.pt.count: [2, 4]\n")
+    spec = load_sweep(f)
+    assert len(spec["points"]) == 4
+    df = run_sweep(spec, tmp_path / "o", 1, progress=False)
+    assert df["error"].isna().all() or (df["error"] == "").all()
+    assert df["area_mm2"].nunique() == 4        # each value moved the chip
+    with pytest.raises(PrismError, match="'units.nope.params.rows' is not a field"):
+        load_sweep(_file(tmp_path, "base: hybrid\nmodels: [mlp]\naxes: {units.nope.params.rows: [1]}\n", "b.yaml"))

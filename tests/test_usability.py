@@ -1,0 +1,50 @@
+"""What a new user meets first: runs named by what ran, help that answers, errors that point."""
+import argparse
+import json
+
+from prismsim.sim.cli import build_parser, main
+
+
+def test_an_edited_copy_of_a_preset_runs_under_its_file_name(tmp_path, capsys):
+    assert main(["list", "--arch", "hybrid"]) == 0
+    f = tmp_path / "mychip.yaml"
+    f.write_text(capsys.readouterr().out)
+    assert main(["simulate", "--arch", str(f), "--model", "mlp", "--out", str(tmp_path / "r"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("mlp[batch=16] on mychip (from hybrid)")
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["arch"] == "mychip (from hybrid)"
+
+
+def test_every_flag_says_what_it_takes():
+    p = build_parser()
+    sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [(name, a.dest) for name, sp in sub.choices.items() for a in sp._actions
+               if not isinstance(a, argparse._HelpAction) and not a.help]
+    assert missing == []
+    model = next(a for a in sub.choices["simulate"]._actions if a.dest == "model")
+    assert all(x in model.help for x in ("hf:", "torch:", ".onnx", "default"))
+
+
+def test_list_describes_every_preset_in_a_line(capsys):
+    from prismsim.hw.spec import list_presets
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in list_presets():
+        line = next(x for x in out.splitlines() if x.strip().startswith(name + " "))
+        assert len(line.split(None, 1)[1]) > 20
+
+
+def test_a_yaml_syntax_error_names_line_and_column(tmp_path, capsys):
+    f = tmp_path / "a.yaml"
+    f.write_text("units:\n  - {name: a, kind: digital\nnoc: {dims: [2, 1]}\n")
+    assert main(["simulate", "--arch", str(f), "--model", "mlp", "--no-progress"]) == 2
+    assert "not valid YAML (line 3, column 4:" in capsys.readouterr().err
+
+
+def test_the_summary_shows_the_schedule_and_waits_per_transfer(tmp_path, capsys):
+    assert main(["simulate", "--model", "mlp", "--schedule", "pipelined", "--chunks", "4", "--out",
+                 str(tmp_path / "r"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "schedule     pipelined, 4 chunks per layer" in out
+    assert "a transfer waits" in out and "on average" in out and "stalls" not in out
+    assert "jobs and" in out and "simulation events" in out
