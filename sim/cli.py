@@ -22,7 +22,7 @@ from prismsim.mapper.workload import Workload
 from prismsim.mapper.zoo import ZOO
 
 from .cost_cmd import area_comment, cmd_cost, warn_resolution
-from .engine import TRACE_LEVELS, simulate_plan
+from .engine import TRACE_LEVELS, estimate, simulate_plan
 from .output import (atomic_dir, atomic_file, atomic_write, check_new, critical_parts, default_run_dir, fmt_ps,
                      make_dirs, simulate_to_dir, tops, tops_per_mm2, write_csv)
 from .progress import Stage
@@ -114,9 +114,27 @@ def _select(args) -> tuple[Arch, Workload, Mapping]:
 
 
 def _plan(args, arch: Arch, wl: Workload, mapping: Mapping) -> Plan:
-    """The checked mapping's plan (every job and transfer), showing progress if that is long."""
+    """The checked mapping's plan (every job and transfer), showing progress if that is long; a
+    run estimated to take over a minute says so before it starts."""
     with Stage(f"building the plan ({len(wl.layers)} layers)", not args.no_progress):
-        return build_plan(arch, wl, mapping, check=False)
+        plan = build_plan(arch, wl, mapping, check=False)
+    if not getattr(args, "ideal_noc", False):
+        events, seconds = estimate(plan)
+        if seconds > LONG_RUN_S:
+            print(f"prismsim: note: this run is about {events:,.0f} simulation events, roughly "
+                  f"{_duration(seconds)} (0.8 us per event); --ideal-noc skips the "
+                  f"packet-level network, a smaller model parameter shortens it", file=sys.stderr)
+    return plan
+
+
+LONG_RUN_S = 60.0
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size:
+            return f"{seconds / size:,.1f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 def _options(pairs: list[str] | None) -> dict:

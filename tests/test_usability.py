@@ -48,3 +48,26 @@ def test_the_summary_shows_the_schedule_and_waits_per_transfer(tmp_path, capsys)
     assert "schedule     pipelined, 4 chunks per layer" in out
     assert "a transfer waits" in out and "on average" in out and "stalls" not in out
     assert "jobs and" in out and "simulation events" in out
+
+
+def test_a_huge_run_says_so_before_it_starts(capsys):
+    from prismsim.hw.spec import load_arch
+    from prismsim.mapper.plan import build_plan
+    from prismsim.mapper.strategies import make_mapping
+    from prismsim.mapper.zoo import pythia_70m
+    from prismsim.sim.engine import estimate, simulate_plan
+
+    arch, wl = load_arch("hybrid"), pythia_70m(seq_len=128)
+    plan = build_plan(arch, wl, make_mapping("greedy", wl, arch))
+    events, _ = estimate(plan)
+    _, tl = simulate_plan(plan, trace="none")
+    assert abs(events / tl.sim_events - 1) < 0.2          # the estimate is within 20% of the run
+    big = pythia_70m(seq_len=1_000_000)
+    assert estimate(build_plan(arch, big, make_mapping("greedy", big, arch)))[1] > 86400   # days
+
+
+def test_hf_config_aliases_are_accepted():
+    import pytest
+    pytest.importorskip("transformers")
+    from prismsim.sim.cli import load_model
+    assert len(load_model("hf:gpt2?num_hidden_layers=2").layers) == len(load_model("hf:gpt2?n_layer=2").layers)

@@ -259,7 +259,8 @@ def hf_workload(spec: str) -> Workload:
     if model_type not in transformers.CONFIG_MAPPING:
         raise PrismError(f"--model: hf:{arch}: unknown Hugging Face model type {model_type!r}; presets: "
                          f"{', '.join(HF_PRESETS)}, or any model type of transformers")
-    known = transformers.AutoConfig.for_model(model_type).to_dict()
+    default_cfg = transformers.AutoConfig.for_model(model_type)
+    known = set(default_cfg.to_dict()) | set(getattr(type(default_cfg), "attribute_map", {}))   # aliases too
     unknown = [k for k in over if k not in known]
     if unknown:  # transformers would keep it as a stray attribute and build the default-size model
         raise PrismError(f"--model: hf:{arch}: {unknown[0]!r} is not a {model_type} config field")
