@@ -21,7 +21,7 @@ import math
 from typing import Literal
 
 import networkx as nx
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from . import tech
 from .bounds import Bounded

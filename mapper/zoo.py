@@ -9,34 +9,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from .blocks import attention, encoder_block
 from .workload import Builder, Workload
-
-
-def _attention(b: Builder, p: str, x: str, dim: int, heads: int, seq: int, groups: int = 1) -> str:
-    """QKV projection, per-head scores, softmax, weighted sum, output projection.
-    ``groups`` independent sequences share the weights (MobileViT's pixel positions)."""
-    hd = dim // heads
-    tok = seq * groups
-    qkv = b.gemm(f"{p}.qkv", 3 * dim, dim, tok, [x])
-    qk = b.add(f"{p}.qk", "matmul", seq, hd, seq, batch=heads * groups, inputs=[(qkv, 2 / 3, False)])
-    sm = b.add(f"{p}.softmax", "softmax", seq, 1, seq, batch=heads * groups, inputs=[qk])
-    av = b.add(f"{p}.av", "matmul", hd, seq, seq, batch=heads * groups, inputs=[sm, (qkv, 1 / 3, False)])
-    return b.gemm(f"{p}.proj", dim, dim, tok, [av])
-
-
-def _encoder_block(b: Builder, p: str, x: str, dim: int, heads: int, ffn: int, seq: int,
-                   post_norm: bool = False, groups: int = 1) -> str:
-    """Transformer encoder block, pre-norm (ViT, MobileViT) or post-norm (BERT)."""
-    tok = seq * groups
-    a_in = x if post_norm else b.norm(f"{p}.ln1", dim, tok, [x])
-    a = _attention(b, f"{p}.attn", a_in, dim, heads, seq, groups)
-    r1 = b.eltwise(f"{p}.add1", dim, tok, [x, a])
-    h_in = b.norm(f"{p}.ln1", dim, tok, [r1]) if post_norm else b.norm(f"{p}.ln2", dim, tok, [r1])
-    h = b.gemm(f"{p}.fc1", ffn, dim, tok, [h_in])
-    h = b.eltwise(f"{p}.act", ffn, tok, [h])
-    h = b.gemm(f"{p}.fc2", dim, ffn, tok, [h])
-    r2 = b.eltwise(f"{p}.add2", dim, tok, [h_in if post_norm else r1, h])
-    return b.norm(f"{p}.ln2", dim, tok, [r2]) if post_norm else r2
 
 
 def pythia_70m(seq_len: int = 128, phase: str = "prefill", decode_tokens: int = 1, vocab: int = 50304) -> Workload:
@@ -51,7 +25,7 @@ def pythia_70m(seq_len: int = 128, phase: str = "prefill", decode_tokens: int = 
     x = b.add("embed", "embedding", d, 1, seq_len, input_elements=seq_len * d)
     for i in range(6):
         p = f"l{i}"
-        a = _attention(b, f"{p}.attn", b.norm(f"{p}.ln1", d, seq_len, [x]), d, heads, seq_len)
+        a = attention(b, f"{p}.attn", b.norm(f"{p}.ln1", d, seq_len, [x]), d, heads, seq_len)
         h = b.gemm(f"{p}.fc1", ffn, d, seq_len, [b.norm(f"{p}.ln2", d, seq_len, [x])])
         h = b.gemm(f"{p}.fc2", d, ffn, seq_len, [b.eltwise(f"{p}.gelu", ffn, seq_len, [h])])
         x = b.eltwise(f"{p}.add", d, seq_len, [x, a, h])
@@ -96,7 +70,7 @@ def bert_base(seq_len: int = 128) -> Workload:
     x = b.add("embed", "embedding", d, 1, seq_len, input_elements=seq_len * d * 3)
     x = b.norm("embed.ln", d, seq_len, [x])
     for i in range(12):
-        x = _encoder_block(b, f"l{i}", x, d, heads, ffn, seq_len, post_norm=True)
+        x = encoder_block(b, f"l{i}", x, d, heads, ffn, seq_len, post_norm=True)
     b.gemm("pooler", d, d, 1, [(x, 1 / seq_len)])
     return b.build()
 
@@ -108,7 +82,7 @@ def vit_b16(image: int = 224) -> Workload:
     x, (h, w) = b.conv("patch", 3, d, 16, 16, (image, image), pad=0)
     seq = h * w + 1
     for i in range(12):
-        x = _encoder_block(b, f"l{i}", x, d, heads, ffn, seq)
+        x = encoder_block(b, f"l{i}", x, d, heads, ffn, seq)
     x = b.norm("ln_f", d, seq, [x])
     b.gemm("head", 1000, d, 1, [(x, 1 / seq)])
     return b.build()
@@ -187,7 +161,7 @@ def _mobilevit_block(b: Builder, p: str, x: str, c: int, dim: int, ffn: int, dep
     y, _ = b.conv(f"{p}.local1x1", c, dim, 1, 1, hw, [y])
     patches, pix = (hw[0] // 2) * (hw[1] // 2), 4
     for i in range(depth):
-        y = _encoder_block(b, f"{p}.t{i}", y, dim, heads, ffn, patches, groups=pix)
+        y = encoder_block(b, f"{p}.t{i}", y, dim, heads, ffn, patches, groups=pix)
     y = b.norm(f"{p}.ln", dim, patches * pix, [y])
     y, _ = b.conv(f"{p}.proj", dim, c, 1, 1, hw, [y])
     y, _ = b.conv(f"{p}.fusion", 2 * c, c, 3, 1, hw, [x, y])

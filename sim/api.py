@@ -80,7 +80,7 @@ def simulate(arch: str | Arch = "hybrid", model: str | Workload = "pythia-70m", 
     ``schedule``, ``chunks``, ``program_weights``: as ``--schedule``, ``--chunks`` and
     ``--program-weights``: they shape a strategy's mapping, and replace a given mapping's own
     schedule when any is given (the mapping object itself is left as it was)."""
-    from .cli import load_model
+    from prismsim.mapper.load import load_model
     from .engine import simulate_plan
     from .output import critical, simulate_to_dir
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import signal
 import sys
@@ -10,11 +9,12 @@ import threading
 import time
 from pathlib import Path
 
-from prismsim.hw.errors import PrismError, shown
+from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch, arch_yaml, list_presets, load_arch
 from prismsim.mapper.analytical import analytical_times, analyze_plan
+from prismsim.mapper.load import load_model
 from prismsim.mapper.mapping import SCHEDULES, Mapping, chosen_schedule, validate
-from prismsim.mapper.params import parse_params, pop_phase, split_spec
+from prismsim.mapper.params import parse_params
 from prismsim.mapper.plan import Plan, build_plan
 from prismsim.mapper.result import Result
 from prismsim.mapper.strategies import STRATEGIES, make_mapping
@@ -22,53 +22,21 @@ from prismsim.mapper.workload import Workload
 from prismsim.mapper.zoo import ZOO
 
 from .cost_cmd import area_comment, cmd_cost, warn_resolution
+from .noc_cmd import cmd_noc
 from .engine import TRACE_LEVELS, estimate, simulate_plan
-from .output import (atomic_dir, atomic_file, atomic_write, check_new, critical_parts, default_run_dir, fmt_ps,
-                     make_dirs, simulate_to_dir, tops, tops_per_mm2, write_csv)
+from .output import (atomic_dir, atomic_write, check_new, critical_parts, default_run_dir, fmt_ps, simulate_to_dir,
+                     tops, tops_per_mm2, write_csv)
 from .progress import Stage
-from .traffic import PATTERNS, check_load, plot_curve, run_load
+from .traffic import PATTERNS
 
 DEFAULT_ARCH, DEFAULT_MODEL, DEFAULT_STRATEGY = "hybrid", "pythia-70m", "greedy"
 MODEL_HELP = ("zoo model with parameters (pythia-70m?seq_len=256), hf:TYPE?field=value (a Hugging Face config), "
               "torch:pkg.module:factory, or FILE.onnx (default: pythia-70m)")
-MAX_PARAM = 10_000_000   # a zoo model's size parameters (tokens, batch, image side): beyond, no run ends
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, no usage dump
         self.exit(2, f"prismsim: error: {message} (see prismsim --help)\n")
-
-
-def load_model(spec: str) -> Workload:
-    """``NAME`` or ``NAME?key=value&key=value`` (zoo parameters, e.g. ``pythia-70m?seq_len=256``),
-    ``hf:ARCH?config=value`` (a Hugging Face model), ``torch:pkg.module:factory`` or ``FILE.onnx``."""
-    if spec.startswith("hf:"):
-        from prismsim.mapper.importers.torch_import import hf_workload
-        return hf_workload(spec)
-    if spec.startswith("torch:"):
-        from prismsim.mapper.importers.torch_import import torch_workload
-        return torch_workload(spec)
-    if spec.endswith(".onnx"):
-        from prismsim.mapper.importers.onnx_import import onnx_workload
-        return onnx_workload(spec)
-    name, kwargs = split_spec(spec)
-    if name not in ZOO:
-        raise PrismError(f"--model: no model named {shown(name)} (zoo: {', '.join(ZOO)})")
-    given = {"phase", "decode_tokens"} & kwargs.keys()
-    phase = {k: v for k, v in zip(("phase", "decode_tokens"), pop_phase(kwargs, "--model")) if k in given}
-    bad = next((k for k, v in kwargs.items() if not isinstance(v, int) or not 1 <= v <= MAX_PARAM), None)
-    if bad is not None:
-        raise PrismError(f"--model: parameter {shown(f'{bad}={kwargs[bad]}')} must be key=whole number from 1 to "
-                         f"{MAX_PARAM:,}")
-    kwargs.update(phase)
-    takes = inspect.signature(ZOO[name]).parameters
-    unknown = [k for k in kwargs if k not in takes]
-    if phase and "phase" in unknown:
-        raise PrismError(f"--phase: {name} has no phases (not a causal LM)")
-    if unknown:
-        named = ", ".join(takes) or "none"
-        raise PrismError(f"--model: {name} takes no parameter named {', '.join(unknown)} (it takes: {named})")
-    return ZOO[name](**kwargs)
 
 
 def _model_spec(args) -> str:
@@ -415,66 +383,6 @@ def cmd_map(args) -> int:
         for r in moved:
             to = ", ".join(f"{u} {s:g}" for u, s in r["to"].items())
             print(f"    {r['layer']}: {', '.join(r['from'])} -> {to}  ({r['snr_db']} -> {r['new_snr_db']} dB; {r['why']})")
-    return 0
-
-
-def _dims(text: str, flag: str) -> tuple[int, ...]:
-    parts = text.lower().split("x")
-    if not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise PrismError(f"{flag}: expected sizes like 8x8 or 4x4x2 (got {text!r})")
-    return tuple(int(p) for p in parts)
-
-
-def cmd_noc(args) -> int:
-    import json
-
-    from pydantic import ValidationError
-
-    from prismsim.hw.noc import NocParams
-    from prismsim.hw.spec import _format_validation
-
-    try:
-        rates = [float(r) for r in args.rate.split(",")]
-    except ValueError:
-        raise PrismError(f"--rate: expected comma-separated numbers (got {args.rate!r})") from None
-    fields = {"topology": args.topology, "dims": _dims(args.dims, "--dims"),
-              "packet_flits": args.packet_flits, "router_latency_cycles": args.router_latency,
-              "link_latency_cycles": args.link_latency, "buffer_flits": args.buffer_flits, "vcs": args.vcs}
-    if args.chiplets:
-        if args.topology != "chiplet":
-            raise PrismError(f"--chiplets: only with --topology chiplet (got --topology {args.topology})")
-        fields["chiplets"] = _dims(args.chiplets, "--chiplets")
-    try:
-        noc = NocParams(**fields)
-    except ValidationError as err:
-        raise PrismError(_format_validation(err, "noc").replace("noc: field ", "--")) from None
-    for r in rates:  # before anything is printed
-        check_load(noc, args.traffic, r)
-    plot = Path(args.plot) if args.plot else None
-    if plot is not None:  # checked before the runs, so a bad path costs no simulation
-        if plot.suffix != ".png":
-            raise PrismError(f"--plot: expected a .png file name (got {args.plot!r})")
-        check_new(plot, "--plot")
-        make_dirs(plot, plot.parent, what="--plot")
-    points = []
-    shape = "x".join(map(str, noc.grid))
-    if not args.json:
-        print(f"{args.traffic} traffic on a {shape} {noc.topology}, {noc.packet_flits}-flit packets, "
-              f"{args.cycles} cycles")
-        print(f"{'offered':>8} {'injected':>9} {'accepted':>9} {'pkt lat':>9} {'net lat':>9} {'hops':>6}  saturated")
-    for r in rates:
-        p = run_load(noc, args.traffic, r, args.cycles, seed=args.seed)
-        points.append(p)
-        if args.json:
-            print(json.dumps(p.to_dict()))
-        else:
-            print(f"{p.rate:8.3f} {p.injected:9.4f} {p.accepted:9.4f} {p.avg_packet_latency:9.1f} {p.avg_network_latency:9.1f} "
-                  f"{p.avg_hops:6.2f}  {'yes' if p.saturated else 'no'}", flush=True)
-    if plot is not None:
-        with atomic_file(plot) as tmp:
-            plot_curve(points, f"{args.traffic}, {shape} {noc.topology}", str(tmp))
-        if not args.json:
-            print(f"wrote {plot}")
     return 0
 
 

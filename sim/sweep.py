@@ -40,6 +40,7 @@ import yaml
 
 from prismsim.hw.errors import PrismError, load_yaml, read_text, shown
 from prismsim.hw.spec import Arch, load_arch, parse_arch
+from prismsim.mapper.load import load_model
 
 from .output import atomic_file, critical_columns, critical_parts, make_dirs
 
@@ -115,7 +116,6 @@ def _has(doc: dict, path: str) -> bool:
 def load_sweep(path: str | Path, progress: bool = False) -> dict:
     """Parse and validate a sweep file; return {base, points, evaluator}. Errors name the field.
     ``progress``: a bar on stderr while the points are checked, if that takes over 2 s."""
-    from .cli import load_model
     from .progress import Stage
 
     p = Path(path)
@@ -215,7 +215,6 @@ def run_batch(base_doc: dict, batch: list[dict], evaluator: str) -> list[dict]:
     from prismsim.mapper.plan import build_plan
     from prismsim.mapper.strategies import make_mapping
 
-    from .cli import load_model
     from .engine import simulate_plan
 
     models: dict[str, Any] = {}

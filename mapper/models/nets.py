@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from ..blocks import encoder_block
 from ..workload import Builder, Workload
 
 VIT = {"patch": 7, "dim": 32, "heads": 2, "ffn": 64, "layers": 2}
@@ -36,14 +37,12 @@ def mnist_cnn_workload(batch: int = 1) -> Workload:
 
 def tiny_transformer_workload(batch: int = 1) -> Workload:
     """A tiny ViT on MNIST: 7x7 patches -> 16 tokens + [CLS], dim 32, 2 heads, 2 pre-norm layers."""
-    from ..zoo import _encoder_block
-
     p, dim = VIT["patch"], VIT["dim"]
     b = Builder(f"tiny-transformer[batch={batch}]")
     x, (h, w) = b.conv("patch", 1, dim, p, p, (28, 28), pad=0, batch=batch)
     seq = h * w + 1
     for i in range(VIT["layers"]):
-        x = _encoder_block(b, f"l{i}", x, dim, VIT["heads"], VIT["ffn"], seq, groups=batch)
+        x = encoder_block(b, f"l{i}", x, dim, VIT["heads"], VIT["ffn"], seq, groups=batch)
     x = b.norm("ln_f", dim, seq * batch, [x])
     b.gemm("head", 10, dim, batch, [(x, 1 / seq)])
     return b.build()
