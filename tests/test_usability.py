@@ -71,3 +71,12 @@ def test_hf_config_aliases_are_accepted():
     pytest.importorskip("transformers")
     from prismsim.sim.cli import load_model
     assert len(load_model("hf:gpt2?num_hidden_layers=2").layers) == len(load_model("hf:gpt2?n_layer=2").layers)
+
+
+def test_hf_vision_models_take_an_input_size():
+    import pytest
+    pytest.importorskip("transformers")
+    from prismsim.sim.cli import load_model
+    small, full = load_model("hf:resnet18?image_size=112"), load_model("hf:resnet18")
+    ratio = sum(x.op.macs for x in small.layers) / sum(x.op.macs for x in full.layers)
+    assert 0.24 < ratio < 0.3          # a quarter of the pixels, the classifier head aside

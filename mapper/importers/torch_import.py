@@ -261,6 +261,9 @@ def hf_workload(spec: str) -> Workload:
                          f"{', '.join(HF_PRESETS)}, or any model type of transformers")
     default_cfg = transformers.AutoConfig.for_model(model_type)
     known = set(default_cfg.to_dict()) | set(getattr(type(default_cfg), "attribute_map", {}))   # aliases too
+    image = over.pop("image_size", None) if "image_size" not in known else over.get("image_size")
+    if image is not None and (not isinstance(image, int) or image < 1):
+        raise PrismError(f"--model hf:{arch}: image_size must be a positive integer (got {image!r})")
     unknown = [k for k in over if k not in known]
     if unknown:  # transformers would keep it as a stray attribute and build the default-size model
         raise PrismError(f"--model: hf:{arch}: {unknown[0]!r} is not a {model_type} config field")
@@ -296,7 +299,7 @@ def hf_workload(spec: str) -> Workload:
                              f"{type(err).__name__}: {_first_line(err)[:200]}") from None
         model.eval()
         if vision:
-            size = int(getattr(cfg, "image_size", 224))
+            size = int(image or getattr(cfg, "image_size", 224))   # the input's side (CNN configs have none)
             inputs = {"pixel_values": torch.zeros(1, cfg.num_channels, size, size)}
         else:
             inputs = {"input_ids": torch.zeros(1, seq, dtype=torch.long)}
@@ -329,7 +332,11 @@ def _decode(model, prompt: dict, steps: int, name: str) -> Workload:
                     if isinstance(v, torch.Tensor)]
         return {"input_ids": ids, "past_key_values": cache, "use_cache": True}, resident
 
-    return trace_steps(model, [(f"t{t}.", step) for t in range(steps)], name)
+    import warnings
+
+    with warnings.catch_warnings():   # transformers < 5.40 (pinned) still takes past_key_values, warning each call
+        warnings.filterwarnings("ignore", message=".*past_key_values.*deprecated", category=FutureWarning)
+        return trace_steps(model, [(f"t{t}.", step) for t in range(steps)], name)
 
 
 def torch_workload(spec: str) -> Workload:
