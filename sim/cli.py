@@ -24,8 +24,8 @@ from prismsim.mapper.zoo import ZOO
 from .cost_cmd import area_comment, cmd_cost, warn_resolution
 from .noc_cmd import cmd_noc
 from .engine import TRACE_LEVELS, estimate, simulate_plan
-from .output import (atomic_dir, atomic_write, check_new, critical_parts, default_run_dir, fmt_ps, simulate_to_dir,
-                     tops, tops_per_mm2, write_csv)
+from .output import (atomic_dir, atomic_write, check_new, critical_parts, default_run_dir, edp_uj_us, fmt_ps,
+                     simulate_to_dir, tops, tops_per_mm2, write_csv)
 from .progress import Stage
 from .traffic import PATTERNS
 
@@ -247,7 +247,8 @@ def cmd_compare(args) -> int:
             path = f"  critical path mostly {top} {100 * parts[top] / row['latency_ps']:.0f}%" \
                 if top and row["latency_ps"] else ""
             print(f"  {row['strategy']:<12} latency {fmt_ps(row['latency_ps']):>16}  energy "
-                  f"{row['energy_pj'] / 1e6:>12,.3f} uJ  EDP {row['edp_pj_s']:.4g} pJ*s{acc}{path}  ({row['wall_s']} s)",
+                  f"{row['energy_pj'] / 1e6:>12,.3f} uJ  EDP {edp_uj_us(row['latency_ps'], row['energy_pj']):.4g} uJ*us"
+                  f"{acc}{path}  ({row['wall_s']} s)",
                   flush=True)
 
     if not args.json:
@@ -288,7 +289,9 @@ def cmd_sweep(args) -> int:
         for obj in ("latency_ps", "energy_pj", "edp"):
             b = entry[f"best_{obj}"]
             axes = ", ".join(f"{k[5:]}={v}" for k, v in b.items() if k.startswith("axis:"))
-            print(f"    best {obj:<10} {b[obj]:.4g}  {b['strategy']}  {axes}")
+            value = {"latency_ps": fmt_ps(int(b["latency_ps"])), "energy_pj": f"{b['energy_pj'] / 1e6:,.3f} uJ",
+                     "edp": f"{edp_uj_us(b['latency_ps'], b['energy_pj']):.4g} uJ*us"}[obj]
+            print(f"    best {obj.removesuffix('_ps').removesuffix('_pj'):<8} {value:>16}  {b['strategy']}  {axes}")
     print(f"  wrote {out}/results.csv")
     return 0
 

@@ -189,6 +189,11 @@ def tops(macs: int, latency_ps: int, energy_pj: float) -> tuple[float, float]:
     return (2 * macs / latency_ps if latency_ps else 0.0, 2 * macs / energy_pj if energy_pj else 0.0)
 
 
+def edp_uj_us(latency_ps: float, energy_pj: float) -> float:
+    """Energy-delay product in µJ·µs, the one EDP unit shown (tables keep edp = ps x pJ)."""
+    return latency_ps * 1e-6 * energy_pj * 1e-6
+
+
 def tops_per_mm2(macs: int, latency_ps: int, area_mm2: float) -> float:
     """Achieved TOPS over the chip's area."""
     return tops(macs, latency_ps, 0.0)[0] / area_mm2 if area_mm2 else 0.0

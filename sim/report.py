@@ -9,7 +9,7 @@ import yaml
 from prismsim.hw.errors import PrismError
 from prismsim.traces import analysis, plots
 
-from .output import atomic_dir, fmt_ps, tops, tops_per_mm2
+from .output import atomic_dir, edp_uj_us, fmt_ps, tops, tops_per_mm2
 
 TOP = 10   # rows in the report's "longest" and "busiest" tables
 
@@ -192,8 +192,8 @@ def _read_run(run_dir: Path) -> dict:
 def _run_plots(data: dict, out: Path) -> list[tuple[str, str]]:
     figs = []
     if data["spans"] is not None and len(data["spans"]):
-        figs.append(("Per-unit timeline", plots.gantt(data["spans"], out / "timeline.png",
-                                                      critical=data.get("critical")).name))
+        figs.append(("Per-unit timeline", plots.gantt(data["spans"], out / "timeline.png", critical=data.get("critical"),
+                                                      latency_ps=int(data["summary"]["latency_ps"])).name))
     if data["util"] is not None and len(data["util"].columns):
         figs.append(("Utilization over time", plots.utilization(data["util"], out / "utilization.png").name))
     figs.append(("Energy breakdown", plots.energy_bars(*data["energy"], out / "energy.png").name))
@@ -220,7 +220,8 @@ def _read_table(table: Path) -> dict:
     if {"latency_ps", "energy_pj"} <= set(df.columns) and len(df):
         df = df.astype({"latency_ps": "int64", "energy_pj": float})
         data["df"] = df
-        data["front"] = front = analysis.pareto_front(df, "latency_ps", "energy_pj")
+        groups = [g for _, g in df.groupby("model", sort=True)] if "model" in df else [df]
+        data["front"] = front = pd.concat([analysis.pareto_front(g, "latency_ps", "energy_pj") for g in groups])
         data["tables"] = [_result_table(df, label, front)]
     return data
 
@@ -231,18 +232,20 @@ def _result_table(df: pd.DataFrame, label: str, front: pd.DataFrame, most: int =
     accuracy where there is one."""
     on_front = set(front.index)
     rows = df if len(df) <= most else front.head(most)
-    title = f"Results ({len(df)})" if len(df) <= most else f"Pareto front ({len(rows)} of its {len(front)} of {len(df)} points)"
+    per = " per model" if "model" in df and df["model"].nunique() > 1 else ""
+    title = f"Results ({len(df)})" if len(df) <= most else \
+        f"Pareto fronts{per} ({len(rows)} of their {len(front)} of {len(df)} points)"
     ids = [c for c in ("model", "strategy") if c in df and c != label]
     axes = [c for c in df.columns if str(c).startswith("axis:")]
     acc = "accuracy" in df and df["accuracy"].notna().any()
     crit = [c for c in df.columns if str(c).startswith("critical:")]   # a sweep's critical-path parts
-    header = [label] + ids + [c[len("axis:"):] for c in axes] + ["latency", "energy (uJ)", "EDP (pJ*s)"] \
+    header = [label] + ids + [c[len("axis:"):] for c in axes] + ["latency", "energy (uJ)", "EDP (uJ*us)"] \
         + (["accuracy"] if acc else []) + (["critical path mostly"] if crit else []) + ["Pareto front"]
     body = []
     for i, r in rows.iterrows():
         lat, e = int(r["latency_ps"]), float(r["energy_pj"])
         cells = [r[label]] + [r[c] for c in ids] + [r[c] for c in axes]
-        cells += [fmt_ps(lat), f"{e / 1e6:,.3f}", f"{lat * 1e-12 * e:.4g}"]
+        cells += [fmt_ps(lat), f"{e / 1e6:,.3f}", f"{edp_uj_us(lat, e):.4g}"]
         if acc:
             cells.append("-" if pd.isna(r["accuracy"]) else f"{100 * float(r['accuracy']):.2f}%")
         if crit:

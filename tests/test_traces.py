@@ -153,7 +153,7 @@ def test_report_of_a_results_table_lists_its_rows_and_front(tmp_path, capsys):
     pd.DataFrame(rows).to_csv(big / "results.csv", index=False)
     run(capsys, "report", str(big))
     t = _md_tables((big / "report" / "report.md").read_text())
-    front = next(v for k, v in t.items() if k.startswith("Pareto front (") and "points" in k)
+    front = next(v for k, v in t.items() if k.startswith("Pareto front") and "points" in k)
     assert [r[0] for r in front[1:]] == ["s0"] + [f"s{i}" for i in range(1, 50, 2)]
     assert all(r[-1] == "yes" for r in front[1:])
 
@@ -287,3 +287,26 @@ def test_busy_integral_and_pareto():
     assert list(np.diff(f)) == [5, 3, 2]   # [0,6) and [8,12) over [0,5), [5,10), [10,20)
     df = pd.DataFrame({"x": [1, 2, 3, 4], "y": [4, 1, 2, 0.5]})
     assert list(pareto_front(df, "x", "y")["x"]) == [1, 2, 4]
+
+
+def test_report_plots_per_model_fronts_with_units(tmp_path, capsys, monkeypatch):
+    """A sweep over several models: one front per model in the table and the plot, strategies
+    coloured the same way everywhere, µs/µJ units; a run's timeline reaches its latency."""
+    from prismsim.traces import plots
+    d = tmp_path / "sweep"
+    d.mkdir()
+    rows = [{"point_id": f"{m}{i}", "model": m, "strategy": s, "axis:noc.link_width_bits": 64 * (i + 1),
+             "latency_ps": 1e6 * (i + 1) * (2 if s == "equal" else 1), "energy_pj": 1e9 / (i + 1), "error": ""}
+            for m in ("a", "b") for s in ("greedy", "equal") for i in range(3)]
+    pd.DataFrame(rows).to_csv(d / "results.csv", index=False)
+    seen = {}
+    real = plots.pareto
+
+    def spy(df, x, y, label, front, path):
+        seen["models"] = sorted(front["model"].unique())
+        return real(df, x, y, label, front, path)
+    monkeypatch.setattr(plots, "pareto", spy)
+    run(capsys, "report", str(d))
+    assert seen["models"] == ["a", "b"] and (d / "report" / "pareto.png").exists()
+    assert plots._color("greedy") == plots._color("greedy") != plots._color("equal")
+    assert plots._shown("latency_ps", pd.Series([2e6]))[0] == "latency (µs)"
