@@ -190,7 +190,7 @@ def cmd_accuracy(args) -> int:
         u0 = units[shards[0][0]]
         per_layer.append({"layer": lay.name, "units": ",".join(mapping.layers[lay.name]), "kinds": ",".join(kinds),
                           "snr_db": round(layer_snr(u0, w, x, cfg, 0, static), 2)})
-    doc = {"model": model, "arch": arch.name, "strategy": mapping.strategy, "t_s": args.t,
+    doc = {"model": model, "arch": arch.label, "strategy": mapping.strategy, "t_s": args.t,
            "seeds": args.seeds, "samples": res.samples, "accuracy_mean": res.accuracy_mean,
            "accuracy_std": res.accuracy_std, "baseline_accuracy": res.baseline_accuracy,
            "compensation": cfg.compensation, "kernel": cfg.kernel, "per_layer": per_layer}
@@ -202,7 +202,7 @@ def cmd_accuracy(args) -> int:
     if args.json:
         print(json.dumps(doc))
         return 0
-    print(f"{model} on {arch.name} ({mapping.strategy}), t = {args.t:g} s, {args.seeds} seeds x {res.samples} test digits")
+    print(f"{model} on {arch.label} ({mapping.strategy}), t = {args.t:g} s, {args.seeds} seeds x {res.samples} test digits")
     print(f"  accuracy   {100 * res.accuracy_mean:.2f}% +- {100 * res.accuracy_std:.2f}   "
           f"(exact float: {100 * res.baseline_accuracy:.2f}%)")
     print(f"  {'layer':<16} {'units':<28} {'kind':<10} {'output SNR (dB)':>15}")
@@ -252,7 +252,7 @@ def cmd_compare(args) -> int:
                   flush=True)
 
     if not args.json:
-        print(f"{wl.name} on {arch.name}: {', '.join(strategies)}")
+        print(f"{wl.name} on {arch.label}: {', '.join(strategies)}")
     with atomic_dir(out) as d:
         rows, mappings = compare(arch, wl, strategies, sched, options, progress=progress)
         write_compare(d, rows, mappings)
@@ -330,7 +330,7 @@ def cmd_validate(args) -> int:
         write_csv(d / "critical_path.csv", ["part", "analytical_ps", "des_ps"],
                   ([k, an_path.get(k, 0), des_path.get(k, 0)] for k in sorted(set(an_path) | set(des_path))))
     noc = "ideal NoC (no contention, infinite bandwidth)" if args.ideal_noc else "real NoC"
-    print(f"{wl.name} on {arch.name}, strategy {mapping.strategy}, {mapping.schedule.kind}, {noc}")
+    print(f"{wl.name} on {arch.label}, strategy {mapping.strategy}, {mapping.schedule.kind}, {noc}")
     print(f"  latency  analytical {fmt_ps(an.latency_ps)}  event-driven {fmt_ps(des.latency_ps)}  "
           f"error {100 * lat_err:.4f}%")
     print(f"  energy   analytical {an.energy_pj / 1e6:,.3f} uJ  event-driven {des.energy_pj / 1e6:,.3f} uJ  "

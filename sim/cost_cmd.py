@@ -43,13 +43,13 @@ def _chip(arch: Arch, as_json: bool) -> int:
         g["area_mm2"] += up.area_mm2
         g["peak_gops"] += up.gops
         g["peak_power_mw"] += up.power_mw
-    doc = {"arch": arch.name, "area_mm2": pk.area_mm2, "area_breakdown_mm2": areas, "peak_tops": pk.gops / 1e3,
+    doc = {"arch": arch.label, "area_mm2": pk.area_mm2, "area_breakdown_mm2": areas, "peak_tops": pk.gops / 1e3,
            "peak_power_w": pk.power_mw / 1e3, "peak_tops_per_w": pk.gops_per_w / 1e3,
            "peak_gops_per_mm2": pk.gops_per_mm2, "units": groups}
     if as_json:
         print(json.dumps(doc))
         return 0
-    print(f"chip {arch.name}: {pk.area_mm2:,.3f} mm2, peak {pk.gops / 1e3:,.2f} TOPS at {pk.power_mw / 1e3:,.2f} W "
+    print(f"chip {arch.label}: {pk.area_mm2:,.3f} mm2, peak {pk.gops / 1e3:,.2f} TOPS at {pk.power_mw / 1e3:,.2f} W "
           f"({pk.gops_per_w / 1e3:.3f} TOPS/W, {pk.gops_per_mm2:,.1f} GOPS/mm2)")
     print(f"  {'unit kind':<10} {'units':>6} {'area mm2':>11} {'peak TOPS':>10} {'peak W':>9}")
     for k, g in groups.items():
@@ -104,7 +104,7 @@ def cmd_cost(args) -> int:
     if args.json:
         print(json.dumps(doc, sort_keys=False))
         return 0
-    print(f"{unit.kind} unit {name} of {arch.name}: GEMM Y[{n}x{m}] = W[{n}x{d}] . X[{d}x{m}]  ({n * d * m:,} MACs)")
+    print(f"{unit.kind} unit {name} of {arch.label}: GEMM Y[{n}x{m}] = W[{n}x{d}] . X[{d}x{m}]  ({n * d * m:,} MACs)")
     print(f"  cycles         {sw:,}")
     print(f"  static cycles  {st:,}")
     print(f"  time           {c.time_ps:,} ps")
