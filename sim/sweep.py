@@ -227,6 +227,7 @@ def run_batch(base_doc: dict, batch: list[dict], evaluator: str) -> list[dict]:
             if pt.get("error"):  # its axis values clash (found by load_sweep)
                 raise PrismError(pt["error"])
             arch = Arch.model_validate(_with(base_doc, pt["axes"]))
+            row["arch"] = arch.label
             wl = models.get(pt["model"]) or models.setdefault(pt["model"], load_model(pt["model"]))
             plan = build_plan(arch, wl, make_mapping(pt["strategy"], wl, arch))
             if evaluator == "des":
