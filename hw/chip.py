@@ -69,11 +69,6 @@ def area_breakdown_mm2(arch: Arch) -> dict[str, float]:
     return out
 
 
-def unit_areas_mm2(arch: Arch) -> dict[str, float]:
-    """Area of every unit instance, mm²."""
-    return {name: area_um2(u) * 1e-6 for name, u in arch.instances().items()}
-
-
 def chip_area_mm2(arch: Arch) -> float:
     return sum(area_breakdown_mm2(arch).values())
 

@@ -299,7 +299,7 @@ def cmd_sweep(args) -> int:
 def cmd_report(args) -> int:
     from .report import write_report
 
-    out = write_report(args.run_dir)
+    out = write_report(args.run_dir, args.by)
     print(f"wrote {out}/report.md")
     return 0
 
@@ -494,6 +494,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw.set_defaults(fn=cmd_sweep)
     rp = sub.add_parser("report", help="plots and report.md of a run directory, into RUN_DIR/report/")
     rp.add_argument("run_dir", help="a run, compare or sweep directory")
+    rp.add_argument("--by", help="a sweep axis (e.g. noc.link_width_bits): one Pareto front per model and value "
+                    "of it (default: per model)")
     rp.set_defaults(fn=cmd_report)
     m = sub.add_parser("map", help="write a strategy's mapping as YAML")
     selection(m, "mapping YAML file to write", out_required=True)

@@ -205,9 +205,17 @@ def _run_plots(data: dict, out: Path) -> list[tuple[str, str]]:
     return figs
 
 
-def _read_table(table: Path) -> dict:
-    """A compare or sweep table, failed points left out (reading errors as in ``_read_run``)."""
+def _read_table(table: Path, by: str | None = None) -> dict:
+    """A compare or sweep table, failed points left out (reading errors as in ``_read_run``);
+    ``by``: a sweep axis whose every value gets its own fronts (beside the model)."""
     df = pd.read_parquet(table) if table.suffix == ".parquet" else pd.read_csv(table)
+    if by is not None:
+        col = by if by in df else f"axis:{by}"
+        if col not in df:
+            axes = ", ".join(c[5:] for c in df.columns if str(c).startswith("axis:")) or "none"
+            raise PrismError(f"--by: {by!r} is not an axis of {table.name} (axes: {axes})")
+        df = df.assign(model=df["model"].astype(str) + f", {by.rsplit('.', 1)[-1]}=" + df[col].astype(str)) \
+            if "model" in df else df.assign(model=f"{by}=" + df[col].astype(str))
     failed = 0
     if "error" in df:
         ok = df["error"].isna() | (df["error"] == "")
@@ -267,8 +275,9 @@ def _table_plots(data: dict, out: Path) -> list[tuple[str, str]]:
     return figs
 
 
-def write_report(run_dir: str | Path) -> Path:
-    """Write RUN_DIR/report/ (PNGs and report.md); never overwrite an existing report."""
+def write_report(run_dir: str | Path, by: str | None = None) -> Path:
+    """Write RUN_DIR/report/ (PNGs and report.md); never overwrite an existing report. ``by``: for
+    a sweep, one front per model and value of that axis."""
     d = Path(run_dir)
     if not d.is_dir():
         raise PrismError(f"report: {str(d)!r} is not a directory")
@@ -277,8 +286,10 @@ def write_report(run_dir: str | Path) -> Path:
         table = next((d / n for n in ("results.parquet", "results.csv", "compare.csv") if (d / n).exists()), None)
         try:  # reading: a damaged or foreign file is the user's to know about, in one line
             if table is not None:
-                data, draw = _read_table(table), _table_plots
+                data, draw = _read_table(table, by), _table_plots
             elif (d / "summary.json").exists():
+                if by is not None:
+                    raise PrismError("--by: only for a sweep or compare directory")
                 data, draw = _read_run(d), _run_plots
             else:
                 raise PrismError(f"report: {str(d)!r} holds no summary.json or results table")

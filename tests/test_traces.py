@@ -310,3 +310,17 @@ def test_report_plots_per_model_fronts_with_units(tmp_path, capsys, monkeypatch)
     assert seen["models"] == ["a", "b"] and (d / "report" / "pareto.png").exists()
     assert plots._color("greedy") == plots._color("greedy") != plots._color("equal")
     assert plots._shown("latency_ps", pd.Series([2e6]))[0] == "latency (µs)"
+
+
+def test_report_by_an_axis_draws_a_front_per_value(tmp_path, capsys):
+    d = tmp_path / "sweep"
+    d.mkdir()
+    rows = [{"point_id": f"p{i}{s}", "model": "m", "strategy": s, "axis:noc.link_width_bits": w,
+             "latency_ps": 1e6 * (i + 1), "energy_pj": 1e9 / (i + 1), "error": ""}
+            for i, w in enumerate((256, 256, 1024, 1024)) for s in ("greedy", "equal")]
+    pd.DataFrame(rows).to_csv(d / "results.csv", index=False)
+    assert main(["report", str(d), "--by", "noc.link_width_bits"]) == 0
+    md = (d / "report" / "report.md").read_text()
+    assert "m, link_width_bits=256" in md and "m, link_width_bits=1024" in md
+    assert main(["report", str(tmp_path / "sweep"), "--by", "nope"]) == 2      # the report exists: refused first
+    assert main(["report", str(d / ".."), "--by", "x"]) == 2
