@@ -52,15 +52,17 @@ def cmd_noc(args) -> int:
     if not args.json:
         print(f"{args.traffic} traffic on a {shape} {noc.topology}, {noc.packet_flits}-flit packets, "
               f"{args.cycles} cycles")
-        print(f"{'offered':>8} {'injected':>9} {'accepted':>9} {'pkt lat':>9} {'net lat':>9} {'hops':>6}  saturated")
+        print(f"{'offered':>8} {'injected':>9} {'accepted':>9} {'pkt lat':>9} {'p50':>7} {'p99':>7} {'net lat':>9} "
+              f"{'hops':>6}  saturated")
     for r in rates:
         p = run_load(noc, args.traffic, r, args.cycles, seed=args.seed)
         points.append(p)
         if args.json:
             print(json.dumps(p.to_dict()))
         else:
-            print(f"{p.rate:8.3f} {p.injected:9.4f} {p.accepted:9.4f} {p.avg_packet_latency:9.1f} {p.avg_network_latency:9.1f} "
-                  f"{p.avg_hops:6.2f}  {'yes' if p.saturated else 'no'}", flush=True)
+            print(f"{p.rate:8.3f} {p.injected:9.4f} {p.accepted:9.4f} {p.avg_packet_latency:9.1f} {p.p50:7.0f} "
+                  f"{p.p99:7.0f} {p.avg_network_latency:9.1f} {p.avg_hops:6.2f}  {'yes' if p.saturated else 'no'}",
+                  flush=True)
     if plot is not None:
         with atomic_file(plot) as tmp:
             plot_curve(points, f"{args.traffic}, {shape} {noc.topology}", str(tmp))

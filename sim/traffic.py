@@ -9,7 +9,7 @@ the network up and are not measured. Packet latency runs from creation to the ta
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import simpy
@@ -34,6 +34,14 @@ class LoadPoint:
     zero_load_latency: float     # cycles, mean over the measured packets' routes
     packets: int
     saturated: bool
+    min_latency: float = 0.0     # cycles, packet latency (creation to tail ejection) of the measured packets
+    max_latency: float = 0.0
+    p50: float = 0.0
+    p95: float = 0.0
+    p99: float = 0.0
+    accepted_min: float = 0.0    # flits/cycle delivered to the least and the most served node
+    accepted_max: float = 0.0
+    histogram: dict = field(default_factory=dict)   # packet latency (whole cycles) -> packets
 
     def to_dict(self) -> dict:
         return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(self).items()}
@@ -97,12 +105,16 @@ def run_load(noc: NocParams, pattern: str, rate: float, cycles: int, seed: int =
     end_ps = cycles * cyc
     # measured packets: count and sums of latency (ps), network latency (ps), hops, zero-load (ps)
     acc = {"n": 0, "lat": 0, "net": 0, "hops": 0, "zl": 0, "flits": 0, "injected": 0}
+    hist: dict[int, int] = {}                    # packet latency in whole cycles -> packets (bounded)
+    per_node = np.zeros(len(nodes(noc)))         # flits delivered to each node in the window
+    index = {n: i for i, n in enumerate(nodes(noc))}
     paths: dict[tuple, tuple[int, int]] = {}   # (src, dst) -> (hops, zero-load ps)
 
     def record(created: int, s, d, measure: bool):
         def on_packet(t_inj: int, t_done: int) -> None:
             if warmup * cyc <= t_done <= end_ps:
                 acc["flits"] += noc.packet_flits
+                per_node[index[d]] += noc.packet_flits
             if measure:
                 if (s, d) not in paths:
                     r = route(noc, s, d)
@@ -110,6 +122,8 @@ def run_load(noc: NocParams, pattern: str, rate: float, cycles: int, seed: int =
                 hops, zl = paths[s, d]
                 acc["n"] += 1
                 acc["lat"] += t_done - created
+                k = int((t_done - created) // cyc)
+                hist[k] = hist.get(k, 0) + 1
                 acc["net"] += t_done - t_inj
                 acc["hops"] += hops
                 acc["zl"] += zl
@@ -144,7 +158,13 @@ def run_load(noc: NocParams, pattern: str, rate: float, cycles: int, seed: int =
     sent = acc["injected"] / noc.packet_flits          # packets injected in the window
     short = sent - acc["flits"] / noc.packet_flits     # of which not delivered in it
     behind = short > 0.05 * sent and short > 3 * math.sqrt(sent)
-    return LoadPoint(rate, injected, accepted, lat, netlat, acc["hops"] / n, zl, n, bool(behind or lat > 10 * zl))
+    keys = sorted(hist)
+    cum = np.cumsum([hist[k] for k in keys])
+    pct = {q: float(keys[int(np.searchsorted(cum, q / 100 * n))]) for q in (50, 95, 99)}
+    node_rate = per_node / max(1, cycles - warmup)
+    return LoadPoint(rate, injected, accepted, lat, netlat, acc["hops"] / n, zl, n, bool(behind or lat > 10 * zl),
+                     float(keys[0]), float(keys[-1]), pct[50], pct[95], pct[99], float(node_rate.min()),
+                     float(node_rate.max()), {k: hist[k] for k in keys})
 
 
 def plot_curve(points: list[LoadPoint], title: str, path: str) -> None:

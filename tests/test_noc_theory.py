@@ -128,3 +128,14 @@ def test_cyclic_route_tables_are_refused_before_simulating():
     noc = NocParams(dims=(2, 2), route_table=RING, packet_flits=4, buffer_flits=4)
     with pytest.raises(PrismError, match="channel dependency cycle"):
         run_load(noc, "uniform", 0.5, 200, seed=0)
+
+
+def test_load_points_carry_latency_percentiles_a_histogram_and_per_node_rates():
+    from prismsim.hw.noc import NocParams
+    from prismsim.sim.traffic import run_load
+    p = run_load(NocParams(dims=(4, 4), packet_flits=4, buffer_flits=8), "uniform", 0.1, 3000, seed=1)
+    assert p.min_latency <= p.p50 <= p.p95 <= p.p99 <= p.max_latency
+    assert sum(p.histogram.values()) == p.packets and p.min_latency <= p.avg_packet_latency <= p.max_latency + 1
+    assert p.accepted_min <= p.accepted <= p.accepted_max
+    d = p.to_dict()
+    assert {"p50", "p95", "p99", "histogram"} <= set(d)
