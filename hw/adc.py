@@ -47,11 +47,6 @@ def area_um2(bits: int, gsps: float, tech_nm: float, kind: str = "sar", e_pj: fl
     return A_0_UM2 * e ** A_E_EXP * gsps ** A_F_EXP * tech.area(tech_nm, REF_NM)
 
 
-def conversion_pj(e_total_pj: float) -> float:
-    """What each conversion is charged: the survey's energy per conversion."""
-    return e_total_pj
-
-
 def leakage_mw(e_total_pj: float, gsps: float) -> float:
     """Idle power: a share of the full-rate power (pJ x GS/s = mW)."""
     return IDLE_SHARE * e_total_pj * gsps

@@ -54,14 +54,14 @@ class DigitalParams(Bounded):
 
     @property
     def buffer_pj(self) -> float:
-        return self.buffer_pj_per_byte if self.buffer_pj_per_byte is not None else sram.pj_per_byte(self.buffer_kib, self.tech_nm)
+        return sram.pj_or_law(self.buffer_pj_per_byte, self.buffer_kib, self.tech_nm)
 
 
 def parts(p: DigitalParams) -> list[Part]:
     e45 = tech.energy(p.tech_nm, 45)
     lane_mw = p.mac_pj * e45 * p.freq_ghz          # pJ x GHz = mW at full rate
     return [Part("mac", p.lanes, p.mac_um2 * tech.area(p.tech_nm, 45), LOGIC_LEAK_SHARE * lane_mw, _HZ),
-            Part("buffer", 1, sram.area_um2(p.buffer_kib, p.tech_nm), sram.leakage_mw(p.buffer_kib, p.tech_nm), sram.SOURCE)]
+            sram.part("buffer", 1, p.buffer_kib, p.tech_nm)]
 
 
 def cycles(p: DigitalParams, op: Op) -> tuple[int, int]:

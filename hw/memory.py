@@ -84,8 +84,8 @@ class GlobalBufferParams(Bounded):
 
     @model_validator(mode="after")
     def _fill(self) -> "GlobalBufferParams":
-        if self.energy_pj_per_byte is None:
-            object.__setattr__(self, "energy_pj_per_byte", sram.pj_per_byte(self.capacity_kib, self.tech_nm, self.banks))
+        object.__setattr__(self, "energy_pj_per_byte",
+                           sram.pj_or_law(self.energy_pj_per_byte, self.capacity_kib, self.tech_nm, self.banks))
         return self
 
     @property

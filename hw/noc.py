@@ -107,10 +107,7 @@ class NocParams(Bounded):
 
     @property
     def routers(self) -> int:
-        n = 1
-        for g in self.grid:
-            n *= g
-        return n
+        return math.prod(self.grid)
 
     @property
     def grid(self) -> tuple[int, ...]:

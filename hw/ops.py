@@ -47,9 +47,13 @@ class Op:
     @property
     def weight_bytes(self) -> int:
         """Bytes of static weights this shard needs (0 for dynamic or weightless ops)."""
+        return self.weight_bytes_at(self.weight_bits)
+
+    def weight_bytes_at(self, bits: int) -> int:
+        """Bytes of this shard's static weights stored at ``bits`` per weight (0 without any)."""
         if not (self.is_gemm and self.static_weights):
             return 0
-        return (self.batch * self.n * self.d * self.weight_bits + 7) // 8
+        return (self.batch * self.n * self.d * bits + 7) // 8
 
     @property
     def split_dim(self) -> str:

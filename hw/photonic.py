@@ -110,9 +110,7 @@ class PhotonicParams(Bounded):
 
     @property
     def buffer_pj(self) -> float:
-        if self.buffer_pj_per_byte is not None:
-            return self.buffer_pj_per_byte
-        return sram.pj_per_byte(self.buffer_kib, self.buffer_tech_nm)
+        return sram.pj_or_law(self.buffer_pj_per_byte, self.buffer_kib, self.buffer_tech_nm)
 
 
     @model_validator(mode="after")
@@ -161,8 +159,7 @@ def parts(p: PhotonicParams) -> list[Part]:
     out = [Part(dev, n, area.get(dev, 0.0), 0.0, _SRC) for dev, n in counts.items()]
     nodes = p.core_height * p.core_width * p.tiles * p.cores_per_tile
     out.append(Part("node", nodes, p.node_um2, 0.0, _SRC))
-    out.append(Part("buffer", 1, sram.area_um2(p.buffer_kib, p.buffer_tech_nm),
-                    sram.leakage_mw(p.buffer_kib, p.buffer_tech_nm), sram.SOURCE))
+    out.append(sram.part("buffer", 1, p.buffer_kib, p.buffer_tech_nm))
     return out
 
 
@@ -285,6 +282,4 @@ def busy_ps(p: PhotonicParams, op: Op) -> dict[str, int]:
 def streamed_weight_bytes(p: PhotonicParams, op: Op) -> int:
     """Bytes of a shard's static weights at the core's weight precision (a 4-bit core's weights
     are half a byte each), never more than the layer's own precision."""
-    if not op.weight_bytes:
-        return 0
-    return (op.batch * op.n * op.d * min(p.weight_bits, op.weight_bits) + 7) // 8
+    return op.weight_bytes_at(min(p.weight_bits, op.weight_bits))

@@ -165,7 +165,7 @@ class ReramParams(Bounded):
 
     @property
     def buffer_pj(self) -> float:
-        return self.buffer_pj_per_byte if self.buffer_pj_per_byte is not None else sram.pj_per_byte(self.buffer_kib, self.tech_nm)
+        return sram.pj_or_law(self.buffer_pj_per_byte, self.buffer_kib, self.tech_nm)
 
     @property
     def register_pj(self) -> tuple[float, float]:
@@ -197,10 +197,10 @@ def parts(p: ReramParams) -> list[Part]:
         Part("sample_hold", p.crossbars * p.cols, p.sample_hold_um2 * a32, 0.0, _ISAAC),
         Part("adc", n_adc, adc_area, adc.leakage_mw(e_adc, p.adc_gsps), adc.SOURCE if p.adc_pj is None else "given"),
         Part("shift_add", math.ceil(n_adc / 2), p.shift_add_um2 * a32, 0.0, _ISAAC),
-        Part("input_register", p.crossbars, sram.area_um2(p.input_register_kib, t), sram.leakage_mw(p.input_register_kib, t), sram.SOURCE),
-        Part("output_register", p.crossbars, sram.area_um2(p.output_register_kib, t), sram.leakage_mw(p.output_register_kib, t), sram.SOURCE),
+        sram.part("input_register", p.crossbars, p.input_register_kib, t),
+        sram.part("output_register", p.crossbars, p.output_register_kib, t),
         Part("bus", p.crossbars, p.bus_um2_per_crossbar * a32, 0.0, _ISAAC),
-        Part("buffer", 1, sram.area_um2(p.buffer_kib, t), sram.leakage_mw(p.buffer_kib, t), sram.SOURCE),
+        sram.part("buffer", 1, p.buffer_kib, t),
         Part("alu", p.periphery_lanes, 36.0 * tech.area(t, 45), 0.0, "Horowitz ISSCC'14 8-bit adder (36 um² at 45 nm)"),
     ]
 
@@ -243,7 +243,7 @@ def action_pj(p: ReramParams) -> dict[str, float]:
         "cell": p.cell_read_nw * p.read_ns * 1e-6,              # nW x ns = 1e-6 pJ
         "dac": p.dac_pj * 2 ** p.dac_bits / (p.dac_bits + 1) * e32,   # levels / (bits + 1), 1 at 1 bit
         "sample_hold": p.sample_hold_pj * e32,
-        "adc": adc.conversion_pj(p.adc_total_pj),
+        "adc": p.adc_total_pj,                                   # the survey's energy per conversion
         "shift_add": p.shift_add_pj * e32,
         "input_register": ir, "output_register": orr,
         "bus": p.bus_pj_per_byte * e32,

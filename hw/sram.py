@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 from . import tech
+from .cost import Part
 
 PJ_PER_BYTE_8KIB_45NM = 1.25
 CELL_F2, ARRAY_EFFICIENCY = 146.0, 0.7
@@ -37,3 +38,13 @@ def area_um2(kib: float, tech_nm: float) -> float:
 
 def leakage_mw(kib: float, tech_nm: float) -> float:
     return kib * LEAK_MW_PER_KIB_32NM * tech.energy(tech_nm, 32)
+
+
+def pj_or_law(given: float | None, kib: float, tech_nm: float, banks: int = 1) -> float:
+    """An SRAM's pJ per byte: the published figure where a unit gives one, else the law."""
+    return given if given is not None else pj_per_byte(kib, tech_nm, banks)
+
+
+def part(name: str, count: float, kib: float, tech_nm: float) -> Part:
+    """``count`` SRAMs of ``kib`` KiB as a unit's component: area and leakage by the laws above."""
+    return Part(name, count, area_um2(kib, tech_nm), leakage_mw(kib, tech_nm), SOURCE)

@@ -43,7 +43,7 @@ class SramPimParams(Bounded):
 
     @property
     def buffer_pj(self) -> float:
-        return self.buffer_pj_per_byte if self.buffer_pj_per_byte is not None else sram.pj_per_byte(self.buffer_kib, self.tech_nm)
+        return sram.pj_or_law(self.buffer_pj_per_byte, self.buffer_kib, self.tech_nm)
 
     @property
     def macro_kib(self) -> float:
@@ -51,7 +51,7 @@ class SramPimParams(Bounded):
 
     @property
     def write_pj(self) -> float:
-        return self.write_pj_per_byte if self.write_pj_per_byte is not None else sram.pj_per_byte(self.macro_kib, self.tech_nm)
+        return sram.pj_or_law(self.write_pj_per_byte, self.macro_kib, self.tech_nm)
 
     @property
     def arrays(self) -> int:
@@ -66,7 +66,7 @@ def parts(p: SramPimParams) -> list[Part]:
     """Macros (bitcells, adder trees) and the local buffer; idle power is the SRAM leakage."""
     return [Part("mac", p.macros, sram.area_um2(p.macro_kib, p.tech_nm) * p.macro_area_factor,
                  sram.leakage_mw(p.macro_kib, p.tech_nm), f"6T bitcells x {p.macro_area_factor:g}"),
-            Part("buffer", 1, sram.area_um2(p.buffer_kib, p.tech_nm), sram.leakage_mw(p.buffer_kib, p.tech_nm), sram.SOURCE)]
+            sram.part("buffer", 1, p.buffer_kib, p.tech_nm)]
 
 
 def tiling(p: SramPimParams, op: Op) -> tuple[int, int, int]:

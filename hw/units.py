@@ -66,8 +66,8 @@ def busy_ps(unit: Unit, op: Op) -> dict[str, int]:
         return reram.busy_ps(unit.params, op)  # type: ignore[arg-type]
     if unit.kind == "photonic":
         return photonic.busy_ps(unit.params, op)  # type: ignore[arg-type]
-    t = unit_cost(unit, op).time_ps
-    return {k: t for k in unit_cost(unit, op).energy_pj}
+    c = unit_cost(unit, op)
+    return {k: c.time_ps for k in c.energy_pj}
 
 
 def parts(unit: Unit) -> list[Part]:
@@ -89,12 +89,9 @@ def streamed_weight_bytes(unit: Unit, op: Op) -> int:
     """Bytes of a shard's static weights moved to ``unit`` (from DRAM, or to be written): at the
     unit's own weight precision where it has one (a 4-bit photonic core's weights are half a byte
     each; a ReRAM or SRAM-PIM unit stores weight_bits per weight), else the layer's."""
-    if not op.weight_bytes:
-        return 0
-    bits = getattr(unit.params, "weight_bits", op.weight_bits)
     if unit.kind == "photonic":
-        bits = min(bits, op.weight_bits)
-    return (op.batch * op.n * op.d * bits + 7) // 8
+        return photonic.streamed_weight_bytes(unit.params, op)  # type: ignore[arg-type]
+    return op.weight_bytes_at(getattr(unit.params, "weight_bits", op.weight_bits))
 
 
 def resolution_warnings(units: dict[str, Unit]) -> list[str]:

@@ -23,7 +23,7 @@ from prismsim.mapper.zoo import ZOO
 
 from .cost_cmd import area_comment, cmd_cost, warn_resolution
 from .noc_cmd import cmd_noc
-from .engine import TRACE_LEVELS, estimate, simulate_plan
+from .engine import TRACE_LEVELS, US_PER_EVENT, estimate, simulate_plan
 from .output import (atomic_dir, atomic_write, check_new, critical_parts, default_run_dir, edp_uj_us, fmt_ps,
                      simulate_to_dir, tops, tops_per_mm2, write_csv)
 from .progress import Stage
@@ -90,7 +90,7 @@ def _plan(args, arch: Arch, wl: Workload, mapping: Mapping) -> Plan:
         events, seconds = estimate(plan)
         if seconds > LONG_RUN_S:
             print(f"prismsim: note: this run is about {events:,.0f} simulation events, roughly "
-                  f"{_duration(seconds)} (0.8 us per event); --ideal-noc skips the "
+                  f"{_duration(seconds)} ({US_PER_EVENT} us per event); --ideal-noc skips the "
                   f"packet-level network, a smaller model parameter shortens it", file=sys.stderr)
     return plan
 

@@ -3,6 +3,7 @@ without ``--gemm``, the chip's area by component and its peak throughput and eff
 from __future__ import annotations
 
 import json
+import sys
 
 from prismsim.hw.chip import area_breakdown_mm2, chip_peak, unit_peak
 from prismsim.hw.errors import PrismError
@@ -13,7 +14,6 @@ from prismsim.hw.units import area_um2, busy_ps, can_run, parts, resolution_warn
 
 def warn_resolution(arch: Arch) -> None:
     """The ADC-resolution warnings of ``arch`` on stderr, one line each."""
-    import sys
     for w in resolution_warnings(arch.instances()):
         print(f"prismsim: warning: {w}", file=sys.stderr)
 

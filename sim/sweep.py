@@ -209,6 +209,16 @@ def load_sweep(path: str | Path, progress: bool = False) -> dict:
     return {"base": base_doc, "points": points, "evaluator": evaluator, "axes": names}
 
 
+def _row(pt: dict, error: str | None = None) -> dict:
+    """A point's row: its id, model, strategy and axes; with ``error``, the row of a point that
+    failed (no figures)."""
+    row = {"point_id": pt["point_id"], "model": pt["model"], "strategy": pt["strategy"],
+           **{f"axis:{k}": v for k, v in pt["axes"].items()}}
+    if error is not None:
+        row.update(latency_ps=None, energy_pj=None, edp=None, macs=None, area_mm2=None, error=error)
+    return row
+
+
 def run_batch(base_doc: dict, batch: list[dict], evaluator: str) -> list[dict]:
     """Evaluate points (in a worker): one row each, with the error if it failed."""
     from prismsim.mapper.analytical import analytical_times, analyze_plan
@@ -221,8 +231,7 @@ def run_batch(base_doc: dict, batch: list[dict], evaluator: str) -> list[dict]:
     rows = []
     for pt in batch:
         t0 = time.perf_counter()
-        row = {"point_id": pt["point_id"], "model": pt["model"], "strategy": pt["strategy"],
-               **{f"axis:{k}": v for k, v in pt["axes"].items()}}
+        row = _row(pt)
         try:
             if pt.get("error"):  # its axis values clash (found by load_sweep)
                 raise PrismError(pt["error"])
@@ -240,8 +249,7 @@ def run_batch(base_doc: dict, batch: list[dict], evaluator: str) -> list[dict]:
             row.update(latency_ps=res.latency_ps, energy_pj=res.energy_pj, edp=res.latency_ps * res.energy_pj,
                        macs=res.macs, area_mm2=res.area_mm2, error="", **{f"critical:{k}": v for k, v in parts.items()})
         except Exception as err:  # a failing point is recorded and the sweep goes on
-            row.update(latency_ps=None, energy_pj=None, edp=None, macs=None, area_mm2=None,
-                       error=f"{type(err).__name__}: {err}".splitlines()[0][:300])
+            row.update(_row(pt, f"{type(err).__name__}: {err}".splitlines()[0][:300]))   # arch kept if known
         row["wall_s"] = round(time.perf_counter() - t0, 4)
         rows.append(row)
     return rows
@@ -315,10 +323,7 @@ def batches_of(todo: list[dict], workers: int) -> list[list[dict]]:
 
 
 def died(point: dict) -> dict:
-    return {"point_id": point["point_id"], "model": point["model"], "strategy": point["strategy"],
-            **{f"axis:{k}": v for k, v in point["axes"].items()}, "latency_ps": None, "energy_pj": None,
-            "edp": None, "macs": None, "area_mm2": None, "wall_s": None,
-            "error": "its worker died running it alone (killed, or out of memory)"}
+    return {**_row(point, "its worker died running it alone (killed, or out of memory)"), "wall_s": None}
 
 
 def _lock(out: Path):
