@@ -6,6 +6,9 @@ Topologies (``NocParams.topology``):
 * ``mesh3d``: X x Y x Z routers (stacked tiers), nodes (x, y, z); links within a tier are mesh
   links, links between tiers vertical TSV links with their own width, latency and energy; XYZ
   routing.
+* ``torus``: X x Y (or X x Y x Z) routers with wrap-around links; dimension order, the shorter way
+  round; dateline VC classes in the router model (``vcs`` >= 2).
+* ``graph``: ``dims`` = (routers,) and ``graph_edges`` (undirected router pairs); shortest paths.
 * ``chiplet`` (2.5D): a grid of ``chiplets`` (CX x CY), each an X x Y mesh; nodes are global
   (x, y) on the (CX*X) x (CY*Y) grid. Chiplets meet only through their ``gateway`` routers, joined
   by interposer links between neighbouring chiplets. Route: XY to the source chiplet's gateway, XY
@@ -34,13 +37,27 @@ MAX_ROUTERS = 65_536
 
 class NocParams(Bounded):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-    topology: Literal["mesh", "mesh3d", "chiplet"] = "mesh"
+    topology: Literal["mesh", "mesh3d", "chiplet", "torus", "graph"] = "mesh"
     dims: tuple[int, ...] = Field((4, 4), description="routers along x, y (and z for mesh3d); per chiplet for chiplet")
     chiplets: tuple[int, int] = Field((1, 1), description="chiplet grid (topology chiplet)")
     gateway: tuple[int, int] = Field((0, 0), description="router of each chiplet on the interposer (chiplet-local x, y)")
     link_width_bits: int = Field(256, gt=0, description="bits per flit per cycle (chosen: 32 B links)")
     clock_ghz: float = Field(1.0, gt=0, description="GHz NoC clock (chosen)")
-    router_latency_cycles: int = Field(4, ge=0, description="router pipeline: RC, VA, SA, ST (BookSim-style)")
+    router_latency_cycles: int = Field(4, ge=0, description="router pipeline cycles, RC + VA + SA + ST "
+                                       "(BookSim's defaults, 1 each); a head crosses a router and its link in "
+                                       "router_latency_cycles - 1 + link_latency_cycles cycles")
+    pipeline: tuple[int, int, int, int] | None = Field(
+        None, description="cycles of the route (RC, >= 0), VC allocation (VA), switch allocation (SA) and switch "
+        "traversal (ST) stages (each >= 1); default: RC takes what VA + SA + ST = 3 leave of router_latency_cycles")
+    routing: Literal["dor", "west_first", "odd_even"] = Field(
+        "dor", description="dimension order, or minimal adaptive by the west-first / odd-even turn models (2D mesh)")
+    vc_allocator: Literal["separable_input_first", "islip"] = Field(
+        "separable_input_first", description="VC allocator: separable input-first round-robin, or iSLIP (1 iteration)")
+    sw_allocator: Literal["separable_input_first", "islip"] = Field(
+        "separable_input_first", description="switch allocator: separable input-first round-robin, or iSLIP (1 iteration)")
+    credit_delay_cycles: int = Field(0, ge=0, le=64, description="cycles to process a returned credit (BookSim credit_delay, default 0)")
+    wait_for_tail_credit: bool = Field(False, description="free an output VC only when its tail's credit is back (BookSim option)")
+    graph_edges: list[tuple[int, int]] = Field(default_factory=list, description="topology graph: undirected router pairs")
     link_latency_cycles: int = Field(1, ge=0, description="cycles per link traversal (BookSim default)")
     buffer_flits: int = Field(16, gt=0, description="flits per input buffer per VC (BookSim: 10; we: 16)")
     vcs: int = Field(1, gt=0, description="virtual channels per input port (BookSim default 3; we: 1)")
@@ -63,9 +80,25 @@ class NocParams(Bounded):
 
     @model_validator(mode="after")
     def _check(self) -> "NocParams":
-        want = 3 if self.topology == "mesh3d" else 2
-        if len(self.dims) != want or min(self.dims) < 1:
-            raise ValueError(f"dims must be {want} positive integers for topology {self.topology} (got {list(self.dims)})")
+        want = {"mesh3d": (3,), "torus": (2, 3), "graph": (1,)}.get(self.topology, (2,))
+        if len(self.dims) not in want or min(self.dims) < 1:
+            raise ValueError(f"dims must be {' or '.join(map(str, want))} positive integers for topology "
+                             f"{self.topology} (got {list(self.dims)})")
+        if self.topology == "graph":
+            for a, b in self.graph_edges:
+                if not (0 <= a < self.dims[0] and 0 <= b < self.dims[0]) or a == b:
+                    raise ValueError(f"graph_edges: [{a}, {b}] must join two different routers of 0..{self.dims[0] - 1}")
+        elif self.graph_edges:
+            raise ValueError("graph_edges: only with topology graph")
+        if self.topology == "torus" and self.vcs < 2:
+            raise ValueError(f"vcs {self.vcs}: a torus needs at least 2 virtual channels (dateline classes)")
+        if self.routing != "dor" and (self.topology != "mesh"):
+            raise ValueError(f"routing {self.routing} needs topology mesh (got {self.topology})")
+        if self.pipeline is not None and (self.pipeline[0] < 0 or min(self.pipeline[1:]) < 1):
+            raise ValueError(f"pipeline {list(self.pipeline)}: RC must be >= 0 and VA, SA, ST >= 1 cycles")
+        if self.pipeline is not None and sum(self.pipeline) != self.router_latency_cycles:
+            raise ValueError(f"pipeline {list(self.pipeline)} sums to {sum(self.pipeline)}, not router_latency_cycles "
+                             f"{self.router_latency_cycles}")
         routers = math.prod(self.dims) * (math.prod(self.chiplets) if self.topology == "chiplet" else 1)
         if routers > MAX_ROUTERS:
             raise ValueError(f"the network would have {routers:,} routers; at most {MAX_ROUTERS:,} (a 256 x 256 mesh)")
@@ -91,6 +124,13 @@ class NocParams(Bounded):
     @property
     def cycle_ps(self) -> float:
         return 1000.0 / self.clock_ghz
+
+    @property
+    def stages(self) -> tuple[int, int, int, int]:
+        """Cycles of RC, VA, SA, ST (``pipeline``, or RC filling ``router_latency_cycles`` past 3)."""
+        if self.pipeline is not None:
+            return tuple(self.pipeline)
+        return (self.router_latency_cycles - 3, 1, 1, 1)
 
     @property
     def flit_bytes(self) -> int:
@@ -129,6 +169,8 @@ def parse_pair(key: str) -> tuple[Node, Node]:
 def nodes(p: NocParams) -> list[Node]:
     """Every router, x fastest."""
     g = p.grid
+    if len(g) == 1:
+        return [(i,) for i in range(g[0])]
     if len(g) == 3:
         return [(x, y, z) for z in range(g[2]) for y in range(g[1]) for x in range(g[0])]
     return [(x, y) for y in range(g[1]) for x in range(g[0])]
@@ -149,6 +191,13 @@ def link_kind(p: NocParams, a: Node, b: Node) -> str | None:
     diff = [abs(u - v) for u, v in zip(a, b)]
     if any(not (0 <= c < e) for c, e in zip(a + b, p.grid + p.grid)):
         return None
+    if p.topology == "torus":
+        diff = [min(d, e - d) for d, e in zip(diff, p.grid)]
+        if sum(diff) != 1:
+            return None
+        return "mesh"
+    if p.topology == "graph":
+        return "mesh" if (a[0], b[0]) in _edges(p) else None
     if p.topology == "mesh3d":
         if sum(diff) != 1:
             return None
@@ -163,11 +212,23 @@ def link_kind(p: NocParams, a: Node, b: Node) -> str | None:
     return "mesh" if sum(diff) == 1 else None
 
 
+def _edges(p: NocParams) -> set:
+    """The graph topology's directed links as router-id pairs."""
+    memo = _memo(p)
+    e = memo.get("edges")
+    if e is None:
+        e = memo["edges"] = {(a, b) for a, b in p.graph_edges} | {(b, a) for a, b in p.graph_edges}
+    return e
+
+
 def graph(p: NocParams) -> nx.DiGraph:
     """Routers and directed links, each link with its ``kind``."""
     g = nx.DiGraph()
     ns = nodes(p)
     g.add_nodes_from(ns)
+    if p.topology == "graph":
+        g.add_edges_from((((a,), (b,)) for a, b in _edges(p)), kind="mesh")
+        return g
     for a in ns:
         for axis in range(len(a)):
             for step in (-1, 1):
@@ -199,6 +260,10 @@ def _route(p: NocParams, src: Node, dst: Node) -> tuple[Node, ...]:
     key = f"{','.join(map(str, src))}->{','.join(map(str, dst))}"
     if key in p.route_table:
         return tuple(tuple(n) for n in p.route_table[key])
+    if p.topology == "torus":
+        return tuple(_torus_walk(src, dst, p.grid))
+    if p.topology == "graph":
+        return _graph_path(p, src, dst)
     if p.topology != "chiplet" or _chip(p, src) == _chip(p, dst):
         return tuple(_dor(src, dst))
     cs, cd = _chip(p, src), _chip(p, dst)
@@ -206,6 +271,40 @@ def _route(p: NocParams, src: Node, dst: Node) -> tuple[Node, ...]:
     for chip in _dor(cs, cd)[1:]:
         path.append(_gw(p, chip))
     path += _dor(_gw(p, cd), dst)[1:]
+    return tuple(path)
+
+
+def _torus_walk(src: Node, dst: Node, grid: tuple[int, ...]) -> list[Node]:
+    """Dimension order on a torus, the shorter way round (ties: the positive way)."""
+    path, cur = [src], list(src)
+    for axis, k in enumerate(grid):
+        fwd = (dst[axis] - cur[axis]) % k
+        step = 1 if fwd <= k - fwd else -1
+        while cur[axis] != dst[axis]:
+            cur[axis] = (cur[axis] + step) % k
+            path.append(tuple(cur))
+    return path
+
+
+def _graph_path(p: NocParams, src: Node, dst: Node) -> tuple[Node, ...]:
+    """Shortest path on the graph topology, at each step the lowest-numbered neighbour one hop
+    closer (the router model's next-hop rule)."""
+    memo = _memo(p)
+    key = ("dist", dst)
+    dist = memo.get(key)
+    if dist is None:
+        g = nx.Graph(list(p.graph_edges))
+        g.add_nodes_from(range(p.dims[0]))
+        dist = memo[key] = nx.single_source_shortest_path_length(g, dst[0])
+    if src[0] not in dist:
+        raise PrismError(f"noc: graph router {src[0]} cannot reach router {dst[0]} (the graph is not connected)")
+    path, cur = [src], src[0]
+    adj = {}
+    for a, b in _edges(p):
+        adj.setdefault(a, []).append(b)
+    while cur != dst[0]:
+        cur = min(b for b in adj[cur] if dist.get(b, -1) == dist[cur] - 1)
+        path.append((cur,))
     return tuple(path)
 
 

@@ -22,12 +22,11 @@ from prismsim.mapper.workload import Workload
 from prismsim.mapper.zoo import ZOO
 
 from .cost_cmd import area_comment, cmd_cost, warn_resolution
-from .noc_cmd import cmd_noc
+from .noc_cmd import add_parser as add_noc_parser
 from .engine import TRACE_LEVELS, US_PER_EVENT, estimate, simulate_plan
 from .output import (atomic_dir, atomic_write, check_new, critical_parts, default_run_dir, edp_uj_us, fmt_ps,
                      simulate_to_dir, tops, tops_per_mm2, write_csv)
 from .progress import Stage
-from .traffic import PATTERNS
 
 DEFAULT_ARCH, DEFAULT_MODEL, DEFAULT_STRATEGY = "hybrid", "pythia-70m", "greedy"
 MODEL_HELP = ("zoo model with parameters (pythia-70m?seq_len=256), hf:TYPE?field=value (a Hugging Face config), "
@@ -508,23 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "the chip's area by component and peak TOPS, TOPS/W, TOPS/mm2)")
     c.add_argument("--json", action="store_true", help="one JSON object")
     c.set_defaults(fn=cmd_cost)
-    nc = sub.add_parser("noc", help="synthetic traffic: latency and throughput against offered load")
-    nc.add_argument("--topology", default="mesh", choices=["mesh", "mesh3d", "chiplet"], help="default: mesh")
-    nc.add_argument("--dims", default="8x8", help="routers, e.g. 8x8 (mesh), 4x4x4 (mesh3d), per chiplet (chiplet)")
-    nc.add_argument("--chiplets", default=None, help="chiplet grid for --topology chiplet, e.g. 2x2")
-    nc.add_argument("--traffic", default="uniform", choices=PATTERNS, help="traffic pattern (default: uniform)")
-    nc.add_argument("--rate", default="0.02,0.05,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.5",
-                    help="offered loads in flits/node/cycle, comma-separated")
-    nc.add_argument("--packet-flits", type=_positive, default=4, help="flits per packet (default 4)")
-    nc.add_argument("--router-latency", type=_seed, default=4, help="router pipeline depth in cycles (default 4)")
-    nc.add_argument("--link-latency", type=_seed, default=1, help="cycles per link (default 1)")
-    nc.add_argument("--buffer-flits", type=_positive, default=8, help="flits per input buffer per VC (default 8)")
-    nc.add_argument("--vcs", type=_positive, default=1, help="virtual channels per port (default 1)")
-    nc.add_argument("--cycles", type=_positive, default=6000, help="cycles simulated per load (default 6000)")
-    nc.add_argument("--seed", type=_seed, default=0, help="injection seed (default 0)")
-    nc.add_argument("--json", action="store_true", help="one JSON object per rate")
-    nc.add_argument("--plot", help="PNG of latency against offered load")
-    nc.set_defaults(fn=cmd_noc)
+    add_noc_parser(sub)
     lst = sub.add_parser("list", help="presets, models, strategies; --arch NAME prints a preset as YAML")
     lst.add_argument("--arch", help="a preset name or YAML file to print as complete YAML (with its area)")
     lst.set_defaults(fn=cmd_list)

@@ -308,7 +308,7 @@ def test_console_script_default_run(tmp_path):
 
 @pytest.mark.parametrize("argv,needle", [
     (["noc", "--rate", "0.1,2"], "--rate: offered load must be in (0, 1]"),
-    (["noc", "--traffic", "transpose", "--dims", "3x5"], "--traffic transpose needs a square x-y grid (got 3x5)"),
+    (["noc", "--traffic", "transpose", "--dims", "3x5"], "--traffic transpose: needs a power-of-two number of routers (got 15)"),
 ])
 def test_noc_bad_load_prints_nothing_before_its_error(capsys, argv, needle):
     code, out, err = run(capsys, *argv)
