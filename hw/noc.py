@@ -43,7 +43,7 @@ class NocParams(Bounded):
     gateway: tuple[int, int] = Field((0, 0), description="router of each chiplet on the interposer (chiplet-local x, y)")
     link_width_bits: int = Field(256, gt=0, description="bits per flit per cycle (chosen: 32 B links)")
     clock_ghz: float = Field(1.0, gt=0, description="GHz NoC clock (chosen)")
-    router_latency_cycles: int = Field(4, ge=0, description="router pipeline cycles, RC + VA + SA + ST "
+    router_latency_cycles: int = Field(4, ge=3, le=64, description="router pipeline cycles, RC + VA + SA + ST "
                                        "(BookSim's defaults, 1 each); a head crosses a router and its link in "
                                        "router_latency_cycles - 1 + link_latency_cycles cycles")
     pipeline: tuple[int, int, int, int] | None = Field(
@@ -59,8 +59,10 @@ class NocParams(Bounded):
     wait_for_tail_credit: bool = Field(False, description="free an output VC only when its tail's credit is back (BookSim option)")
     graph_edges: list[tuple[int, int]] = Field(default_factory=list, description="topology graph: undirected router pairs")
     link_latency_cycles: int = Field(1, ge=0, description="cycles per link traversal (BookSim default)")
-    buffer_flits: int = Field(16, gt=0, description="flits per input buffer per VC (BookSim: 10; we: 16)")
-    vcs: int = Field(1, gt=0, description="virtual channels per input port (BookSim default 3; we: 1)")
+    buffer_flits: int = Field(16, gt=0, le=4096, description="flits per input buffer per VC (chosen: 16, two 8-flit "
+                              "packets; more than the 5-cycle credit round trip of 1-cycle links)")
+    vcs: int = Field(2, gt=0, le=64, description="virtual channels per input port (chosen: 2, so a stream's next packet "
+                     "allocates its VC while the previous one drains; with 1, RC + VA cycles separate packets)")
     packet_flits: int = Field(8, gt=0, description="flits per packet (chosen)")
     router_pj_per_bit: float = Field(
         0.615, ge=0, description="pJ/bit per router traversal; Noxim defaults (9.38 buffer + 10.3 crossbar pJ per 32-bit flit)")
@@ -102,9 +104,6 @@ class NocParams(Bounded):
         routers = math.prod(self.dims) * (math.prod(self.chiplets) if self.topology == "chiplet" else 1)
         if routers > MAX_ROUTERS:
             raise ValueError(f"the network would have {routers:,} routers; at most {MAX_ROUTERS:,} (a 256 x 256 mesh)")
-        if self.buffer_flits < self.packet_flits:
-            raise ValueError(f"buffer_flits {self.buffer_flits} must hold a whole packet of packet_flits "
-                             f"{self.packet_flits} (virtual cut-through)")
         if self.topology == "chiplet":
             if min(self.chiplets) < 1:
                 raise ValueError(f"chiplets must be 2 positive integers (got {list(self.chiplets)})")
@@ -393,14 +392,25 @@ def transfer_energy(p: NocParams, path: tuple[Node, ...], nbytes: int) -> Cost:
 
 
 def head_latency_ps(p: NocParams, path: tuple[Node, ...]) -> int:
-    """Zero-load head latency: a router pipeline at every router on the path, each link's latency."""
-    cyc = len(path) * p.router_latency_cycles + _path_sums(p, path)[0]
+    """Zero-load latency of a transfer's first flit in the router model (``sim.router``), from
+    the cycle it is sent to the cycle it arrives: channels deliver at latency + 1 cycles (BookSim's),
+    so 2 cycles into the first router and 2 out of the last, RC + VA + SA + ST - 1 in each router,
+    and link latency + 1 per link (+ ceil(flit / width) - 1 on a link narrower than a flit)."""
+    hops = len(path) - 1
+    narrow = sum(-(-p.flit_bytes // link_props(p, k)[0]) - 1 for k in _kinds(p, path))  # a flit crosses in ceil(flit / width)
+    cyc = 4 + len(path) * (sum(p.stages) - 1) + _path_sums(p, path)[0] + hops + narrow
     return int(round(cyc * p.cycle_ps))
 
 
 def serialization_ps(p: NocParams, path: tuple[Node, ...], nbytes: int) -> int:
-    """Time the narrowest link on ``path`` (or the endpoint channel) needs for ``nbytes``."""
-    return flits_ps(p, -(-nbytes // _path_sums(p, path)[2]))
+    """Time the rest of ``nbytes`` follows the first flit at zero load: a flit per cycle, or per
+    ``ceil(flit / width)`` cycles on the narrowest link; with one VC, every packet after the first
+    waits RC + VA cycles for its VC at each router (wormhole: the VC frees when the tail leaves)."""
+    flits = -(-nbytes // p.flit_bytes)
+    per = -(-p.flit_bytes // _path_sums(p, path)[2])
+    packets = -(-flits // p.packet_flits)
+    bubbles = (packets - 1) * (p.stages[0] + p.stages[1]) if p.vcs == 1 else 0
+    return flits_ps(p, max(0, flits - 1) * per + bubbles)
 
 
 def flits_ps(p: NocParams, nflits: int) -> int:

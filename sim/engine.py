@@ -230,20 +230,16 @@ def simulate_plan(plan: Plan, *, ideal_noc: bool = False, recorder: Recorder | N
 
 
 INT64_PS = 2 ** 62   # times stay well inside int64 (traces, Parquet, reports)
-US_PER_EVENT = 0.8   # wall time per simulation event, 2-core machines here: 0.68-1.28 us measured
+US_PER_EVENT = 0.8   # wall time per simulation event, 2-core machines here (benchmarks/bench_sim.py)
 
 
 def estimate(plan: Plan) -> tuple[int, float]:
-    """(simulation events, seconds) a run of ``plan`` should take: 3 events per packet (injection,
-    ejection, memory) and 2.7 per packet hop, fitted within 7% to Pythia-70M (128 and 512 tokens),
-    BERT-base and ResNet-18 runs; plus the jobs; seconds at ``US_PER_EVENT``."""
-    pb = plan.arch.noc.packet_bytes
-    packets = hops = 0
-    for t in plan.transfers:
-        n = -(-t.nbytes // pb)
-        packets += n
-        hops += n * t.hops
-    events = len(plan.jobs) + 3 * packets + int(2.7 * hops)
+    """(simulation events, seconds) a run of ``plan`` should take: every flit of a transfer moves
+    hops + 3 times in the router model (injection, each router's switch, ejection); plus the jobs
+    and transfers; seconds at ``US_PER_EVENT``."""
+    fb = plan.arch.noc.flit_bytes
+    moves = sum(-(-t.nbytes // fb) * (t.hops + 3) for t in plan.transfers)
+    events = len(plan.jobs) + len(plan.transfers) + moves
     return events, events * US_PER_EVENT * 1e-6
 
 

@@ -19,7 +19,7 @@ Routing (``NocParams.routing``):
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import networkx as nx
 import numpy as np
@@ -51,6 +51,37 @@ class Fabric:
     routing: int                # routing code (ROUTING_CODES, TORUS)
     link_kind: dict             # (router, port) -> "mesh" | "tsv" | "interposer" | "graph"
     overrides: dict             # (src id, dst id) -> tuple of output ports (route_table)
+    loc: np.ndarray = None      # [N, P] endpoint on a local port (-1: a link port)
+    ep_r: np.ndarray = None     # [E] router of each endpoint (endpoint r < N: port 0 of router r)
+    ep_p: np.ndarray = None     # [E] its local port
+
+    def with_endpoints(self, extra: list[int]) -> "Fabric":
+        """Endpoints: port 0 of every router, then one more local port per entry of ``extra``
+        (router ids; memories get ports of their own beside the unit's)."""
+        N, P0 = self.nbr.shape
+        per = np.bincount(np.asarray(extra, np.int64), minlength=N) if extra else np.zeros(N, np.int64)
+        P = P0 + int(per.max(initial=0))
+        def widen(a, fill):
+            out = np.full((N, P), fill, a.dtype)
+            out[:, :P0] = a
+            return out
+        nbr, nbr_in, lat, ser = widen(self.nbr, -1), widen(self.nbr_in, -1), widen(self.lat, 1), widen(self.ser, 1.0)
+        up, up_port, up_lat = widen(self.up, -1), widen(self.up_port, 0), widen(self.up_lat, 1)
+        wrap, dim = widen(self.wrap, 0), widen(self.dim, -1)
+        loc = np.full((N, P), -1, np.int64)
+        loc[:, 0] = np.arange(N)
+        ep_r, ep_p = list(range(N)), [0] * N
+        used = np.zeros(N, np.int64)
+        for r in extra:
+            port = P0 + used[r]
+            used[r] += 1
+            loc[r, port] = len(ep_r)
+            nbr[r, port] = r
+            ep_r.append(r)
+            ep_p.append(port)
+        return replace(self, ports=P, nbr=nbr, nbr_in=nbr_in, lat=lat, ser=ser, up=up, up_port=up_port,
+                       up_lat=up_lat, wrap=wrap, dim=dim, loc=loc, ep_r=np.array(ep_r, np.int64),
+                       ep_p=np.array(ep_p, np.int64))
 
 
 def _direction(a: tuple, b: tuple) -> int:
@@ -61,10 +92,13 @@ def _direction(a: tuple, b: tuple) -> int:
     raise ValueError("a link joins two routers")
 
 
-def build(noc: NocParams) -> Fabric:
-    """The arrays of ``noc``'s network."""
-    if noc.topology == "graph":
-        return _build_graph(noc)
+def build(noc: NocParams, extra: list[int] | None = None) -> Fabric:
+    """The arrays of ``noc``'s network, with an endpoint on port 0 of every router and one more
+    local port per router id in ``extra``."""
+    return (_build_graph(noc) if noc.topology == "graph" else _build_grid(noc)).with_endpoints(extra or [])
+
+
+def _build_grid(noc: NocParams) -> Fabric:
     ns = [tuple(n) for n in nodes(noc)]
     idx = {n: i for i, n in enumerate(ns)}
     N = len(ns)
@@ -73,7 +107,7 @@ def build(noc: NocParams) -> Fabric:
     nbr = np.full((N, P), -1, np.int32)
     nbr_in = np.full((N, P), -1, np.int32)
     lat = np.zeros((N, P), np.int32)
-    ser = np.ones((N, P), np.int32)
+    ser = np.ones((N, P), np.float64)
     wrap = np.zeros((N, P), np.int8)
     dim = np.full((N, P), -1, np.int8)
     kinds = {}
@@ -224,5 +258,5 @@ def _build_graph(noc: NocParams) -> Fabric:
             nxt[i, j] = min(port_to[i, k] for k in g.neighbors(i) if dist.get(k, -1) == dist[i] - 1)
     coord = np.zeros((N, 3), np.int32)
     coord[:, 0] = np.arange(N)
-    return Fabric([(i,) for i in range(N)], {(i,): i for i in range(N)}, P, nbr, nbr_in, lat, np.ones((N, P), np.int32), up, up_port,
+    return Fabric([(i,) for i in range(N)], {(i,): i for i in range(N)}, P, nbr, nbr_in, lat, np.ones((N, P), np.float64), up, up_port,
                   up_lat, nxt, np.zeros((N, P), np.int8), np.full((N, P), -1, np.int8), coord, 0, kinds, {})

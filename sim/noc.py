@@ -1,356 +1,269 @@
-"""Event-driven packet model of the NoC (virtual cut-through, credit backpressure), on SimPy.
+"""The NoC of a run: transfers on the flit-level router model (``sim.router``), driven together
+with SimPy.
 
-A transfer is split into packets of ``packet_flits`` flits that enter the source's injection
-channel queue. Every channel (injection, each link of the route from ``hw.noc.route``, ejection)
-serves the heads waiting for it first come, first served:
+A transfer becomes a message from its source's endpoint to its destination's: port 0 of the
+unit's router, or a memory's own port beside it (reads leave a memory, writes enter it, at most at
+the memory's bandwidth; its latency is added before the first flit and after the last). The
+source cuts the message into packets of ``packet_flits`` flits as it injects them, so memory
+stays bounded however big the transfer. ``on_done(t)`` runs when the last flit arrives.
 
-* a head may take a channel when the channel is idle and the input buffer at its far end has a
-  free slot (credits: ``vcs`` x ``buffer_flits // packet_flits`` whole packets; the injection
-  channel feeds the source router's injection buffer; ejection always has room);
-* the channel is then held for the packet's serialization, ceil(bytes / width) cycles (mesh,
-  interposer and TSV links have their own widths; a memory endpoint's channel runs at the
-  memory's bandwidth and adds its latency);
-* the packet leaves the buffer it sat in when its tail has left, returning that buffer's credit
-  — a full buffer thus holds packets upstream, and backpressure spreads;
-* the head reaches the next router after the link's latency and requests its next channel after
-  the router pipeline (``router_latency_cycles``).
+``Network.run`` drives SimPy's environment and the network together (use it instead of
+``env.run()``): SimPy's events one at a time, and while the network has cycles that start before
+SimPy's next event, it runs those — ahead of SimPy's clock (nothing else can act before SimPy's
+next event, so causality holds), deliveries included: callbacks get their time as an argument and
+must use it rather than ``env.now`` (``send`` from a callback starts at that time; a SimPy event it
+schedules is placed relative to it, and the network then stops short of that event). A send at
+time T enters the network in the first cycle starting at or after T.
 
-Zero-load latency of one packet is (hops + 1) x router + sum of link latencies + serialization.
-Packet hops are events on the network's own queue: a heap of the distinct times, each with its
-events in the order they were scheduled (many events share a time, as holds are whole cycles, so the
-heap orders times rather than events). ``Network.run`` drives SimPy's environment and the network
-together (use it instead of ``env.run()``): SimPy's events one at a time, and whenever the network's
-next event is due no later than SimPy's next one, the network's events up to that time — it runs
-ahead of SimPy's clock (nothing else can act before SimPy's next event, so causality holds),
-deliveries included: callbacks get their time as an argument and must use it rather than ``env.now``
-(``send`` from a callback starts at that time; a SimPy event it schedules is placed relative to it,
-and the network then stops short of that event).
-Network events at a time run before the simulator's events at the same time.
-Waiting heads queue per output channel (no head-of-line blocking between outputs). Routes that
-can form a cyclic wait may deadlock; the simulator then reports the channels whose packets never
-moved. With ``ideal=True`` links have infinite bandwidth and never contend: a transfer takes its
-zero-load head latency.
+With ``ideal=True`` links have infinite bandwidth and never contend: a transfer takes its
+zero-load head latency (``hw.noc.head_latency_ps``) plus the memories' latencies — what the
+analytical model charges, exactly.
 """
 from __future__ import annotations
 
-from collections import deque
+import math
 from heapq import heappop, heappush
 from typing import Callable
 
+import numpy as np
 import simpy
 
-from prismsim.hw.memory import Memory, mem_latency_ps, mem_ps
-from prismsim.hw.noc import NocParams, flits_ps, route_links
+from prismsim.hw.memory import Memory, mem_latency_ps
+from prismsim.hw.noc import NocParams, route_links
 
-
-class _Channel:
-    __slots__ = ("name", "width", "lat", "credits", "queue", "busy", "busy_ps", "rate", "times")
-
-    def __init__(self, name, width: int, lat: int, credits: float, rate=None):
-        self.name, self.width, self.lat, self.credits = name, width, lat, credits
-        self.queue: deque = deque()
-        self.busy = False
-        self.busy_ps = 0
-        self.rate = rate  # memory endpoint: hold = mem_ps(rate, bytes)
-        self.times: dict[int, tuple[int, int]] = {}  # packet bytes -> (hold, flit) ps, once known
+from . import router_core as core
+from .fabric import build
+from .router import RouterNet
 
 
 class _Transfer:
-    __slots__ = ("path", "nbytes", "left", "unmade", "on_done", "on_packet", "lat_out", "tag")
+    __slots__ = ("nbytes", "on_done", "on_packet", "lat_out", "tag", "route")
 
-    def __init__(self, path, nbytes: int, left: int, on_done, on_packet, lat_out: int, tag):
-        self.path, self.nbytes, self.left = path, nbytes, left  # left: packets not yet delivered
-        self.unmade = nbytes   # bytes not yet cut into packets (see _inject)
-        self.on_done, self.on_packet, self.lat_out, self.tag = on_done, on_packet, lat_out, tag
-
-
-class _Packet:
-    __slots__ = ("path", "i", "nbytes", "tr", "injected", "prev", "tail")
-
-    def __init__(self, tr: _Transfer, nbytes: int):
-        self.path, self.i, self.nbytes, self.tr = tr.path, 0, nbytes, tr
-        self.injected = -1
-        self.prev: _Channel | None = None
-        self.tail = 0  # when the tail flit is ready (past the router pipeline) to cross the next channel
+    def __init__(self, nbytes, on_done, on_packet, lat_out, tag, route):
+        self.nbytes, self.on_done, self.on_packet, self.lat_out, self.tag = nbytes, on_done, on_packet, lat_out, tag
+        self.route = route
 
 
 class Network:
     """The NoC of one run. ``mems``: memory endpoints by name (``Arch.memories()``)."""
 
-    lookahead = True   # run ahead of SimPy's clock (False: stop at every network event time; for tests)
+    lookahead = True   # run ahead of SimPy's clock (False: stop at every network time; for tests)
 
     def __init__(self, env: simpy.Environment, noc: NocParams, mems: dict[str, Memory] | None = None,
                  ideal: bool = False, recorder=None, counters=None):
         self.env, self.noc, self.ideal = env, noc, ideal
-        self.rec = recorder        # records every channel hold (trace level "packets") when set
-        self.counters = counters   # receives input-buffer occupancy counters when set
+        self.rec = recorder        # a row per packet (trace level "packets") when set
+        self.counters = counters   # receives per-router buffer occupancy counters when set
         self.mems = mems or {}
         self.cyc = noc.cycle_ps
-        self.R = int(round(noc.router_latency_cycles * self.cyc))
-        self.slots = noc.vcs * max(1, noc.buffer_flits // noc.packet_flits)
-        self.flit_bytes = noc.flit_bytes
-        self.pbytes = noc.packet_bytes
-        self.channels: dict = {}
+        fab = build(noc)
+        self.index = fab.index
+        names = list(self.mems)
+        extra = [fab.index[tuple(self.mems[m].position)] for m in names]
+        N = len(fab.nodes)
+        self.mem_ep = {m: N + i for i, m in enumerate(names)}
+        # a memory's port moves bandwidth / flit bytes flits per cycle (at most one)
+        rates = {N + i: min(1.0, self.mems[m].bandwidth_gbps * self.cyc / 1000 / noc.flit_bytes)
+                 for i, m in enumerate(names)}
+        self.rn = None if ideal else RouterNet(noc, build(noc, extra), rates=rates, per_packet=recorder is not None)
+        self._tr: dict[int, _Transfer] = {}
+        self._next_tag = 0
+        self._pending: list = []   # (time ps, order, kind, transfer id): memory latencies, ideal deliveries
+        self._order = 0
         self._paths: dict = {}
-        self.clock = 0                  # the network's time: SimPy's, or ahead of it (see _pump)
+        self.clock = 0             # the network's time (ps): SimPy's, or ahead of it
+        self._pumping = False
         self.packets = 0
-        self.in_flight = 0
         self.bytes_sent = 0
         self.bytes_delivered = 0
-        self.events = 0                 # network events processed
-        self._times: list[int] = []     # heap of the distinct times that have events due
-        self._due: dict[int, list] = {}  # time -> its events (kind, a, b), in the order scheduled
-        self._pumping = False
+        self._delivered = 0        # deliveries processed
+        self._buffered = None      # flits per router at the last counter sample
 
-    # -- the network's own event queue --------------------------------------------------------
-    # event kinds; _OUT (a packet's tail is out) and _DONE (transfer a has arrived) may call out
-    # of the network
-    _RELEASE, _OUT, _REQUEST, _DONE, _INJECT = 0, 1, 2, 3, 4
-
-    def _at(self, t: int, kind: int, a=None, b=None) -> None:
-        due = self._due.get(t)
-        if due is None:  # many events share a time (whole cycles): the heap orders times, not events
-            due = self._due[t] = []
-            heappush(self._times, t)
-        due.append((kind, a, b))
-
-    def run(self) -> None:
-        """Run SimPy's environment and the network together until neither has anything left:
-        SimPy's events one by one; whenever the network's next event comes no later than
-        SimPy's next one, the network runs up to that time (its events at a time first)."""
-        env, times, pump = self.env, self._times, self._pump
-        peek, step = env.peek, env.step
-        inf = float("inf")
-        while True:
-            ts = peek()
-            if times and times[0] <= ts:
-                pump(ts if self.lookahead else times[0])
-            elif ts == inf:
-                return
-            else:
-                step()
-
-    def _pump(self, limit: int) -> None:
-        """Process the network's events up to ``limit`` (ps): nobody outside the network acts before then."""
-        env = self.env
-        now = env.now
-        times, dues = self._times, self._due
-        self._pumping = True
-        while times:
-            t = times[0]
-            if t > limit:
-                break
-            self.clock = t
-            due = dues[t]
-            called = False   # whether a callback ran (it may have scheduled a SimPy event)
-            for kind, a, b in due:  # events scheduled at t meanwhile join the end of due, in order
-                if kind == 2:
-                    self._request(a, b)
-                elif kind == 0:
-                    a.busy = False
-                    if b is not None:  # the tail left the buffer before channel a
-                        b.credits += 1
-                        if self.counters is not None and b.name[0] == "link":
-                            self.counters.counter(t, f"buffer {_name(b.name)}", self.slots - b.credits)
-                        self._arbitrate(b)
-                    self._arbitrate(a)
-                elif kind == 1:
-                    self.in_flight -= 1
-                    self.bytes_delivered += a.nbytes
-                    tr = a.tr
-                    if tr.on_packet is not None:
-                        tr.on_packet(a.injected, t + tr.lat_out)
-                        called = True
-                    tr.left -= 1
-                    if tr.left == 0 and tr.on_done is not None:
-                        if tr.lat_out:
-                            self._at(t + tr.lat_out, self._DONE, tr)
-                        else:
-                            _arrived(tr, t)
-                            called = True
-                elif kind == 3:
-                    if b is not None:  # an ideal transfer: b = (delay, lat_in)
-                        self.bytes_delivered += a.nbytes
-                        if a.on_packet is not None:
-                            a.on_packet(t - b[0] + b[1], t)
-                    if a.on_done is not None:
-                        _arrived(a, t)
-                    called = True
-                else:
-                    self._inject(a)
-            heappop(times)
-            del dues[t]
-            self.events += len(due)
-            if called:  # a SimPy event it scheduled is at t or later
-                limit = min(limit, env.peek())
-        self._pumping = False
-        self.clock = now
-
-    # -- topology ---------------------------------------------------------------------------
-    def _channel(self, key, width: int | None = None, lat_cycles: int = 0) -> _Channel:
-        ch = self.channels.get(key)
-        if ch is None:
-            kind = key[0]
-            if kind == "link":
-                ch = _Channel(key, width, int(round(lat_cycles * self.cyc)), self.slots)
-            elif kind == "inj":  # into the source router's injection buffer
-                ch = _Channel(key, self.flit_bytes, 0, self.slots)
-            elif kind == "ej":
-                ch = _Channel(key, self.flit_bytes, 0, float("inf"))
-            else:  # memory read/write port: ("mem_rd" | "mem_wr", name)
-                credits = self.slots if kind == "mem_rd" else float("inf")
-                ch = _Channel(key, self.flit_bytes, 0, credits, rate=self.mems[key[1]])
-            self.channels[key] = ch
-        return ch
-
-    def route(self, src, dst, src_mem: str | None = None, dst_mem: str | None = None
-              ) -> tuple[list[_Channel], int, int, int]:
-        """The route handle for ``send_on``: channels, zero-load head latency and the memories'
-        latencies (ps) from ``src`` (or memory ``src_mem`` there) to ``dst`` (or ``dst_mem``)."""
+    # -- routes and transfers -------------------------------------------------------------
+    def route(self, src, dst, src_mem: str | None = None, dst_mem: str | None = None) -> tuple:
+        """The handle for ``send_on``: (source endpoint, destination endpoint, zero-load head
+        latency ps, memory latencies ps in and out, names)."""
         key = (src, dst, src_mem, dst_mem)
         hit = self._paths.get(key)
         if hit is None:
-            head, links = route_links(self.noc, src, dst)
-            chans = [self._channel(("mem_rd", src_mem) if src_mem else ("inj", src))]
-            chans += [self._channel(("link", a, b), width, lat) for a, b, width, lat in links]
-            chans.append(self._channel(("mem_wr", dst_mem) if dst_mem else ("ej", dst)))
-            hit = self._paths[key] = (chans, head,
-                                      mem_latency_ps(self.mems[src_mem]) if src_mem else 0,
-                                      mem_latency_ps(self.mems[dst_mem]) if dst_mem else 0)
+            head, _ = route_links(self.noc, tuple(src), tuple(dst))
+            s = self.mem_ep[src_mem] if src_mem else self.index[tuple(src)]
+            d = self.mem_ep[dst_mem] if dst_mem else self.index[tuple(dst)]
+            hit = self._paths[key] = (s, d, head, mem_latency_ps(self.mems[src_mem]) if src_mem else 0,
+                                      mem_latency_ps(self.mems[dst_mem]) if dst_mem else 0,
+                                      f"{src_mem or _fmt(src)}->{dst_mem or _fmt(dst)}")
         return hit
 
-    # -- traffic ----------------------------------------------------------------------------
     def send(self, src, dst, nbytes: int, on_done: Callable[[int], None] | None = None,
              src_mem: str | None = None, dst_mem: str | None = None,
              on_packet: Callable[[int, int], None] | None = None) -> None:
         """Start a transfer now (``env.now``, or the time of the network callback that calls it);
-        ``on_done(t)`` when its last byte arrives, ``on_packet(t_injected, t_delivered)`` for every
-        packet. Callbacks may run ahead of ``env.now``: they must use the times they are given."""
+        ``on_done(t)`` when its last byte arrives."""
         self.send_on(self.route(src, dst, src_mem, dst_mem), nbytes, on_done, on_packet)
 
-    def send_on(self, route: tuple[list[_Channel], int, int, int], nbytes: int,
-                on_done: Callable | None = None, on_packet: Callable[[int, int], None] | None = None,
-                tag=None) -> None:
-        """``send`` along a handle from ``route`` (for callers that send the same way often);
-        with a ``tag``, ``on_done(tag, t)`` rather than ``on_done(t)``."""
+    def send_on(self, route: tuple, nbytes: int, on_done: Callable | None = None,
+                on_packet: Callable[[int, int], None] | None = None, tag=None) -> None:
+        """``send`` along a handle from ``route``; with a ``tag``, ``on_done(tag, t)`` rather than
+        ``on_done(t)``. ``on_packet(t_injected, t_delivered)`` per packet."""
         now = self.clock if self._pumping else self.env.now
         self.clock = now
         self.bytes_sent += nbytes
-        chans, head, lat_in, lat_out = route
+        s, d, head, lat_in, lat_out, _ = route
+        tid = self._next_tag
+        self._next_tag += 1
+        if on_packet is not None and self.rn is not None:
+            self.rn.cfg[core.C_PERPKT] = 1  # deliveries per packet from now on
+        self._tr[tid] = _Transfer(nbytes, on_done, on_packet, lat_out, tag, route)
         if self.ideal or nbytes <= 0:
-            delay = lat_in + head + lat_out if nbytes > 0 or self.ideal else 0
-            tr = _Transfer(chans, nbytes, 1, on_done, on_packet, lat_out, tag)
-            self._at(now + delay, self._DONE, tr, (delay, lat_in))
-            return
-        tr = _Transfer(chans, nbytes, -(-nbytes // self.pbytes), on_done, on_packet, lat_out, tag)
-        if lat_in:
-            self._at(now + lat_in, self._INJECT, tr)
-            return
-        self._inject(tr)
-
-    def _inject(self, tr: _Transfer) -> None:
-        """Queue the transfer for its first channel. Its packets are cut one at a time: the next
-        one takes the head of the queue when the one before it is granted (``_grant``), so the
-        order is that of queueing them all at once, and memory stays bounded however big the transfer."""
-        self.packets += tr.left
-        self.in_flight += tr.left
-        self._request(self._cut(tr), tr.path[0])
-
-    def _cut(self, tr: _Transfer) -> _Packet:
-        """The transfer's next packet (a full one, or what is left)."""
-        b = self.pbytes if tr.unmade > self.pbytes else tr.unmade
-        tr.unmade -= b
-        return _Packet(tr, b)
-
-    def _request(self, pk: _Packet, ch: _Channel) -> None:
-        """A head asks for its next channel: it takes it if no one waits and it is free, else queues."""
-        if ch.queue or ch.busy or ch.credits <= 0:
-            ch.queue.append(pk)
+            self._later(now + (lat_in + head + lat_out if nbytes > 0 or self.ideal else 0), 1, tid)
+        elif lat_in:
+            self._later(now + lat_in, 0, tid)
         else:
-            self._grant(ch, pk)
+            self._submit(tid, now)
 
-    def _arbitrate(self, ch: _Channel) -> None:
-        """Grant ``ch`` to its first waiting head if it is idle and has a credit."""
-        if ch.busy or not ch.queue or ch.credits <= 0:
-            return
-        self._grant(ch, ch.queue.popleft())
+    def _later(self, t: int, kind: int, tid: int) -> None:
+        heappush(self._pending, (t, self._order, kind, tid))
+        self._order += 1
 
-    def _grant(self, ch: _Channel, pk: _Packet) -> None:
-        """``pk`` takes ``ch`` (idle, with a credit) now: schedule the release and its next request or arrival."""
-        ch.busy = True
-        ch.credits -= 1
-        now = self.clock
-        if self.counters is not None and ch.name[0] == "link":
-            self.counters.counter(now, f"buffer {_name(ch.name)}", self.slots - ch.credits)
-        nb = pk.nbytes
-        known = ch.times.get(nb)
-        if known is not None:
-            hold, flit = known
-        else:
-            if ch.rate is not None:
-                hold = mem_ps(ch.rate, nb)
-                flit = mem_ps(ch.rate, min(nb, self.flit_bytes))
+    def _submit(self, tid: int, t: int) -> None:
+        tr = self._tr[tid]
+        flits = -(-tr.nbytes // self.noc.flit_bytes)
+        self.packets += -(-flits // self.noc.packet_flits)
+        self.rn.submit(tr.route[0], tr.route[1], flits, tid, t=math.ceil(t / self.cyc))
+
+    # -- running ---------------------------------------------------------------------------
+    def _next_ps(self) -> float:
+        """When the network next has something to do (ps)."""
+        t = self._pending[0][0] if self._pending else math.inf
+        if self.rn is not None and self.rn.busy:
+            t = min(t, self.rn.t * self.cyc)
+        return t
+
+    def run(self) -> None:
+        """Run SimPy's environment and the network together until neither has anything left."""
+        env = self.env
+        while True:
+            ts = env.peek()
+            tn = self._next_ps()
+            if tn < ts or (tn == ts and self._pending and self._pending[0][0] == ts):
+                self._pump(ts if self.lookahead else min(ts, tn + self.cyc))
+            elif ts == math.inf:
+                return
             else:
-                hold = flits_ps(self.noc, -(-nb // ch.width))
-                flit = flits_ps(self.noc, -(-min(nb, self.flit_bytes) // ch.width))
-            if len(ch.times) < 64:  # full packets and the common tails
-                ch.times[nb] = hold, flit
-        # cut-through: a channel cannot finish before the tail flit is ready and has crossed it,
-        # which matters after a narrower (or slower) channel upstream
-        if pk.tail + flit - now > hold:
-            hold = pk.tail + flit - now
-        pk.tail = now + hold - flit + ch.lat + self.R
-        ch.busy_ps += hold
-        if self.rec is not None:
-            self.rec.row(now, now + hold, "transfer", _name(ch.name), "", -1, -1, pk.nbytes, 0, 0.0)
-        if pk.i == 0:
-            pk.injected = now
-            if pk.tr.unmade:  # the transfer's next packet waits first in line for this channel
-                ch.queue.appendleft(self._cut(pk.tr))
-        prev, pk.prev = pk.prev, ch
-        # self._at, inlined (7-10% faster than three calls; RELEASE and OUT share a time's list)
-        dues, end = self._due, now + hold
-        due = dues.get(end)
-        if due is None:
-            due = dues[end] = []
-            heappush(self._times, end)
-        due.append((0, ch, prev))                 # _RELEASE
-        pk.i += 1
-        if pk.i == len(pk.path):  # ejected: the tail is out when the hold ends
-            due.append((1, pk, None))             # _OUT
-            return
-        nxt = now + ch.lat + self.R
-        due = dues.get(nxt)
-        if due is None:
-            due = dues[nxt] = []
-            heappush(self._times, nxt)
-        due.append((2, pk, pk.path[pk.i]))        # _REQUEST
+                env.step()
+
+    def _pump(self, limit: float) -> None:
+        """Run the network up to ``limit`` (ps): its memory-latency events at or before it, and its
+        cycles that start before it. Callbacks may schedule SimPy events: the limit then shrinks."""
+        self._pumping = True
+        env, rn, cyc = self.env, self.rn, self.cyc
+        while True:
+            tp = self._pending[0][0] if self._pending else math.inf
+            busy = rn is not None and rn.busy
+            tk = rn.t * cyc if busy else math.inf
+            if self._pending and tp <= limit and tp <= tk:
+                t, _, kind, tid = heappop(self._pending)
+                self.clock = t
+                if kind == 0:
+                    self._submit(tid, t)
+                else:
+                    self._arrived(tid, t)
+                    limit = min(limit, env.peek())
+                continue
+            if busy and tk < limit:
+                x = min(limit, tp)
+                target = math.ceil(x / cyc) if x < math.inf else rn.t + 1_000_000
+                if target <= rn.t:
+                    target = rn.t + 1
+                rn.advance(target, stop_on_delivery=True)
+                if self.counters is not None:
+                    self._sample(int(rn.t * cyc))
+                called = self._deliveries(rn.take_deliveries())
+                if called:
+                    limit = min(limit, env.peek())
+                continue
+            break
+        self._pumping = False
+        self.clock = env.now
+
+    def _deliveries(self, rows: np.ndarray) -> bool:
+        """Handle what the routers delivered; whether a callback ran."""
+        called = False
+        cyc = self.cyc
+        for tag, t_inj, t_done, kind, flits in rows.tolist():
+            t = int(t_done * cyc)
+            tr = self._tr[tag]
+            if kind == core.DL_PACKET:
+                if self.rec is not None:
+                    self.rec.row(int(t_inj * cyc), t, "transfer", tr.route[5], "", -1, -1,
+                                 min(flits * self.noc.flit_bytes, tr.nbytes), 0, 0.0)
+                if tr.on_packet is not None:
+                    tr.on_packet(int(t_inj * cyc), t + tr.lat_out)
+                    called = True
+                continue
+            self._delivered += 1
+            self.clock = t
+            if tr.lat_out:
+                self._later(t + tr.lat_out, 1, tag)
+            else:
+                self._arrived(tag, t)
+                called = True
+        return called
+
+    def _arrived(self, tid: int, t: int) -> None:
+        """Tell the sender that transfer ``tid`` has arrived at ``t`` (ps)."""
+        tr = self._tr.pop(tid)
+        self.bytes_delivered += tr.nbytes
+        self._delivered += 1
+        if tr.on_done is not None:
+            if tr.tag is None:
+                tr.on_done(t)
+            else:
+                tr.on_done(tr.tag, t)
+
+    def _sample(self, t: int) -> None:
+        """Buffer occupancy counters (flits held per router) where they changed."""
+        now = self.rn.rs[18]
+        if self._buffered is None:
+            self._buffered = np.zeros_like(now)
+        for r in np.nonzero(now != self._buffered)[0]:
+            self.counters.counter(t, f"buffer {_fmt(self.rn.fab.nodes[r])}", int(now[r]))
+        self._buffered = now.copy()
 
     # -- reporting --------------------------------------------------------------------------
+    @property
+    def events(self) -> int:
+        """Network events processed: flit moves (injections, switch traversals, ejections) and deliveries."""
+        return (int(self.rn.ctr[core.K_MOVES]) if self.rn is not None else 0) + self._delivered
+
+    @property
+    def in_flight(self) -> int:
+        """Transfers sent and not yet arrived."""
+        return len(self._tr)
+
     def stuck(self) -> list[str]:
-        """Channels with heads that never got through (after the event queue ran dry)."""
-        return sorted(_name(ch.name) for ch in self.channels.values() if ch.queue)
+        """Routers holding flits (after the run ended with transfers undelivered)."""
+        return self.rn.stuck() if self.rn is not None and self.rn.in_flight else []
 
     def link_busy(self) -> dict[str, int]:
-        """Busy ps per channel: ``x,y->x,y`` links, ``inj@x,y``, ``ej@x,y``, ``dram_rd``, ``gb_wr``, ..."""
-        return {_name(ch.name): ch.busy_ps for ch in self.channels.values() if ch.busy_ps}
-
-
-def _arrived(tr: _Transfer, t: int) -> None:
-    """Tell the sender that transfer ``tr`` has arrived at ``t`` (ps)."""
-    if tr.tag is None:
-        tr.on_done(t)
-    else:
-        tr.on_done(tr.tag, t)
+        """Busy ps per channel: ``x,y->x,y`` links, ``ej@x,y`` ejection ports, ``dram_wr``, ... (a
+        flit per cycle, longer on a link narrower than a flit or a memory's port)."""
+        if self.rn is None:
+            return {}
+        f, out = self.rn.fab, {}
+        mem_of = {e: m for m, e in self.mem_ep.items()}
+        for r, p in zip(*np.nonzero(self.rn.lbusy)):
+            busy = int(round(self.rn.lbusy[r, p] * self.cyc))
+            e = f.loc[r, p]
+            if e < 0:
+                name = f"{_fmt(f.nodes[r])}->{_fmt(f.nodes[f.nbr[r, p]])}"
+            elif e in mem_of:
+                name = f"{mem_of[e]}_wr"
+            else:
+                name = f"ej@{_fmt(f.nodes[r])}"
+            out[name] = busy
+        return out
 
 
 def _fmt(n) -> str:
     return ",".join(map(str, n))
-
-
-def _name(key) -> str:
-    if key[0] == "link":
-        return f"{_fmt(key[1])}->{_fmt(key[2])}"
-    if key[0] in ("inj", "ej"):
-        return f"{key[0]}@{_fmt(key[1])}"
-    return f"{key[1]}_{'rd' if key[0] == 'mem_rd' else 'wr'}"

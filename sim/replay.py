@@ -61,7 +61,7 @@ def load_run(run_dir: str | Path) -> tuple[Arch, list]:
 def replay(noc: NocParams, rows: list) -> dict:
     """Replay transfers on ``noc``: packet latency statistics (cycles) and the cycle the last one arrived."""
     net = RouterNet(noc)
-    net.gen[core.G_W0], net.gen[core.G_W1] = 0, np.inf
+    net.gen[core.G_W0], net.gen[core.G_W1] = 0, np.inf  # every packet measured
     idx = net.fab.index
     fb, pf = noc.flit_bytes, noc.packet_flits
     total = sum(-(-(-(-n // fb)) // pf) for *_, n in rows)

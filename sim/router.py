@@ -45,74 +45,72 @@ def zero_load_cycles(noc: NocParams, hops: float, link_cycles: float, flits: flo
 
 
 class RouterNet:
-    """State of one network of IQ VC routers; ``advance`` runs it cycle by cycle."""
+    """State of one network of IQ VC routers; ``advance`` runs it cycle by cycle.
 
-    def __init__(self, noc: NocParams, fabric: Fabric | None = None, pool: int = 4096, deliveries: int = 4096):
+    ``extra``: routers that get one more endpoint each (memory ports); ``rates``: flits per cycle
+    an endpoint can send and take (memories slower than a flit a cycle), by endpoint id."""
+
+    def __init__(self, noc: NocParams, fabric: Fabric | None = None, extra: list[int] | None = None,
+                 rates: dict[int, float] | None = None, pool: int = 4096, deliveries: int = 4096,
+                 per_packet: bool = False):
         rc, va, sa, st = noc.stages
         if rc < 0 or va < 1 or sa < 1 or st < 1:
             raise PrismError(f"noc: router_latency_cycles {noc.router_latency_cycles} is too short for the router "
                              f"model: VA, SA and ST take at least a cycle each (pipeline {list(noc.stages)})")
-        if noc.topology == "torus" and noc.vcs < 2:
-            raise PrismError("noc: a torus needs vcs >= 2 for its dateline classes")
         self.noc = noc
-        self.fab = f = fabric or build(noc)
+        self.fab = f = fabric or build(noc, extra)
         N, P, V, B = len(f.nodes), f.ports, noc.vcs, noc.buffer_flits
-        self.N, self.P, self.V, self.B = N, P, V, B
+        E = len(f.ep_r)
+        self.N, self.P, self.V, self.B, self.E = N, P, V, B, E
         self.cfg = np.array([V, B, rc, va, sa, st, noc.credit_delay_cycles, int(noc.wait_for_tail_credit),
                              f.routing, ALLOCATORS[noc.vc_allocator], ALLOCATORS[noc.sw_allocator],
-                             DEADLOCK_CYCLES], np.int64)
-        span = sa + st + int(f.lat.max()) + int(f.ser.max()) + noc.credit_delay_cycles + 4
-        self.D = 1 << int(np.ceil(np.log2(span + 1)))
-        paths = [p for p in f.overrides.values()] or [(0,)]
-        self.paths = np.zeros((len(paths), max(len(p) for p in paths)), np.int64)
+                             DEADLOCK_CYCLES, int(per_packet)], np.int64)
+        ser = f.ser.astype(np.float64)
+        ep_per = np.ones(E)
+        for e, rate in (rates or {}).items():  # a slow endpoint sends and takes a flit every 1/rate cycles
+            per = max(1.0, 1.0 / rate)
+            ep_per[e] = per
+            ser[f.ep_r[e], f.ep_p[e]] = per
+        span = sa + st + int(f.lat.max()) + int(np.ceil(ser.max())) + noc.credit_delay_cycles + 4
+        D = 1 << int(np.ceil(np.log2(span + 1)))
+        paths = list(f.overrides.values()) or [(0,)]
+        pt = np.zeros((len(paths), max(len(p) for p in paths)), np.int64)
         for i, p in enumerate(paths):
-            self.paths[i, :len(p)] = p
+            pt[i, :len(p)] = p
         self.path_id = {k: i for i, k in enumerate(f.overrides)}
+        i64 = lambda a: np.ascontiguousarray(a, np.int64)  # noqa: E731
+        self.topo = (i64(f.nbr), i64(f.nbr_in), i64(f.lat), ser, i64(f.up), i64(f.up_port), i64(f.up_lat),
+                     i64(f.next_port), i64(f.wrap), i64(f.dim), i64(f.coord), pt, i64(f.loc), i64(f.ep_r),
+                     i64(f.ep_p), ep_per)
         z = np.zeros
-        self.bpid = z((N, P, V, B), np.int64)
-        self.bseq = z((N, P, V, B), np.int64)
-        self.bhd = z((N, P, V), np.int64)
-        self.bn = z((N, P, V), np.int64)
-        self.vst = z((N, P, V), np.int64)
-        self.vrd = z((N, P, V), np.int64)
-        self.vout = z((N, P, V), np.int64)
-        self.vovc = z((N, P, V), np.int64)
-        self.vlo = z((N, P, V), np.int64)
-        self.vhi = z((N, P, V), np.int64)
-        self.ocr = np.where((f.nbr >= 0)[:, :, None], B, 0).astype(np.int64) * np.ones((1, 1, V), np.int64)
-        self.oown = np.full((N, P, V), -1, np.int64)
-        self.otl = z((N, P, V), np.int64)
-        self.va_ip = np.full((N, P, V), -1, np.int64)
-        self.va_op = np.full((N, P, V), -1, np.int64)
-        self.sa_ip = np.full((N, P), -1, np.int64)
-        self.sa_op = np.full((N, P), -1, np.int64)
-        self.sa_ac = np.full((N, P), -1, np.int64)
-        self.rfl = z(N, np.int64)
-        self.obusy = z((N, P), np.int64)
-        self.sq = z((N, 3), np.int64)
-        self.nvc = np.full(N, -1, np.int64)
-        self.nseq = z(N, np.int64)
-        self.ncr = np.full((N, V), B, np.int64)
-        self.nown = z((N, V), np.int64)
-        self.nlast = np.full(N, -1, np.int64)
-        self._pool(pool)
-        self.ctr = z(5, np.int64)
+        ocr = np.where((f.nbr >= 0)[:, :, None], B, 0).astype(np.int64) * np.ones((1, 1, V), np.int64)
+        # router state: buffers (packet, flit index, head, count), VC state, ready cycle, route,
+        # output VC and range; output credits, owners, tail-credit wait; arbiter pointers; flits
+        # per router; cycle each output port is free again
+        self.rs = (z((N, P, V, B), np.int64), z((N, P, V, B), np.int64), z((N, P, V), np.int64),
+                   z((N, P, V), np.int64), z((N, P, V), np.int64), z((N, P, V), np.int64), z((N, P, V), np.int64),
+                   z((N, P, V), np.int64), z((N, P, V), np.int64), z((N, P, V), np.int64), ocr,
+                   np.full((N, P, V), -1, np.int64), z((N, P, V), np.int64), np.full((N, P, V), -1, np.int64),
+                   np.full((N, P, V), -1, np.int64), np.full((N, P), -1, np.int64), np.full((N, P), -1, np.int64),
+                   np.full((N, P), -1, np.int64), z(N, np.int64), z((N, P)))
+        # endpoint state: source queues, packet being sent, its VC and next flit, credits and
+        # owners of the router's local input VCs, last VC, next free cycle, on/off state
+        self.es = (z((E, 3), np.int64), np.full(E, -1, np.int64), np.full(E, -1, np.int64), z(E, np.int64),
+                   np.full((E, V), B, np.int64), z((E, V), np.int64), np.full(E, -1, np.int64), z(E), z(E, np.int64))
+        self.pk = np.zeros((pool, core.PK_FIELDS), np.int64)
+        self.free = np.arange(pool - 1, -1, -1, dtype=np.int64)
+        self.ctr = z(core.CTR, np.int64)
         self.ctr[core.K_NFREE] = pool
-        cap = N * P + N + 8
-        self.fw = z((self.D, cap, 5), np.int64)
-        self.fwn = z(self.D, np.int64)
-        self.cw = z((self.D, cap, 3), np.int64)
-        self.cwn = z(self.D, np.int64)
-        self.dl = z((max(deliveries, 4 * N), 3), np.int64)
+        cap = N * P + E + 8
+        self.fw, self.fwn = z((D, cap, 5), np.int64), z(D, np.int64)
+        self.cw, self.cwn = z((D, cap, 5), np.int64), z(D, np.int64)
+        self.dl = z((max(deliveries, 8 * E), 5), np.int64)
+        self.lbusy = z((N, P))
         self.t = 0
         self.traffic(None)
 
-    def _pool(self, n: int) -> None:
-        self.pk = np.zeros((n, core.PK_FIELDS), np.int64)
-        self.free = np.arange(n - 1, -1, -1, dtype=np.int64)
-
     def _grow(self) -> None:
-        """Double the packet pool (the free ids are the new rows, then the old free ones)."""
+        """Double the pool (the free ids are the new rows, then the old free ones)."""
         old = self.pk.shape[0]
         nfree = int(self.ctr[core.K_NFREE])
         pk = np.zeros((2 * old, core.PK_FIELDS), np.int64)
@@ -124,7 +122,8 @@ class RouterNet:
         self.ctr[core.K_NFREE] = nfree + old
 
     def traffic(self, gen: dict | None) -> None:
-        """Synthetic sources (``sim.traffic`` builds ``gen``), or none (packets come from ``submit``)."""
+        """Synthetic sources on the routers' port-0 endpoints (``sim.traffic`` builds ``gen``), or
+        none (messages come from ``submit``)."""
         N = self.N
         g = np.zeros(10)
         self.perm = np.zeros(N, np.int64)
@@ -132,11 +131,10 @@ class RouterNet:
         self.hotcum = np.ones(1)
         self.sizes = np.ones(1, np.int64)
         self.sizecum = np.ones(1)
-        self.onstate = np.zeros(N, np.int64)
         self.stats = np.zeros(11)
         self.stats[core.S_MIN] = self.stats[core.S_NETMIN] = np.inf
         self.hist = np.zeros((2, HIST_BINS), np.int64)  # packet, network latency
-        self.accnode = np.zeros(N)
+        self.accnode = np.zeros(self.E)
         if gen is not None:
             g[core.G_ON] = 1
             g[core.G_P] = gen["p"]
@@ -158,27 +156,29 @@ class RouterNet:
             core.seed(int(gen["seed"]))  # numba's own generator, seeded inside compiled code
         self.gen = g
 
-    def submit(self, src: int, dst: int, flits: int, tag: int, t: int | None = None, measure: bool = False) -> None:
-        """A packet of ``flits`` flits from router id ``src`` to ``dst``, created at cycle ``t`` (now);
-        with ``measure`` its latency joins the statistics."""
-        if self.ctr[core.K_NFREE] < self.N + 2:
+    def submit(self, src: int, dst: int, flits: int, tag: int, t: int | None = None, measure: bool = False,
+               cut: int | None = None) -> None:
+        """A message of ``flits`` flits from endpoint ``src`` to ``dst``, created at cycle ``t`` (now),
+        injected as packets of ``cut`` flits (default ``packet_flits``); with ``measure`` its
+        packets join the latency statistics."""
+        if self.ctr[core.K_NFREE] < 2 * self.E + 4:
             self._grow()
-        path = self.path_id.get((src, dst), -1)
-        core.submit(self.pk, self.free, self.ctr, self.sq, src, dst, flits, self.t if t is None else t, tag, path,
-                    int(measure))
+        t = self.t if t is None else t
+        if t > self.t and not self.busy:  # an idle network's clock may jump
+            self.t = t
+        path = self.path_id.get((int(self.fab.ep_r[src]), int(self.fab.ep_r[dst])), -1) if self.path_id else -1
+        core.submit(self.pk, self.free, self.ctr, self.es[0], src, dst, flits, cut or self.noc.packet_flits,
+                    max(t, self.t), tag, path, int(measure))
 
     def advance(self, t_end: int, stop_on_delivery: bool = False) -> int:
-        """Run until cycle ``t_end`` (or the first delivery with ``stop_on_delivery``); return the
-        cycle reached. Deliveries are then in ``self.dl[:ndl]`` (tag, injected, delivered cycle)."""
+        """Run until cycle ``t_end`` (or the first cycle with a delivery, with ``stop_on_delivery``,
+        or when the delivery buffer is nearly full); return the cycle reached. Deliveries are then
+        in ``take_deliveries()``."""
         while self.t < t_end:
-            t, code = core.run(
-                self.t, t_end, self.cfg, self.fab.nbr, self.fab.nbr_in, self.fab.lat, self.fab.ser, self.obusy, self.fab.up, self.fab.up_port,
-                self.fab.up_lat, self.fab.next_port, self.fab.wrap, self.fab.dim, self.fab.coord, self.paths,
-                self.bpid, self.bseq, self.bhd, self.bn, self.vst, self.vrd, self.vout, self.vovc, self.vlo, self.vhi,
-                self.ocr, self.oown, self.otl, self.va_ip, self.va_op, self.sa_ip, self.sa_op, self.sa_ac, self.rfl,
-                self.sq, self.nvc, self.nseq, self.ncr, self.nown, self.nlast, self.pk, self.free, self.ctr,
-                self.fw, self.fwn, self.cw, self.cwn, self.gen, self.perm, self.hot, self.hotcum, self.sizes,
-                self.sizecum, self.onstate, self.stats, self.hist, self.accnode, self.dl, stop_on_delivery)
+            t, code = core.run(self.t, t_end, self.cfg, self.topo, self.rs, self.es, self.pk, self.free, self.ctr,
+                               self.fw, self.fwn, self.cw, self.cwn, self.gen, self.perm, self.hot, self.hotcum,
+                               self.sizes, self.sizecum, self.stats, self.hist, self.accnode, self.lbusy, self.dl,
+                               stop_on_delivery)
             self.t = int(t)
             if code == core.RETURN_POOL:
                 self._grow()
@@ -191,14 +191,21 @@ class RouterNet:
 
     @property
     def in_flight(self) -> int:
+        """Flits in the network."""
         return int(self.ctr[core.K_INFLIGHT])
 
     @property
     def queued(self) -> int:
-        """Packets waiting in source queues (the one being injected included)."""
-        return int(self.sq[:, 2].sum())
+        """Messages not yet wholly injected."""
+        return int(self.ctr[core.K_QUEUED])
+
+    @property
+    def busy(self) -> bool:
+        """Anything in flight, queued, or still on a channel (flits or credits)."""
+        return bool(self.ctr[core.K_INFLIGHT] or self.ctr[core.K_QUEUED] or self.ctr[core.K_WHEEL])
 
     def take_deliveries(self) -> np.ndarray:
+        """Rows (tag, first injection cycle, delivery cycle, kind, flits) since the last call."""
         n = int(self.ctr[core.K_NDL])
         out = self.dl[:n].copy()
         self.ctr[core.K_NDL] = 0
@@ -206,5 +213,4 @@ class RouterNet:
 
     def stuck(self) -> list[str]:
         """Routers holding flits, by coordinates."""
-        return [",".join(map(str, self.fab.nodes[r])) for r in np.nonzero(self.rfl)[0]]
-
+        return [",".join(map(str, self.fab.nodes[r])) for r in np.nonzero(self.rs[18])[0]]

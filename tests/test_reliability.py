@@ -31,7 +31,8 @@ BAD = [
      "each laser would need"),
     ("units: [{name: d, kind: digital}]\nnoc: {dims: [20000, 20000]}", "at most 65,536"),
     ("units: [{name: d, kind: digital}]\nnoc: {route_table: {'0,0->1,0': []}}", "is empty"),
-    ("units: [{name: d, kind: digital}]\nnoc: {buffer_flits: 4, packet_flits: 8}", "must hold a whole packet"),
+    ("units: [{name: d, kind: digital}]\nnoc: {router_latency_cycles: 2}", "greater than or equal to 3"),
+    ("units: [{name: d, kind: digital}]\nnoc: {pipeline: [1, 0, 1, 1]}", "VA, SA, ST >= 1"),
     ("units: [{name: r, kind: reram, params: {cols_per_adc: 256}}, {name: d, kind: digital}]", "exceeds cols 128"),
     ("units: [{name: r, kind: reram, params: {crossbars: 1.0e30}}, {name: d, kind: digital}]", "crossbars"),
 ]
