@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 
 from prismsim.hw.cost import Cost
 from prismsim.hw.memory import mem_cost, mem_latency_ps, mem_ps
-from prismsim.hw.noc import check_deadlock_free, head_latency_ps, route, serialization_ps, transfer_energy
+from prismsim.hw.noc import (check_deadlock_free, head_latency_ps, port_cycles_per_flit, route, serialization_ps,
+                             transfer_energy)
 from prismsim.hw.ops import GEMM_KINDS
 from prismsim.hw.spec import Arch, Unit
 from prismsim.hw.errors import PrismError
@@ -100,8 +101,8 @@ def transfer_times(arch: Arch, src_node, dst_node, nbytes: int, src_mem: str | N
     ends = [mems[m] for m in (src_mem, dst_mem) if m]
     path = route(noc, src_node, dst_node)
     ideal = head_latency_ps(noc, path) + sum(mem_latency_ps(m) for m in ends)
-    ser = max([serialization_ps(noc, path, nbytes)] + [mem_ps(m, nbytes) for m in ends])
-    return ideal, ideal + ser
+    per = [port_cycles_per_flit(noc, mems[m].bandwidth_gbps if m else None) for m in (src_mem, dst_mem)]
+    return ideal, ideal + serialization_ps(noc, path, nbytes, *per)
 
 
 Region = tuple[float, float, float, float]  # tokens [t0, t1) x channels [c0, c1), normalised to [0, 1)

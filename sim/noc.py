@@ -29,7 +29,7 @@ import numpy as np
 import simpy
 
 from prismsim.hw.memory import Memory, mem_latency_ps
-from prismsim.hw.noc import NocParams, route_links
+from prismsim.hw.noc import NocParams, port_cycles_per_flit, route_links
 
 from . import router_core as core
 from .fabric import build
@@ -62,10 +62,9 @@ class Network:
         extra = [fab.index[tuple(self.mems[m].position)] for m in names]
         N = len(fab.nodes)
         self.mem_ep = {m: N + i for i, m in enumerate(names)}
-        # a memory's port moves bandwidth / flit bytes flits per cycle (at most one)
-        rates = {N + i: min(1.0, self.mems[m].bandwidth_gbps * self.cyc / 1000 / noc.flit_bytes)
-                 for i, m in enumerate(names)}
-        self.rn = None if ideal else RouterNet(noc, build(noc, extra), rates=rates, per_packet=recorder is not None)
+        # a memory's port moves a flit per flit bytes / bandwidth (at least a cycle)
+        per = {N + i: port_cycles_per_flit(noc, self.mems[m].bandwidth_gbps) for i, m in enumerate(names)}
+        self.rn = None if ideal else RouterNet(noc, build(noc, extra), per_flit=per, per_packet=recorder is not None)
         self._tr: dict[int, _Transfer] = {}
         self._next_tag = 0
         self._pending: list = []   # (time ps, order, kind, transfer id): memory latencies, ideal deliveries

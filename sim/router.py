@@ -40,18 +40,18 @@ def zero_load_cycles(noc: NocParams, hops: float, link_cycles: float, flits: flo
     """Creation to tail ejection of a lone ``flits``-flit packet over ``hops`` router-to-router links
     whose latencies sum to ``link_cycles``. A channel of latency L delivers at L + 1 cycles (BookSim's
     channels): 2 cycles into the first router and 2 out of the last, RC + VA + SA + ST - 1 in each
-    of the hops + 1 routers, L + 1 per link, and the body flits behind the head."""
-    return 4 + (hops + 1) * (sum(noc.stages) - 1) + link_cycles + hops + flits - 1
+    of the hops + 1 routers, L + 1 per link, and the body flits behind the head, one per SA cycles."""
+    return 4 + (hops + 1) * (sum(noc.stages) - 1) + link_cycles + hops + (flits - 1) * noc.stages[2]
 
 
 class RouterNet:
     """State of one network of IQ VC routers; ``advance`` runs it cycle by cycle.
 
-    ``extra``: routers that get one more endpoint each (memory ports); ``rates``: flits per cycle
-    an endpoint can send and take (memories slower than a flit a cycle), by endpoint id."""
+    ``extra``: routers that get one more endpoint each (memory ports); ``per_flit``: cycles an
+    endpoint takes to send or take a flit when more than one (slow memories), by endpoint id."""
 
     def __init__(self, noc: NocParams, fabric: Fabric | None = None, extra: list[int] | None = None,
-                 rates: dict[int, float] | None = None, pool: int = 4096, deliveries: int = 4096,
+                 per_flit: dict[int, float] | None = None, pool: int = 4096, deliveries: int = 4096,
                  per_packet: bool = False):
         rc, va, sa, st = noc.stages
         if rc < 0 or va < 1 or sa < 1 or st < 1:
@@ -67,8 +67,7 @@ class RouterNet:
                              DEADLOCK_CYCLES, int(per_packet)], np.int64)
         ser = f.ser.astype(np.float64)
         ep_per = np.ones(E)
-        for e, rate in (rates or {}).items():  # a slow endpoint sends and takes a flit every 1/rate cycles
-            per = max(1.0, 1.0 / rate)
+        for e, per in (per_flit or {}).items():  # a slow endpoint sends and takes a flit every per cycles
             ep_per[e] = per
             ser[f.ep_r[e], f.ep_p[e]] = per
         span = sa + st + int(f.lat.max()) + int(np.ceil(ser.max())) + noc.credit_delay_cycles + 4
@@ -86,13 +85,13 @@ class RouterNet:
         ocr = np.where((f.nbr >= 0)[:, :, None], B, 0).astype(np.int64) * np.ones((1, 1, V), np.int64)
         # router state: buffers (packet, flit index, head, count), VC state, ready cycle, route,
         # output VC and range; output credits, owners, tail-credit wait; arbiter pointers; flits
-        # per router; cycle each output port is free again
+        # per router; cycle each output port is free again; cycle each router next has work
         self.rs = (z((N, P, V, B), np.int64), z((N, P, V, B), np.int64), z((N, P, V), np.int64),
                    z((N, P, V), np.int64), z((N, P, V), np.int64), z((N, P, V), np.int64), z((N, P, V), np.int64),
                    z((N, P, V), np.int64), z((N, P, V), np.int64), z((N, P, V), np.int64), ocr,
                    np.full((N, P, V), -1, np.int64), z((N, P, V), np.int64), np.full((N, P, V), -1, np.int64),
                    np.full((N, P, V), -1, np.int64), np.full((N, P), -1, np.int64), np.full((N, P), -1, np.int64),
-                   np.full((N, P), -1, np.int64), z(N, np.int64), z((N, P)))
+                   np.full((N, P), -1, np.int64), z(N, np.int64), z((N, P)), z(N, np.int64))
         # endpoint state: source queues, packet being sent, its VC and next flit, credits and
         # owners of the router's local input VCs, last VC, next free cycle, on/off state
         self.es = (z((E, 3), np.int64), np.full(E, -1, np.int64), np.full(E, -1, np.int64), z(E, np.int64),

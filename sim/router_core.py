@@ -321,7 +321,7 @@ def run(t, t_end, cfg, topo, rs, es, pk, free, ctr, fw, fwn, cw, cwn, gen, perm,
         stats, hist, accnode, lbusy, dl, stop_on_delivery):
     nbr, nbr_in, lat, ser, up, up_port, up_lat, nxt, wrap, dim, coord, paths, loc, ep_r, ep_p, ep_per = topo
     bpid, bseq, bhd, bn, vst, vrd, vout, vovc, vlo, vhi, ocr, oown, otl, va_ip, va_op, sa_ip, sa_op, sa_ac, \
-        rfl, obusy = rs
+        rfl, obusy, wake = rs
     sq, ncur, nvc, nseq, ncr, nown, nlast, ep_next, onstate = es
     N, P = nbr.shape
     E = ep_r.shape[0]
@@ -343,6 +343,7 @@ def run(t, t_end, cfg, topo, rs, es, pk, free, ctr, fw, fwn, cw, cwn, gen, perm,
                 ncr[r, v] += 1
             else:
                 ocr[r, p, v] += 1
+                wake[r] = t
                 if WTC == 1 and otl[r, p, v] == 1 and ocr[r, p, v] == B:
                     otl[r, p, v] = 0
                     oown[r, p, v] = -1
@@ -357,6 +358,7 @@ def run(t, t_end, cfg, topo, rs, es, pk, free, ctr, fw, fwn, cw, cwn, gen, perm,
             bseq[r, p, v, (bhd[r, p, v] + bn[r, p, v]) % B] = seq
             bn[r, p, v] += 1
             rfl[r] += 1
+            wake[r] = t
             if vst[r, p, v] == IDLE:
                 vst[r, p, v] = ROUTING
                 vrd[r, p, v] = t
@@ -366,8 +368,9 @@ def run(t, t_end, cfg, topo, rs, es, pk, free, ctr, fw, fwn, cw, cwn, gen, perm,
             _generate(t, E, gen, perm, hot, hotcum, sizes, sizecum, onstate, pk, free, ctr, sq, stats)
         _inject(t, E, V, topo, sq, ncur, nvc, nseq, ncr, nown, nlast, ep_next, pk, free, ctr, fw, fwn)
         for r in range(N):
-            if rfl[r] == 0:
+            if rfl[r] == 0 or wake[r] > t:  # a router with nothing that can change sleeps
                 continue
+            acted = False
             for p in range(P):  # RC: heads whose route stage ends now go to VC allocation
                 for v in range(V):
                     if vst[r, p, v] == ROUTING and t >= vrd[r, p, v] + RD:
@@ -375,8 +378,10 @@ def run(t, t_end, cfg, topo, rs, es, pk, free, ctr, fw, fwn, cw, cwn, gen, perm,
                         vout[r, p, v], vlo[r, p, v], vhi[r, p, v] = op, lo, hi
                         vst[r, p, v] = VA
                         vrd[r, p, v] = t
-            _allocate_vcs(r, t, P, V, cfg, topo, rs, pk, scratch)
-            _allocate_switch(r, t, P, V, cfg, topo, rs, pk, ctr, fw, fwn, cw, cwn, lbusy, sw)
+                        acted = True
+            acted |= _allocate_vcs(r, t, P, V, cfg, topo, rs, pk, scratch)
+            acted |= _allocate_switch(r, t, P, V, cfg, topo, rs, pk, ctr, fw, fwn, cw, cwn, lbusy, sw)
+            wake[r] = t + 1 if acted else _next_wake(r, t, P, V, RD, rs)
         t += 1
         if ctr[K_INFLIGHT] > 0 and t - ctr[K_LASTMOVE] > cfg[C_DEADLOCK]:
             return t, RETURN_DEADLOCK
@@ -386,10 +391,32 @@ def run(t, t_end, cfg, topo, rs, es, pk, free, ctr, fw, fwn, cw, cwn, gen, perm,
 
 
 @nb.njit(cache=True)
+def _next_wake(r, t, P, V, RD, rs):
+    """The first cycle router r, which did nothing at cycle t, can act again by itself (a stage
+    ends, a VC becomes ready, an output port frees); arriving flits and credits wake it too."""
+    bn, vst, vrd, vout, vovc, ocr, obusy = rs[3], rs[4], rs[5], rs[6], rs[7], rs[10], rs[19]
+    nxt = np.int64(1) << 62
+    for p in range(P):
+        for v in range(V):
+            st = vst[r, p, v]
+            if st == ROUTING:
+                nxt = min(nxt, vrd[r, p, v] + RD)
+            elif st == VA:
+                if vrd[r, p, v] > t:
+                    nxt = min(nxt, vrd[r, p, v])
+            elif st == ACTIVE and bn[r, p, v] > 0:
+                if vrd[r, p, v] > t:
+                    nxt = min(nxt, vrd[r, p, v])
+                elif ocr[r, vout[r, p, v], vovc[r, p, v]] > 0:
+                    nxt = min(nxt, np.int64(np.ceil(obusy[r, vout[r, p, v]])))
+    return max(nxt, t + 1)
+
+
+@nb.njit(cache=True)
 def _allocate_vcs(r, t, P, V, cfg, topo, rs, pk, scratch):
     """VA at router r: separable input-first round robin, or iSLIP (grant then accept), one iteration."""
     bpid, bseq, bhd, bn, vst, vrd, vout, vovc, vlo, vhi, ocr, oown, otl, va_ip, va_op, sa_ip, sa_op, sa_ac, \
-        rfl, obusy = rs
+        rfl, obusy, wake = rs
     dim = topo[9]
     PV = P * V
     islip = cfg[C_VAALG] == 1
@@ -418,7 +445,7 @@ def _allocate_vcs(r, t, P, V, cfg, topo, rs, pk, scratch):
                 if not islip:
                     break
     if nreq == 0:
-        return
+        return False
     best_in, best_d = scratch[0], scratch[1]
     accept = scratch[2]    # per input VC: the output VC it takes
     accept[:] = -1
@@ -452,6 +479,7 @@ def _allocate_vcs(r, t, P, V, cfg, topo, rs, pk, scratch):
             pid = bpid[r, p, v, bhd[r, p, v]]
             pk[pid, DIM] = dim[r, op]
             pk[pid, CLS] = 1 if V > 1 and ov >= V // 2 else 0
+    return True
 
 
 @nb.njit(cache=True, inline="always")
@@ -488,7 +516,7 @@ def _allocate_switch(r, t, P, V, cfg, topo, rs, pk, ctr, fw, fwn, cw, cwn, lbusy
                 sa_req[p] = v
                 break
     if not anyreq:
-        return
+        return False
     if not islip:
         for op in range(P):
             p = grant_in[op]
@@ -496,7 +524,7 @@ def _allocate_switch(r, t, P, V, cfg, topo, rs, pk, ctr, fw, fwn, cw, cwn, lbusy
                 sa_op[r, op] = p
                 sa_ip[r, p] = sa_req[p]
                 _traverse(r, p, sa_req[p], op, t, cfg, topo, rs, pk, ctr, fw, fwn, cw, cwn, lbusy)
-        return
+        return True
     take = sw[3]       # iSLIP: the granting output each input accepts
     take[:] = -1
     for op in range(P):
@@ -515,6 +543,7 @@ def _allocate_switch(r, t, P, V, cfg, topo, rs, pk, ctr, fw, fwn, cw, cwn, lbusy
                 sa_ip[r, p] = v
                 _traverse(r, p, v, op, t, cfg, topo, rs, pk, ctr, fw, fwn, cw, cwn, lbusy)
                 break
+    return True
 
 
 @nb.njit(cache=True)
@@ -523,7 +552,7 @@ def _traverse(r, p, v, op, t, cfg, topo, rs, pk, ctr, fw, fwn, cw, cwn, lbusy):
     the switch and the link; a credit goes back upstream."""
     nbr, nbr_in, lat, ser, up, up_port, up_lat, nxt, wrap, dim, coord, paths, loc, ep_r, ep_p, ep_per = topo
     bpid, bseq, bhd, bn, vst, vrd, vout, vovc, vlo, vhi, ocr, oown, otl, va_ip, va_op, sa_ip, sa_op, sa_ac, \
-        rfl, obusy = rs
+        rfl, obusy, wake = rs
     B = cfg[C_B]
     h = bhd[r, p, v]
     pid, seq = bpid[r, p, v, h], bseq[r, p, v, h]

@@ -130,7 +130,8 @@ def test_noc_and_dram_by_hand():
     assert xy_route((0, 0), (2, 1)) == ((0, 0), (1, 0), (2, 0), (2, 1))
     assert hops((3, 3), (0, 0)) == 6
     path = xy_route((0, 0), (2, 1))
-    assert head_latency_ps(noc, path) == (4 * 4 + 3 * 1) * 1000
+    # router model at zero load: 2 cycles in, 4 routers x (4 - 1), 3 links x (1 + 1), 2 cycles out
+    assert head_latency_ps(noc, path) == (2 + 4 * 3 + 3 * 2 + 2) * 1000
     e = transfer_energy(noc, path, 100).energy_pj
     assert e["router"] == pytest.approx(800 * 4 * 0.615) and e["link"] == pytest.approx(800 * 3 * 0.344)
     d = mem_cost(DramParams(), 8192)   # HBM3: 819.2 GB/s, 4.05 pJ/bit

@@ -65,7 +65,8 @@ def test_points_are_hashed_and_sampling_is_seeded(tmp_path):
 def test_random_sample_of_a_grid_too_big_to_list(tmp_path):
     # 10^12 combinations: the sample draws indices, never the grid
     axes = "".join(f"  noc.{k}: [{', '.join(map(str, range(1, 11)))}]\n" for k in
-                   ("vcs", "packet_flits", "router_latency_cycles", "link_latency_cycles"))
+                   ("vcs", "packet_flits", "link_latency_cycles"))
+    axes += "  noc.router_latency_cycles: [" + ", ".join(str(i) for i in range(3, 13)) + "]\n"
     axes += "  noc.buffer_flits: [" + ", ".join(str(i) for i in range(10, 20)) + "]\n"   # a packet fits
     axes += "  noc.link_width_bits: [" + ", ".join(str(32 * i) for i in range(1, 11)) + "]\n"
     axes += "  noc.clock_ghz: [" + ", ".join(str(0.5 * i) for i in range(1, 11)) + "]\n"
