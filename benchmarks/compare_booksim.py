@@ -139,7 +139,9 @@ def booksim_point(binary: Path, cfg: Path, traffic: str, size: int, rate: float)
     def last(label):
         m = re.findall(rf"^{label} average = ([0-9.e+-]+)", out, re.M)
         return float(m[-1]) if m else float("nan")
+    m = re.search(r"Time taken is (\d+) cycles", out)
     return {"latency": last("Packet latency"), "injected": last("Injected flit rate"), "hops": last("Hops"),
+            "cycles": int(m.group(1)) if m else 0,
             "accepted": last("Accepted flit rate"), "aborted": "unstable" in out or "Aborting" in out, "wall_s": wall}
 
 
@@ -153,6 +155,7 @@ def ours_point(traffic: str, size: int, rate: float) -> dict:
     p = run_load(noc(), tr, rate, 10_000, seed=1)
     return {"latency": p.avg_packet_latency, "injected": p.injected, "accepted": p.accepted, "aborted": p.aborted,
             "hops": p.avg_hops + 1,  # routers visited, as BookSim counts hops
+            "cycles": p.cycles,
             "wall_s": time.perf_counter() - t0}
 
 
@@ -200,11 +203,14 @@ def main() -> None:
                        "saturation_prismsim": round(sat_o, 4), "saturation_gap": round(sat_o / sat_b - 1, 4)}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
-        tb = min(booksim_point(binary, cfg, "uniform", 1, 0.2)["wall_s"] for _ in range(3))
-        to = min(ours_point("uniform", 1, 0.2)["wall_s"] for _ in range(3))
+        b = min((booksim_point(binary, cfg, "uniform", 1, 0.2) for _ in range(3)), key=lambda x: x["wall_s"])
+        o = min((ours_point("uniform", 1, 0.2) for _ in range(3)), key=lambda x: x["wall_s"])
+        tb, to = b["wall_s"], o["wall_s"]
     doc = {"benchmark": "booksim", "machine": machine(), "config": CONFIG, "build_s": round(build_s, 1),
            "rows": rows, "load_point_wall_s": {"booksim": round(tb, 3), "prismsim": round(to, 3),
-                                               "ratio": round(to / tb, 2)}}
+                                               "ratio": round(to / tb, 2)},
+           "load_point_cycles": {"booksim": b["cycles"], "prismsim": o["cycles"]},
+           "us_per_cycle": {"booksim": round(tb / b["cycles"] * 1e6, 2), "prismsim": round(to / o["cycles"] * 1e6, 2)}}
     save(doc, args.out)
     print("| traffic | flits | zero-load BookSim | its closed form | zero-load prismsim | saturation BookSim | "
           "saturation prismsim | gap |")
@@ -213,7 +219,9 @@ def main() -> None:
         print(f"| {r['traffic']} | {r['packet_flits']} | {r['zero_load_booksim']} | "
               f"{r['zero_load_formula_at_booksim_hops']} | {r['zero_load_prismsim']} | "
               f"{r['saturation_booksim']} | {r['saturation_prismsim']} | {r['saturation_gap']:+.1%} |")
-    print(f"one load point: BookSim {tb:.3f} s, prismsim {to:.3f} s ({to / tb:.2f}x)")
+    print(f"one load point: BookSim {tb:.3f} s for {b['cycles']:,} cycles, prismsim {to:.3f} s for "
+          f"{o['cycles']:,} cycles ({to / tb:.2f}x the wall time; "
+          f"{doc['us_per_cycle']['prismsim']} vs {doc['us_per_cycle']['booksim']} us per cycle)")
 
 
 if __name__ == "__main__":

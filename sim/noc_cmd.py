@@ -13,24 +13,22 @@ from .output import atomic_file, check_new, make_dirs
 from .traffic import LATENCY_THRESHOLD, PATTERNS, Traffic, check_load, plot_curve, run_load
 
 
-def _pos_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer (got {text!r})") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer (got {text!r})")
-    return v
+def _int_from(lowest: int):
+    """An argparse type: an integer of at least ``lowest``."""
+    what = "a positive integer" if lowest == 1 else "a non-negative integer"
+
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            v = lowest - 1
+        if v < lowest:
+            raise argparse.ArgumentTypeError(f"expected {what} (got {text!r})")
+        return v
+    return parse
 
 
-def _nonneg_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer (got {text!r})") from None
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer (got {text!r})")
-    return v
+_pos_int, _nonneg_int = _int_from(1), _int_from(0)
 
 
 def add_parser(sub) -> None:

@@ -78,6 +78,8 @@ class LoadPoint:
     converged: bool = True       # warm-up settled (see module doc)
     aborted: bool = False        # latency passed the threshold: the point was cut short
     undelivered: int = 0         # measured packets still in the network at the end
+    cycles: int = 0              # cycles simulated: warm-up, measurement and drain
+    events: int = 0              # flit moves simulated (injections, switch traversals, ejections)
     histogram: dict = field(default_factory=dict)   # packet latency (whole cycles) -> packets
     net_histogram: dict = field(default_factory=dict)
 
@@ -250,7 +252,9 @@ def run_load(noc: NocParams, traffic: Traffic | str, rate: float, cycles: int = 
             if s[core.S_N] and s[core.S_LAT] / s[core.S_N] > latency_threshold:
                 aborted = True
                 break
-    return _point(noc, net, tr, rate, warm, min(t, end) - warm, converged, aborted)
+    p = _point(noc, net, tr, rate, warm, min(t, end) - warm, converged, aborted)
+    p.cycles, p.events = net.t, int(net.ctr[core.K_MOVES])
+    return p
 
 
 def _window(net: RouterNet, w0: int, w1: int) -> None:

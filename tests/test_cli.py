@@ -169,6 +169,16 @@ def _bad_arch(tmp_path, text):
     (["accuracy", "--model", "mnist-mlp", "--t", "nan"], "--t: time since programming must be a finite number"),
     (["accuracy", "--model", "mnist-mlp", "--samples", "5000"], "--samples: must be 1 to 1000"),
     (["noc", "--chiplets", "2x2"], "--chiplets: only with --topology chiplet (got --topology mesh)"),
+    (["noc", "--vcs", "0"], "--vcs: expected a positive integer (got '0')"),
+    (["noc", "--graph", "edges.txt"], "--graph: only with --topology graph (got --topology mesh)"),
+    (["noc", "--topology", "graph"], "--topology graph: give the edge list with --graph FILE"),
+    (["noc", "--hotspot", "3"], "--hotspot: only with --traffic hotspot (got --traffic uniform)"),
+    (["noc", "--traffic", "hotspot", "--hotspot", "99"], "--hotspot: router 99 is not one of 0..63"),
+    (["noc", "--pipeline", "1,1"], "--pipeline: expected RC,VA,SA,ST cycles (got '1,1')"),
+    (["noc", "--pipeline", "1,0,1,1"], "RC must be >= 0 and VA, SA, ST >= 1 cycles"),
+    (["noc", "--routing", "odd_even", "--topology", "torus"], "routing odd_even needs topology mesh (got torus)"),
+    (["noc", "--packet-sizes", "1,x"], "--packet-sizes: expected comma-separated numbers (got '1,x')"),
+    (["noc", "--from-run", "."], "--from-run: . is not a run directory (no arch.yaml)"),
     (["compare", "--strategies", "greedy, equal,greedy"], "--strategies: 'greedy' is listed twice"),
 ])
 def test_bad_flags_one_line_exit_2(tmp_path, capsys, monkeypatch, argv, needle):

@@ -168,3 +168,20 @@ def test_same_seed_same_point():
     a = run_load(NocParams(dims=(4, 4)), "uniform", 0.2, 2000, seed=9)
     b = run_load(NocParams(dims=(4, 4)), "uniform", 0.2, 2000, seed=9)
     assert json.dumps(a.to_dict()) == json.dumps(b.to_dict())
+
+
+def test_noc_cli_json_rows_and_a_run_replayed(tmp_path, capsys):
+    from prismsim.sim.cli import main
+    assert main(["noc", "--dims", "4x4", "--rate", "0.1", "--cycles", "2000", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert {"p50", "p95", "p99", "net_p99", "aborted", "converged"} <= set(row) and row["accepted"] > 0.09
+    assert main(["noc", "--topology", "torus", "--dims", "4x4", "--routing", "dor", "--traffic", "tornado",
+                 "--rate", "0.1", "--cycles", "1000", "--vc-allocator", "islip", "--sw-allocator", "islip"]) == 0
+    out = capsys.readouterr().out
+    assert "tornado traffic on a 4x4 torus (dor)" in out
+    run = tmp_path / "run"
+    assert main(["simulate", "--model", "mlp", "--out", str(run), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["noc", "--from-run", str(run), "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["transfers"] > 0 and rep["packets"] >= rep["transfers"] and rep["last_arrival_cycle"] > 0
