@@ -14,7 +14,8 @@ Every row: an 8x8 mesh, dimension-order routing, 2 VCs x 8 flits, BookSim's defa
 injection, 1- and 4-flit packets, and uniform, transpose, bit-complement and hotspot traffic
 (BookSim's hotspot: every packet to one of the four central routers). Measured in both:
 
-* zero-load latency: mean packet latency at 0.002 packets/node/cycle, and ``sim.router.zero_load_cycles``
+* zero-load latency: mean packet latency at 0.002 packets/node/cycle (prismsim over 100,000 cycles
+  to tame the sampling of random routes), and ``sim.router.zero_load_cycles``
   at BookSim's own mean hop count (the two simulators sample different random routes);
 * saturation throughput: the highest offered load (flits/node/cycle) whose mean packet latency stays
   under 3x zero-load with the accepted rate keeping up (>= 95% of injected), by bisection to 0.005;
@@ -149,10 +150,10 @@ def noc() -> NocParams:
     return NocParams(dims=(8, 8), vcs=2, buffer_flits=8, packet_flits=1)
 
 
-def ours_point(traffic: str, size: int, rate: float) -> dict:
+def ours_point(traffic: str, size: int, rate: float, cycles: int = 10_000) -> dict:
     tr = Traffic(traffic, hot=HOT if traffic == "hotspot" else (), sizes=(size,))
     t0 = time.perf_counter()
-    p = run_load(noc(), tr, rate, 10_000, seed=1)
+    p = run_load(noc(), tr, rate, cycles, seed=1)
     return {"latency": p.avg_packet_latency, "injected": p.injected, "accepted": p.accepted, "aborted": p.aborted,
             "hops": p.avg_hops + 1,  # routers visited, as BookSim counts hops
             "cycles": p.cycles,
@@ -189,7 +190,7 @@ def main() -> None:
         for name, bs in TRAFFICS.items():
             for size in SIZES:
                 b0 = booksim_point(binary, cfg, bs, size, 0.002 * size)
-                o0 = ours_point(name, size, 0.002 * size)
+                o0 = ours_point(name, size, 0.002 * size, 100_000)  # a long window: less sampling noise
                 zl_b, zl_o = b0["latency"], o0["latency"]
                 # the closed form at BookSim's own mean hop count: what separates the two means is
                 # only which routes the random draws sampled

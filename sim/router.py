@@ -85,13 +85,14 @@ class RouterNet:
         ocr = np.where((f.nbr >= 0)[:, :, None], B, 0).astype(np.int64) * np.ones((1, 1, V), np.int64)
         # router state: buffers (packet, flit index, head, count), VC state, ready cycle, route,
         # output VC and range; output credits, owners, tail-credit wait; arbiter pointers; flits
-        # per router; cycle each output port is free again; cycle each router next has work
+        # per router; cycle each output port is free again; cycle each router next has work; heads
+        # in RC or VA per router
         self.rs = (z((N, P, V, B), np.int64), z((N, P, V, B), np.int64), z((N, P, V), np.int64),
                    z((N, P, V), np.int64), z((N, P, V), np.int64), z((N, P, V), np.int64), z((N, P, V), np.int64),
                    z((N, P, V), np.int64), z((N, P, V), np.int64), z((N, P, V), np.int64), ocr,
                    np.full((N, P, V), -1, np.int64), z((N, P, V), np.int64), np.full((N, P, V), -1, np.int64),
                    np.full((N, P, V), -1, np.int64), np.full((N, P), -1, np.int64), np.full((N, P), -1, np.int64),
-                   np.full((N, P), -1, np.int64), z(N, np.int64), z((N, P)), z(N, np.int64))
+                   np.full((N, P), -1, np.int64), z(N, np.int64), z((N, P)), z(N, np.int64), z(N, np.int64))
         # endpoint state: source queues, packet being sent, its VC and next flit, credits and
         # owners of the router's local input VCs, last VC, next free cycle, on/off state
         self.es = (z((E, 3), np.int64), np.full(E, -1, np.int64), np.full(E, -1, np.int64), z(E, np.int64),

@@ -321,7 +321,7 @@ def run(t, t_end, cfg, topo, rs, es, pk, free, ctr, fw, fwn, cw, cwn, gen, perm,
         stats, hist, accnode, lbusy, dl, stop_on_delivery):
     nbr, nbr_in, lat, ser, up, up_port, up_lat, nxt, wrap, dim, coord, paths, loc, ep_r, ep_p, ep_per = topo
     bpid, bseq, bhd, bn, vst, vrd, vout, vovc, vlo, vhi, ocr, oown, otl, va_ip, va_op, sa_ip, sa_op, sa_ac, \
-        rfl, obusy, wake = rs
+        rfl, obusy, wake, npend = rs
     sq, ncur, nvc, nseq, ncr, nown, nlast, ep_next, onstate = es
     N, P = nbr.shape
     E = ep_r.shape[0]
@@ -362,6 +362,7 @@ def run(t, t_end, cfg, topo, rs, es, pk, free, ctr, fw, fwn, cw, cwn, gen, perm,
             if vst[r, p, v] == IDLE:
                 vst[r, p, v] = ROUTING
                 vrd[r, p, v] = t
+                npend[r] += 1
         ctr[K_WHEEL] -= fwn[slot]
         fwn[slot] = 0
         if synth:
@@ -371,15 +372,16 @@ def run(t, t_end, cfg, topo, rs, es, pk, free, ctr, fw, fwn, cw, cwn, gen, perm,
             if rfl[r] == 0 or wake[r] > t:  # a router with nothing that can change sleeps
                 continue
             acted = False
-            for p in range(P):  # RC: heads whose route stage ends now go to VC allocation
-                for v in range(V):
-                    if vst[r, p, v] == ROUTING and t >= vrd[r, p, v] + RD:
-                        op, lo, hi = _route(r, bpid[r, p, v, bhd[r, p, v]], topo, pk, cfg, ocr, oown)
-                        vout[r, p, v], vlo[r, p, v], vhi[r, p, v] = op, lo, hi
-                        vst[r, p, v] = VA
-                        vrd[r, p, v] = t
-                        acted = True
-            acted |= _allocate_vcs(r, t, P, V, cfg, topo, rs, pk, scratch)
+            if npend[r] > 0:  # heads in RC or VA
+                for p in range(P):  # RC: heads whose route stage ends now go to VC allocation
+                    for v in range(V):
+                        if vst[r, p, v] == ROUTING and t >= vrd[r, p, v] + RD:
+                            op, lo, hi = _route(r, bpid[r, p, v, bhd[r, p, v]], topo, pk, cfg, ocr, oown)
+                            vout[r, p, v], vlo[r, p, v], vhi[r, p, v] = op, lo, hi
+                            vst[r, p, v] = VA
+                            vrd[r, p, v] = t
+                            acted = True
+                acted |= _allocate_vcs(r, t, P, V, cfg, topo, rs, pk, scratch)
             acted |= _allocate_switch(r, t, P, V, cfg, topo, rs, pk, ctr, fw, fwn, cw, cwn, lbusy, sw)
             wake[r] = t + 1 if acted else _next_wake(r, t, P, V, RD, rs)
         t += 1
@@ -416,7 +418,7 @@ def _next_wake(r, t, P, V, RD, rs):
 def _allocate_vcs(r, t, P, V, cfg, topo, rs, pk, scratch):
     """VA at router r: separable input-first round robin, or iSLIP (grant then accept), one iteration."""
     bpid, bseq, bhd, bn, vst, vrd, vout, vovc, vlo, vhi, ocr, oown, otl, va_ip, va_op, sa_ip, sa_op, sa_ac, \
-        rfl, obusy, wake = rs
+        rfl, obusy, wake, npend = rs
     dim = topo[9]
     PV = P * V
     islip = cfg[C_VAALG] == 1
@@ -474,6 +476,7 @@ def _allocate_vcs(r, t, P, V, cfg, topo, rs, pk, scratch):
         va_ip[r, p, v] = ov
         vovc[r, p, v] = ov
         vst[r, p, v] = ACTIVE
+        npend[r] -= 1
         vrd[r, p, v] = t + cfg[C_VAD]
         if dim[r, op] >= 0:  # the head commits its dimension and dateline class (torus)
             pid = bpid[r, p, v, bhd[r, p, v]]
@@ -552,7 +555,7 @@ def _traverse(r, p, v, op, t, cfg, topo, rs, pk, ctr, fw, fwn, cw, cwn, lbusy):
     the switch and the link; a credit goes back upstream."""
     nbr, nbr_in, lat, ser, up, up_port, up_lat, nxt, wrap, dim, coord, paths, loc, ep_r, ep_p, ep_per = topo
     bpid, bseq, bhd, bn, vst, vrd, vout, vovc, vlo, vhi, ocr, oown, otl, va_ip, va_op, sa_ip, sa_op, sa_ac, \
-        rfl, obusy, wake = rs
+        rfl, obusy, wake, npend = rs
     B = cfg[C_B]
     h = bhd[r, p, v]
     pid, seq = bpid[r, p, v, h], bseq[r, p, v, h]
@@ -588,6 +591,7 @@ def _traverse(r, p, v, op, t, cfg, topo, rs, pk, ctr, fw, fwn, cw, cwn, lbusy):
         if bn[r, p, v] > 0:
             vst[r, p, v] = ROUTING
             vrd[r, p, v] = t + 1
+            npend[r] += 1
         else:
             vst[r, p, v] = IDLE
     else:
