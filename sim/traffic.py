@@ -303,7 +303,8 @@ def _point(noc, net, tr, rate, warm, window, converged, aborted) -> LoadPoint:
                      _quantile(h0, .99), float(s[core.S_NETMIN]), float(s[core.S_NETMAX]), _quantile(h1, .5),
                      _quantile(h1, .95), _quantile(h1, .99), float(node_rate.min()), float(node_rate.max()),
                      warm, converged, aborted, und,
-                     {int(k): int(h0[k]) for k in np.nonzero(h0)[0]}, {int(k): int(h1[k]) for k in np.nonzero(h1)[0]})
+                     histogram={int(k): int(h0[k]) for k in np.nonzero(h0)[0]},
+                     net_histogram={int(k): int(h1[k]) for k in np.nonzero(h1)[0]})
 
 
 def saturation(noc: NocParams, traffic: Traffic | str, cycles: int = 10_000, seed: int = 0, lo: float = 0.0,
