@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from prismsim.hw.cost import Cost
-from prismsim.hw.memory import mem_cost, mem_latency_ps, mem_ps
+from prismsim.hw.memory import mem_cost, mem_latency_ps
 from prismsim.hw.noc import (check_deadlock_free, head_latency_ps, port_cycles_per_flit, route, serialization_ps,
                              transfer_energy)
 from prismsim.hw.ops import GEMM_KINDS

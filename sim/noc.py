@@ -31,7 +31,7 @@ import simpy
 from prismsim.hw.memory import Memory, mem_latency_ps
 from prismsim.hw.noc import NocParams, port_cycles_per_flit, route_links
 
-from . import router_core as core
+from . import router_layout as layout
 from .fabric import build
 from .router import RouterNet
 
@@ -111,7 +111,7 @@ class Network:
         tid = self._next_tag
         self._next_tag += 1
         if on_packet is not None and self.rn is not None:
-            self.rn.cfg[core.C_PERPKT] = 1  # deliveries per packet from now on
+            self.rn.cfg[layout.C_PERPKT] = 1  # deliveries per packet from now on
         self._tr[tid] = _Transfer(nbytes, on_done, on_packet, lat_out, tag, route)
         if self.ideal or nbytes <= 0:
             self._later(now + (lat_in + head + lat_out if nbytes > 0 or self.ideal else 0), 1, tid)
@@ -192,7 +192,7 @@ class Network:
         for tag, t_inj, t_done, kind, flits in rows.tolist():
             t = int(t_done * cyc)
             tr = self._tr[tag]
-            if kind == core.DL_PACKET:
+            if kind == layout.DL_PACKET:
                 if self.rec is not None:
                     self.rec.row(int(t_inj * cyc), t, "transfer", tr.route[5], "", -1, -1,
                                  min(flits * self.noc.flit_bytes, tr.nbytes), 0, 0.0)
@@ -233,7 +233,7 @@ class Network:
     @property
     def events(self) -> int:
         """Network events processed: flit moves (injections, switch traversals, ejections) and deliveries."""
-        return (int(self.rn.ctr[core.K_MOVES]) if self.rn is not None else 0) + self._delivered
+        return (int(self.rn.ctr[layout.K_MOVES]) if self.rn is not None else 0) + self._delivered
 
     @property
     def in_flight(self) -> int:

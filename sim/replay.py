@@ -14,7 +14,7 @@ from prismsim.hw.errors import PrismError
 from prismsim.hw.noc import NocParams
 from prismsim.hw.spec import Arch, load_arch
 
-from . import router_core as core
+from . import router_layout as layout
 from .router import RouterNet
 
 MAX_PACKETS = 5_000_000  # a replay past this many packets is refused (memory stays bounded)
@@ -61,7 +61,7 @@ def load_run(run_dir: str | Path) -> tuple[Arch, list]:
 def replay(noc: NocParams, rows: list) -> dict:
     """Replay transfers on ``noc``: packet latency statistics (cycles) and the cycle the last one arrived."""
     net = RouterNet(noc)
-    net.gen[core.G_W0], net.gen[core.G_W1] = 0, np.inf  # every packet measured
+    net.gen[layout.G_W0], net.gen[layout.G_W1] = 0, np.inf  # every packet measured
     idx = net.fab.index
     fb, pf = noc.flit_bytes, noc.packet_flits
     total = sum(-(-(-(-n // fb)) // pf) for *_, n in rows)
@@ -81,14 +81,14 @@ def replay(noc: NocParams, rows: list) -> dict:
     while net.in_flight or net.queued:
         last = max(last, _advance(net, net.t + 10_000))
     s = net.stats
-    n = int(s[core.S_N])
+    n = int(s[layout.S_N])
     h = net.hist[0]
     cum = np.cumsum(h)
     q = {k: float(np.searchsorted(cum, k / 100 * cum[-1])) if n else 0.0 for k in (50, 95, 99)}
-    return {"transfers": len(rows), "packets": n, "avg_packet_latency": s[core.S_LAT] / n if n else 0.0,
-            "avg_network_latency": s[core.S_NET] / n if n else 0.0, "min_latency": float(s[core.S_MIN]) if n else 0.0,
-            "max_latency": float(s[core.S_MAX]) if n else 0.0, "p50": q[50], "p95": q[95], "p99": q[99],
-            "avg_hops": s[core.S_HOPS] / n if n else 0.0, "last_arrival_cycle": last}
+    return {"transfers": len(rows), "packets": n, "avg_packet_latency": s[layout.S_LAT] / n if n else 0.0,
+            "avg_network_latency": s[layout.S_NET] / n if n else 0.0, "min_latency": float(s[layout.S_MIN]) if n else 0.0,
+            "max_latency": float(s[layout.S_MAX]) if n else 0.0, "p50": q[50], "p95": q[95], "p99": q[99],
+            "avg_hops": s[layout.S_HOPS] / n if n else 0.0, "last_arrival_cycle": last}
 
 
 def _advance(net: RouterNet, t: int) -> int:

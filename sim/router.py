@@ -29,6 +29,8 @@ from prismsim.hw.errors import PrismError
 from prismsim.hw.noc import NocParams
 
 from . import router_core as core
+from . import router_layout as layout
+from . import router_sources as sources
 from .fabric import Fabric, build
 
 ALLOCATORS = {"separable_input_first": 0, "islip": 1}
@@ -97,10 +99,10 @@ class RouterNet:
         # owners of the router's local input VCs, last VC, next free cycle, on/off state
         self.es = (z((E, 3), np.int64), np.full(E, -1, np.int64), np.full(E, -1, np.int64), z(E, np.int64),
                    np.full((E, V), B, np.int64), z((E, V), np.int64), np.full(E, -1, np.int64), z(E), z(E, np.int64))
-        self.pk = np.zeros((pool, core.PK_FIELDS), np.int64)
+        self.pk = np.zeros((pool, layout.PK_FIELDS), np.int64)
         self.free = np.arange(pool - 1, -1, -1, dtype=np.int64)
-        self.ctr = z(core.CTR, np.int64)
-        self.ctr[core.K_NFREE] = pool
+        self.ctr = z(layout.CTR, np.int64)
+        self.ctr[layout.K_NFREE] = pool
         cap = N * P + E + 8
         self.fw, self.fwn = z((D, cap, 5), np.int64), z(D, np.int64)
         self.cw, self.cwn = z((D, cap, 5), np.int64), z(D, np.int64)
@@ -112,14 +114,14 @@ class RouterNet:
     def _grow(self) -> None:
         """Double the pool (the free ids are the new rows, then the old free ones)."""
         old = self.pk.shape[0]
-        nfree = int(self.ctr[core.K_NFREE])
-        pk = np.zeros((2 * old, core.PK_FIELDS), np.int64)
+        nfree = int(self.ctr[layout.K_NFREE])
+        pk = np.zeros((2 * old, layout.PK_FIELDS), np.int64)
         pk[:old] = self.pk
         free = np.empty(2 * old, np.int64)
         free[:nfree] = self.free[:nfree]
         free[nfree:nfree + old] = np.arange(2 * old - 1, old - 1, -1)
         self.pk, self.free = pk, free
-        self.ctr[core.K_NFREE] = nfree + old
+        self.ctr[layout.K_NFREE] = nfree + old
 
     def traffic(self, gen: dict | None) -> None:
         """Synthetic sources on the routers' port-0 endpoints (``sim.traffic`` builds ``gen``), or
@@ -132,19 +134,19 @@ class RouterNet:
         self.sizes = np.ones(1, np.int64)
         self.sizecum = np.ones(1)
         self.stats = np.zeros(11)
-        self.stats[core.S_MIN] = self.stats[core.S_NETMIN] = np.inf
+        self.stats[layout.S_MIN] = self.stats[layout.S_NETMIN] = np.inf
         self.hist = np.zeros((2, HIST_BINS), np.int64)  # packet, network latency
         self.accnode = np.zeros(self.E)
         if gen is not None:
-            g[core.G_ON] = 1
-            g[core.G_P] = gen["p"]
-            g[core.G_PATTERN] = gen["pattern"]
-            g[core.G_HOTSHARE] = gen.get("hotshare", 0.0)
-            g[core.G_ALPHA] = gen.get("alpha", 0.0)
-            g[core.G_BETA] = gen.get("beta", 0.0)
-            g[core.G_PON] = gen.get("p_on", 0.0)
-            g[core.G_W0], g[core.G_W1] = gen["window"]
-            g[core.G_SOURCES] = N
+            g[layout.G_ON] = 1
+            g[layout.G_P] = gen["p"]
+            g[layout.G_PATTERN] = gen["pattern"]
+            g[layout.G_HOTSHARE] = gen.get("hotshare", 0.0)
+            g[layout.G_ALPHA] = gen.get("alpha", 0.0)
+            g[layout.G_BETA] = gen.get("beta", 0.0)
+            g[layout.G_PON] = gen.get("p_on", 0.0)
+            g[layout.G_W0], g[layout.G_W1] = gen["window"]
+            g[layout.G_SOURCES] = N
             self.perm = np.asarray(gen.get("perm", self.perm), np.int64)
             if "hot" in gen:
                 self.hot = np.asarray(gen["hot"], np.int64)
@@ -153,7 +155,7 @@ class RouterNet:
             self.sizes = np.asarray(gen["sizes"], np.int64)
             w = np.asarray(gen["size_weights"], float)
             self.sizecum = np.cumsum(w / w.sum())
-            core.seed(int(gen["seed"]))  # numba's own generator, seeded inside compiled code
+            sources.seed(int(gen["seed"]))  # numba's own generator, seeded inside compiled code
         self.gen = g
 
     def submit(self, src: int, dst: int, flits: int, tag: int, t: int | None = None, measure: bool = False,
@@ -161,13 +163,13 @@ class RouterNet:
         """A message of ``flits`` flits from endpoint ``src`` to ``dst``, created at cycle ``t`` (now),
         injected as packets of ``cut`` flits (default ``packet_flits``); with ``measure`` its
         packets join the latency statistics."""
-        if self.ctr[core.K_NFREE] < 2 * self.E + 4:
+        if self.ctr[layout.K_NFREE] < 2 * self.E + 4:
             self._grow()
         t = self.t if t is None else t
         if t > self.t and not self.busy:  # an idle network's clock may jump
             self.t = t
         path = self.path_id.get((int(self.fab.ep_r[src]), int(self.fab.ep_r[dst])), -1) if self.path_id else -1
-        core.submit(self.pk, self.free, self.ctr, self.es[0], src, dst, flits, cut or self.noc.packet_flits,
+        sources.submit(self.pk, self.free, self.ctr, self.es[0], src, dst, flits, cut or self.noc.packet_flits,
                     max(t, self.t), tag, path, int(measure))
 
     def advance(self, t_end: int, stop_on_delivery: bool = False) -> int:
@@ -180,35 +182,35 @@ class RouterNet:
                                self.sizes, self.sizecum, self.stats, self.hist, self.accnode, self.lbusy, self.dl,
                                stop_on_delivery)
             self.t = int(t)
-            if code == core.RETURN_POOL:
+            if code == layout.RETURN_POOL:
                 self._grow()
-            elif code == core.RETURN_DEADLOCK:
+            elif code == layout.RETURN_DEADLOCK:
                 raise PrismError(f"noc: deadlock: {self.in_flight} flits have not moved for {DEADLOCK_CYCLES:,} cycles "
                                  f"(cycle {self.t:,}); stuck at routers {', '.join(self.stuck()[:8])}")
-            elif code == core.RETURN_DELIVERED:
+            elif code == layout.RETURN_DELIVERED:
                 return self.t
         return self.t
 
     @property
     def in_flight(self) -> int:
         """Flits in the network."""
-        return int(self.ctr[core.K_INFLIGHT])
+        return int(self.ctr[layout.K_INFLIGHT])
 
     @property
     def queued(self) -> int:
         """Messages not yet wholly injected."""
-        return int(self.ctr[core.K_QUEUED])
+        return int(self.ctr[layout.K_QUEUED])
 
     @property
     def busy(self) -> bool:
         """Anything in flight, queued, or still on a channel (flits or credits)."""
-        return bool(self.ctr[core.K_INFLIGHT] or self.ctr[core.K_QUEUED] or self.ctr[core.K_WHEEL])
+        return bool(self.ctr[layout.K_INFLIGHT] or self.ctr[layout.K_QUEUED] or self.ctr[layout.K_WHEEL])
 
     def take_deliveries(self) -> np.ndarray:
         """Rows (tag, first injection cycle, delivery cycle, kind, flits) since the last call."""
-        n = int(self.ctr[core.K_NDL])
+        n = int(self.ctr[layout.K_NDL])
         out = self.dl[:n].copy()
-        self.ctr[core.K_NDL] = 0
+        self.ctr[layout.K_NDL] = 0
         return out
 
     def stuck(self) -> list[str]:

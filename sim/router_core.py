@@ -18,302 +18,12 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-IDLE, ROUTING, VA, ACTIVE = 0, 1, 2, 3  # input VC states
-# Pool rows are messages (SIZE flits from endpoint SRC to DST, cut into packets of CUT flits as
-# they are injected; LEFT flits not yet cut, PLEFT packets not yet delivered) and packets (MSG:
-# their message). Columns:
-SRC, DST, SIZE, CT, IT, NEXT, DIM, CLS, HOPS, MEAS, TAG, PATH, MSG, LEFT, PLEFT, CUT = range(16)
-PK_FIELDS = 16
-# cfg entries (int64)
-C_V, C_B, C_RD, C_VAD, C_SAD, C_STD, C_CD, C_WTC, C_ROUTING, C_VAALG, C_SAALG, C_DEADLOCK, C_PERPKT = range(13)
-CFG = 13
-# gen entries (synthetic traffic; float64)
-G_ON, G_P, G_PATTERN, G_HOTSHARE, G_ALPHA, G_BETA, G_PON, G_W0, G_W1, G_SOURCES = range(10)
-# stats entries (float64), over measured packets
-S_N, S_LAT, S_NET, S_HOPS, S_MIN, S_MAX, S_ACC, S_INJ, S_NETMIN, S_NETMAX, S_PKTS = range(11)
-# ctr entries (int64)
-K_NFREE, K_INFLIGHT, K_LASTMOVE, K_NDL, K_MOVES, K_WHEEL, K_QUEUED = range(7)
-CTR = 7
-# delivery rows: tag, first injection cycle, delivery cycle, kind (0 message, 1 packet), flits
-DL_MESSAGE, DL_PACKET = 0, 1
-
-RETURN_END, RETURN_DELIVERED, RETURN_POOL, RETURN_DEADLOCK = 0, 1, 2, 3
-
-
-@nb.njit(cache=True)
-def seed(s):
-    """Seed numba's random generator (the synthetic sources draw from it)."""
-    np.random.seed(s)
-
-
-@nb.njit(cache=True)
-def _route(r, pid, topo, pk, cfg, ocr, oown):
-    """Output port and VC range [lo, hi) for the head of packet ``pid`` at router ``r``."""
-    nbr, nbr_in, lat, ser, up, up_port, up_lat, nxt, wrap, dim, coord, paths, loc, ep_r, ep_p, ep_per = topo
-    V = cfg[C_V]
-    dst_ep = pk[pid, DST]
-    dst = ep_r[dst_ep]
-    if dst == r:
-        return ep_p[dst_ep], 0, V
-    if pk[pid, PATH] >= 0:
-        return paths[pk[pid, PATH], pk[pid, HOPS]], 0, V
-    alg = cfg[C_ROUTING]
-    if alg == 0:
-        return nxt[r, dst], 0, V
-    if alg == 3:  # torus: dateline classes, the upper half of the VCs from the wrap-around link on
-        op = nxt[r, dst]
-        crossed = pk[pid, CLS] if pk[pid, DIM] == dim[r, op] else 0
-        half = V // 2
-        if crossed == 1 or wrap[r, op] == 1:
-            return op, half, V
-        return op, 0, half
-    # adaptive on a 2D mesh: ports 1 +x, 2 -x, 3 +y, 4 -y
-    dx = coord[dst, 0] - coord[r, 0]
-    dy = coord[dst, 1] - coord[r, 1]
-    ydir = 3 if dy > 0 else 4
-    cand = np.zeros(3, np.int64)
-    nc = 0
-    if alg == 1:  # west-first: west only first, then adaptively among the productive ports
-        if dx < 0:
-            return 2, 0, V
-        if dx > 0:
-            cand[nc] = 1
-            nc += 1
-        if dy != 0:
-            cand[nc] = ydir
-            nc += 1
-    else:  # odd-even turn model (Chiu 2000), minimal
-        cx = coord[r, 0]
-        sx = coord[ep_r[pk[pid, SRC]], 0]
-        if dx == 0:
-            cand[nc] = ydir
-            nc += 1
-        elif dx > 0:
-            if dy == 0:
-                cand[nc] = 1
-                nc += 1
-            else:
-                if cx % 2 == 1 or cx == sx:
-                    cand[nc] = ydir
-                    nc += 1
-                if coord[dst, 0] % 2 == 1 or dx != 1:
-                    cand[nc] = 1
-                    nc += 1
-        else:
-            cand[nc] = 2
-            nc += 1
-            if cx % 2 == 0 and dy != 0:
-                cand[nc] = ydir
-                nc += 1
-    best, bestc = cand[0], -1
-    for k in range(nc):  # the port whose free output VCs have the most credits
-        op = cand[k]
-        c = 0
-        for v in range(V):
-            if oown[r, op, v] < 0:
-                c += ocr[r, op, v]
-        if c > bestc:
-            best, bestc = op, c
-    return best, 0, V
-
-
-@nb.njit(cache=True, inline="always")
-def _push(wheel, wn, t, a, b, c, d, e, ctr):
-    """Schedule an arrival at cycle t on a timing wheel (flits: a router, b port, c VC, d packet,
-    e flit index; credits: a router, b port, c VC; b = -1: endpoint a)."""
-    ctr[K_WHEEL] += 1
-    s = t & (wn.shape[0] - 1)
-    k = wn[s]
-    wheel[s, k, 0] = a
-    wheel[s, k, 1] = b
-    wheel[s, k, 2] = c
-    wheel[s, k, 3] = d
-    wheel[s, k, 4] = e
-    wn[s] = k + 1
-
-
-@nb.njit(cache=True)
-def _new_row(pk, free, ctr, src, dst, size, t, meas, tag, path):
-    """A pool row: a message of ``size`` flits sent whole (CUT = SIZE), or a packet."""
-    ctr[K_NFREE] -= 1
-    pid = free[ctr[K_NFREE]]
-    pk[pid, SRC] = src
-    pk[pid, DST] = dst
-    pk[pid, SIZE] = size
-    pk[pid, CT] = t
-    pk[pid, IT] = -1
-    pk[pid, NEXT] = -1
-    pk[pid, DIM] = -1
-    pk[pid, CLS] = 0
-    pk[pid, HOPS] = 0
-    pk[pid, MEAS] = meas
-    pk[pid, TAG] = tag
-    pk[pid, PATH] = path
-    pk[pid, MSG] = -1
-    pk[pid, LEFT] = size
-    pk[pid, PLEFT] = 1
-    pk[pid, CUT] = size
-    return pid
-
-
-@nb.njit(cache=True)
-def _enqueue(pk, sq, pid, n, ctr):
-    """Append message ``pid`` to endpoint ``n``'s source queue (sq[n] = head, tail, length)."""
-    ctr[K_QUEUED] += 1
-    if sq[n, 2] == 0:
-        sq[n, 0] = pid
-    else:
-        pk[sq[n, 1], NEXT] = pid
-    sq[n, 1] = pid
-    sq[n, 2] += 1
-
-
-@nb.njit(cache=True)
-def submit(pk, free, ctr, sq, src, dst, size, cut, t, tag, path, meas):
-    """A message of ``size`` flits from endpoint ``src`` to ``dst`` created at cycle ``t``, injected
-    as packets of ``cut`` flits (the last one shorter)."""
-    pid = _new_row(pk, free, ctr, src, dst, size, t, meas, tag, path)
-    pk[pid, CUT] = cut
-    pk[pid, PLEFT] = (size + cut - 1) // cut
-    _enqueue(pk, sq, pid, src, ctr)
-    return pid
-
-
-@nb.njit(cache=True)
-def _generate(t, E, gen, perm, hot, hotcum, sizes, sizecum, onstate, pk, free, ctr, sq, stats):
-    """Synthetic sources: each of the first ``gen[G_SOURCES]`` endpoints may create a message (one packet)."""
-    for n in range(min(E, int(gen[G_SOURCES]))):
-        p_inj = gen[G_P]
-        if gen[G_ALPHA] > 0:  # on/off: a two-state Markov source, rate p_on while on
-            if onstate[n] == 1:
-                if np.random.random() < gen[G_BETA]:
-                    onstate[n] = 0
-            elif np.random.random() < gen[G_ALPHA]:
-                onstate[n] = 1
-            p_inj = gen[G_PON] if onstate[n] == 1 else 0.0
-        if np.random.random() >= p_inj:
-            continue
-        pat = int(gen[G_PATTERN])
-        nsrc = int(gen[G_SOURCES])
-        if pat == 0:
-            dst = np.random.randint(0, nsrc)
-        elif pat == 1:
-            dst = perm[n]
-        elif np.random.random() < gen[G_HOTSHARE]:  # hotspot: a hot endpoint by weight
-            u = np.random.random()
-            j = 0
-            while j < hot.shape[0] - 1 and u >= hotcum[j]:
-                j += 1
-            dst = hot[j]
-        else:
-            dst = np.random.randint(0, nsrc)
-        size = sizes[0]
-        if sizes.shape[0] > 1:
-            u = np.random.random()
-            j = 0
-            while j < sizes.shape[0] - 1 and u >= sizecum[j]:
-                j += 1
-            size = sizes[j]
-        meas = 1 if gen[G_W0] <= t < gen[G_W1] else 0
-        if meas == 1:
-            stats[S_INJ] += size
-        _enqueue(pk, sq, _new_row(pk, free, ctr, n, dst, size, t, meas, 0, -1), n, ctr)
-
-
-@nb.njit(cache=True)
-def _inject(t, E, V, topo, sq, ncur, nvc, nseq, ncr, nown, nlast, ep_next, pk, free, ctr, fw, fwn):
-    """Every endpoint sends at most one flit over its one-cycle channel into its router."""
-    nbr, nbr_in, lat, ser, up, up_port, up_lat, nxt, wrap, dim, coord, paths, loc, ep_r, ep_p, ep_per = topo
-    for e in range(E):
-        if ep_next[e] > t:
-            continue
-        if nvc[e] < 0:
-            if sq[e, 2] == 0:
-                continue
-            msg = sq[e, 0]
-            if pk[msg, CT] > t:  # created later (submitted ahead of the clock)
-                continue
-            for i in range(1, V + 1):  # a free injection VC, round robin (BookSim's source)
-                v = (nlast[e] + i) % V
-                if nown[e, v] == 0 and ncr[e, v] > 0:
-                    size = min(pk[msg, CUT], pk[msg, LEFT])
-                    pid = _new_row(pk, free, ctr, pk[msg, SRC], pk[msg, DST], size, pk[msg, CT], pk[msg, MEAS],
-                                   pk[msg, TAG], pk[msg, PATH])
-                    pk[pid, MSG] = msg
-                    pk[pid, IT] = t
-                    if pk[msg, IT] < 0:
-                        pk[msg, IT] = t
-                    pk[msg, LEFT] -= size
-                    if pk[msg, LEFT] == 0:  # the message's last packet: it leaves the queue
-                        sq[e, 0] = pk[msg, NEXT]
-                        sq[e, 2] -= 1
-                    ncur[e] = pid
-                    nvc[e] = v
-                    nown[e, v] = 1
-                    nlast[e] = v
-                    nseq[e] = 0
-                    break
-        v = nvc[e]
-        if v < 0 or ncr[e, v] <= 0:
-            continue
-        pid = ncur[e]
-        _push(fw, fwn, t + 2, ep_r[e], ep_p[e], v, pid, nseq[e], ctr)
-        ncr[e, v] -= 1
-        ep_next[e] = max(ep_next[e], t) + ep_per[e]
-        ctr[K_INFLIGHT] += 1
-        ctr[K_MOVES] += 1
-        ctr[K_LASTMOVE] = t
-        nseq[e] += 1
-        if nseq[e] == pk[pid, SIZE]:
-            nown[e, v] = 0
-            nvc[e] = -1
-            if pk[pk[pid, MSG], LEFT] == 0:
-                ctr[K_QUEUED] -= 1
-
-
-@nb.njit(cache=True)
-def _eject(t, e, v, pid, seq, topo, cfg, pk, free, ctr, cw, cwn, stats, hist, accnode, dl, w0, w1, synth):
-    """A flit reaches endpoint ``e``: its credit goes back; a tail completes its packet (and maybe its message)."""
-    ep_r, ep_p = topo[13], topo[14]
-    _push(cw, cwn, t + 2 + cfg[C_CD], ep_r[e], ep_p[e], v, 0, 0, ctr)
-    ctr[K_MOVES] += 1
-    ctr[K_LASTMOVE] = t
-    ctr[K_INFLIGHT] -= 1
-    if w0 <= t < w1:
-        stats[S_ACC] += 1
-        accnode[e] += 1
-    if seq != pk[pid, SIZE] - 1:
-        return
-    H = hist.shape[1]
-    if pk[pid, MEAS] == 1:
-        lat_ = t - pk[pid, CT]
-        net = t - pk[pid, IT]
-        stats[S_N] += 1
-        stats[S_LAT] += lat_
-        stats[S_NET] += net
-        stats[S_HOPS] += pk[pid, HOPS]
-        stats[S_MIN] = min(stats[S_MIN], lat_)
-        stats[S_MAX] = max(stats[S_MAX], lat_)
-        stats[S_NETMIN] = min(stats[S_NETMIN], net)
-        stats[S_NETMAX] = max(stats[S_NETMAX], net)
-        hist[0, min(lat_, H - 1)] += 1
-        hist[1, min(net, H - 1)] += 1
-    stats[S_PKTS] += 1
-    msg = pk[pid, MSG]
-    nd = ctr[K_NDL]
-    if not synth and cfg[C_PERPKT] == 1:
-        dl[nd, 0], dl[nd, 1], dl[nd, 2], dl[nd, 3], dl[nd, 4] = pk[pid, TAG], pk[pid, IT], t, DL_PACKET, pk[pid, SIZE]
-        nd += 1
-    pk[msg, PLEFT] -= 1
-    if pk[msg, PLEFT] == 0:
-        if not synth:
-            dl[nd, 0], dl[nd, 1], dl[nd, 2], dl[nd, 3], dl[nd, 4] = pk[msg, TAG], pk[msg, IT], t, DL_MESSAGE, pk[msg, SIZE]
-            nd += 1
-        free[ctr[K_NFREE]] = msg
-        ctr[K_NFREE] += 1
-    ctr[K_NDL] = nd
-    free[ctr[K_NFREE]] = pid
-    ctr[K_NFREE] += 1
+from .router_layout import (ACTIVE, C_B, C_CD, C_DEADLOCK, C_RD, C_SAALG, C_SAD, C_STD, C_V, C_VAALG, C_VAD,
+                            C_WTC, CLS, DIM, G_ON, G_W0, G_W1, HOPS, IDLE, K_INFLIGHT, K_LASTMOVE, K_MOVES, K_NDL,
+                            K_NFREE, K_QUEUED, K_WHEEL, RETURN_DEADLOCK, RETURN_DELIVERED, RETURN_END, RETURN_POOL,
+                            ROUTING, SIZE, VA)
+from .router_routing import route_head
+from .router_sources import eject, generate, inject, push
 
 
 @nb.njit(cache=True)
@@ -352,7 +62,7 @@ def run(t, t_end, cfg, topo, rs, es, pk, free, ctr, fw, fwn, cw, cwn, gen, perm,
         for k in range(fwn[slot]):  # flits arrive
             r, p, v, pid, seq = fw[slot, k, 0], fw[slot, k, 1], fw[slot, k, 2], fw[slot, k, 3], fw[slot, k, 4]
             if p < 0:
-                _eject(t, r, v, pid, seq, topo, cfg, pk, free, ctr, cw, cwn, stats, hist, accnode, dl, w0, w1, synth)
+                eject(t, r, v, pid, seq, topo, cfg, pk, free, ctr, cw, cwn, stats, hist, accnode, dl, w0, w1, synth)
                 continue
             bpid[r, p, v, (bhd[r, p, v] + bn[r, p, v]) % B] = pid
             bseq[r, p, v, (bhd[r, p, v] + bn[r, p, v]) % B] = seq
@@ -366,8 +76,8 @@ def run(t, t_end, cfg, topo, rs, es, pk, free, ctr, fw, fwn, cw, cwn, gen, perm,
         ctr[K_WHEEL] -= fwn[slot]
         fwn[slot] = 0
         if synth:
-            _generate(t, E, gen, perm, hot, hotcum, sizes, sizecum, onstate, pk, free, ctr, sq, stats)
-        _inject(t, E, V, topo, sq, ncur, nvc, nseq, ncr, nown, nlast, ep_next, pk, free, ctr, fw, fwn)
+            generate(t, E, gen, perm, hot, hotcum, sizes, sizecum, onstate, pk, free, ctr, sq, stats)
+        inject(t, E, V, topo, sq, ncur, nvc, nseq, ncr, nown, nlast, ep_next, pk, free, ctr, fw, fwn)
         for r in range(N):
             if rfl[r] == 0 or wake[r] > t:  # a router with nothing that can change sleeps
                 continue
@@ -376,7 +86,7 @@ def run(t, t_end, cfg, topo, rs, es, pk, free, ctr, fw, fwn, cw, cwn, gen, perm,
                 for p in range(P):  # RC: heads whose route stage ends now go to VC allocation
                     for v in range(V):
                         if vst[r, p, v] == ROUTING and t >= vrd[r, p, v] + RD:
-                            op, lo, hi = _route(r, bpid[r, p, v, bhd[r, p, v]], topo, pk, cfg, ocr, oown)
+                            op, lo, hi = route_head(r, bpid[r, p, v, bhd[r, p, v]], topo, pk, cfg, ocr, oown)
                             vout[r, p, v], vlo[r, p, v], vhi[r, p, v] = op, lo, hi
                             vst[r, p, v] = VA
                             vrd[r, p, v] = t
@@ -574,13 +284,13 @@ def _traverse(r, p, v, op, t, cfg, topo, rs, pk, ctr, fw, fwn, cw, cwn, lbusy):
     lbusy[r, op] += s
     depart = leave + cfg[C_STD] + int(np.ceil(s)) - 1
     if loc[r, p] >= 0:
-        _push(cw, cwn, leave + 2, loc[r, p], -1, v, 0, 0, ctr)
+        push(cw, cwn, leave + 2, loc[r, p], -1, v, 0, 0, ctr)
     else:
-        _push(cw, cwn, leave + up_lat[r, p] + 1 + cfg[C_CD], up[r, p], up_port[r, p], v, 0, 0, ctr)
+        push(cw, cwn, leave + up_lat[r, p] + 1 + cfg[C_CD], up[r, p], up_port[r, p], v, 0, 0, ctr)
     if loc[r, op] >= 0:
-        _push(fw, fwn, depart + lat[r, op] + 1, loc[r, op], -1, ov, pid, seq, ctr)
+        push(fw, fwn, depart + lat[r, op] + 1, loc[r, op], -1, ov, pid, seq, ctr)
     else:
-        _push(fw, fwn, depart + lat[r, op] + 1, nbr[r, op], nbr_in[r, op], ov, pid, seq, ctr)
+        push(fw, fwn, depart + lat[r, op] + 1, nbr[r, op], nbr_in[r, op], ov, pid, seq, ctr)
         if seq == 0:
             pk[pid, HOPS] += 1
     if seq == pk[pid, SIZE] - 1:  # tail: the output VC frees (or waits for its credit), the input VC too
@@ -596,3 +306,4 @@ def _traverse(r, p, v, op, t, cfg, topo, rs, pk, ctr, fw, fwn, cw, cwn, lbusy):
             vst[r, p, v] = IDLE
     else:
         vrd[r, p, v] = t + cfg[C_SAD]
+

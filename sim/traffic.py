@@ -26,7 +26,7 @@ import numpy as np
 from prismsim.hw.errors import PrismError
 from prismsim.hw.noc import NocParams, check_deadlock_free, nodes
 
-from . import router_core as core
+from . import router_layout as layout
 from .router import RouterNet, zero_load_cycles
 
 PATTERNS = ("uniform", "transpose", "bitcomplement", "bitreverse", "shuffle", "tornado", "neighbor",
@@ -225,7 +225,7 @@ def run_load(noc: NocParams, traffic: Traffic | str, rate: float, cycles: int = 
         net.advance(t + period)
         t += period
         s = net.stats
-        cur = (s[core.S_ACC] / (N * period), s[core.S_LAT] / s[core.S_N] if s[core.S_N] else 0.0)
+        cur = (s[layout.S_ACC] / (N * period), s[layout.S_LAT] / s[layout.S_N] if s[layout.S_N] else 0.0)
         if prev is not None and all(abs(a - b) <= WARMUP_CHANGE * max(abs(b), 1e-12) for a, b in zip(cur, prev)):
             converged = True
             break
@@ -240,7 +240,7 @@ def run_load(noc: NocParams, traffic: Traffic | str, rate: float, cycles: int = 
         net.advance(t + step)
         t += step
         s = net.stats
-        if s[core.S_N] and s[core.S_LAT] / s[core.S_N] > latency_threshold:
+        if s[layout.S_N] and s[layout.S_LAT] / s[layout.S_N] > latency_threshold:
             aborted = True
             break
     if not aborted:  # drain: the measured packets still on their way
@@ -249,58 +249,58 @@ def run_load(noc: NocParams, traffic: Traffic | str, rate: float, cycles: int = 
             net.advance(min(t + period, limit))
             t = net.t
             s = net.stats
-            if s[core.S_N] and s[core.S_LAT] / s[core.S_N] > latency_threshold:
+            if s[layout.S_N] and s[layout.S_LAT] / s[layout.S_N] > latency_threshold:
                 aborted = True
                 break
     p = _point(noc, net, tr, rate, warm, min(t, end) - warm, converged, aborted)
-    p.cycles, p.events = net.t, int(net.ctr[core.K_MOVES])
+    p.cycles, p.events = net.t, int(net.ctr[layout.K_MOVES])
     return p
 
 
 def _window(net: RouterNet, w0: int, w1: int) -> None:
     """Measure from now on the packets created in [w0, w1) and the flits delivered then."""
-    net.gen[core.G_W0], net.gen[core.G_W1] = w0, w1
+    net.gen[layout.G_W0], net.gen[layout.G_W1] = w0, w1
     net.stats[:] = 0
-    net.stats[core.S_MIN] = net.stats[core.S_NETMIN] = np.inf
+    net.stats[layout.S_MIN] = net.stats[layout.S_NETMIN] = np.inf
     net.hist[:] = 0
     net.accnode[:] = 0
 
 
 def _undelivered(net: RouterNet) -> int:
     """Measured packets not yet delivered (created in the window, by the count of created flits)."""
-    return int(np.sum(net.pk[:, core.MEAS][_live(net)]))
+    return int(np.sum(net.pk[:, layout.MEAS][_live(net)]))
 
 
 def _live(net: RouterNet) -> np.ndarray:
     used = np.ones(net.pk.shape[0], bool)
-    used[net.free[:int(net.ctr[core.K_NFREE])]] = False
+    used[net.free[:int(net.ctr[layout.K_NFREE])]] = False
     return used
 
 
 def _point(noc, net, tr, rate, warm, window, converged, aborted) -> LoadPoint:
     s, N = net.stats, net.N
-    n = int(s[core.S_N])
+    n = int(s[layout.S_N])
     window = max(1, window)
-    injected, accepted = s[core.S_INJ] / (N * window), s[core.S_ACC] / (N * window)
+    injected, accepted = s[layout.S_INJ] / (N * window), s[layout.S_ACC] / (N * window)
     und = _undelivered(net)
     if not n:
         return LoadPoint(rate, injected, accepted, 0.0, 0.0, 0.0, 0.0, 0, aborted or und > 0,
                          warmup_cycles=warm, converged=converged, aborted=aborted, undelivered=und)
-    hops = s[core.S_HOPS] / n
+    hops = s[layout.S_HOPS] / n
     sizes = tr.sizes or (noc.packet_flits,)
     w = tr.size_weights or (1.0,) * len(sizes)
     mean_size = float(np.dot(sizes, w) / sum(w))
     zl = zero_load_cycles(noc, hops, hops * noc.link_latency_cycles, mean_size)
-    lat, netlat = s[core.S_LAT] / n, s[core.S_NET] / n
-    sent = s[core.S_INJ] / mean_size
-    short = sent - s[core.S_ACC] / mean_size
+    lat, netlat = s[layout.S_LAT] / n, s[layout.S_NET] / n
+    sent = s[layout.S_INJ] / mean_size
+    short = sent - s[layout.S_ACC] / mean_size
     behind = short > 0.05 * sent and short > 3 * math.sqrt(max(sent, 1))
     h0, h1 = net.hist[0], net.hist[1]
     node_rate = net.accnode / window
     return LoadPoint(rate, injected, accepted, lat, netlat, hops, zl, n,
                      bool(aborted or behind or und > 0.01 * n or lat > 10 * zl),
-                     float(s[core.S_MIN]), float(s[core.S_MAX]), _quantile(h0, .5), _quantile(h0, .95),
-                     _quantile(h0, .99), float(s[core.S_NETMIN]), float(s[core.S_NETMAX]), _quantile(h1, .5),
+                     float(s[layout.S_MIN]), float(s[layout.S_MAX]), _quantile(h0, .5), _quantile(h0, .95),
+                     _quantile(h0, .99), float(s[layout.S_NETMIN]), float(s[layout.S_NETMAX]), _quantile(h1, .5),
                      _quantile(h1, .95), _quantile(h1, .99), float(node_rate.min()), float(node_rate.max()),
                      warm, converged, aborted, und,
                      histogram={int(k): int(h0[k]) for k in np.nonzero(h0)[0]},

@@ -8,7 +8,7 @@ import pytest
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.noc import NocParams, route
-from prismsim.sim import router_core as core
+from prismsim.sim import router_layout as layout
 from prismsim.sim.router import RouterNet, zero_load_cycles
 from prismsim.sim.traffic import Traffic, dest_table, run_load
 
@@ -19,7 +19,7 @@ def lone(noc, src, dst, flits):
     idx = rn.fab.index
     rn.submit(idx[src], idx[dst], flits, 7, t=0)
     rn.advance(10_000)
-    rows = [r for r in rn.take_deliveries() if r[3] == core.DL_MESSAGE]
+    rows = [r for r in rn.take_deliveries() if r[3] == layout.DL_MESSAGE]
     assert len(rows) == 1 and rows[0][0] == 7
     return int(rows[0][2])
 
@@ -56,7 +56,7 @@ def test_separable_and_islip_share_a_contended_output_fairly():
         while rn.busy:
             rn.advance(rn.t + 1000)
             for tag, _, t, kind, _ in rn.take_deliveries():
-                if kind == core.DL_MESSAGE:
+                if kind == layout.DL_MESSAGE:
                     done[tag] = t
         ends = sorted(done.values())
         assert len(ends) == 4 and ends[-1] - ends[0] < 0.02 * ends[-1], (alloc, ends)
@@ -75,7 +75,7 @@ def test_conservation_every_flit_submitted_arrives_once():
     while rn.busy:
         rn.advance(rn.t + 500)
         for tag, _, _, kind, f in rn.take_deliveries():
-            if kind == core.DL_MESSAGE:
+            if kind == layout.DL_MESSAGE:
                 assert tag not in got
                 got[tag] = f
     assert got == sent and rn.in_flight == 0 and rn.pk.shape[0] > 64
