@@ -23,7 +23,7 @@ from prismsim.mapper.zoo import ZOO
 
 from .cost_cmd import area_comment, cmd_cost, warn_resolution
 from .noc_cmd import add_parser as add_noc_parser
-from .engine import TRACE_LEVELS, US_PER_EVENT, estimate, simulate_plan
+from .engine import NOC_MODELS, TRACE_LEVELS, US_PER_EVENT, estimate, simulate_plan
 from .output import (atomic_dir, atomic_write, check_new, critical_parts, default_run_dir, edp_uj_us, fmt_ps,
                      simulate_to_dir, tops, tops_per_mm2, write_csv)
 from .progress import Stage
@@ -152,7 +152,7 @@ def cmd_simulate(args) -> int:
     plan = _plan(args, arch, wl, mapping)
     t0 = time.perf_counter()
     res, tl, crit = simulate_to_dir(out, arch, mapping, plan, trace=args.trace, trace_format=args.trace_format,
-                                    ideal_noc=args.ideal_noc, seed=args.seed,
+                                    ideal_noc=args.ideal_noc, seed=args.seed, noc=args.noc,
                                     perfetto=Path(args.perfetto) if args.perfetto else None,
                                     progress=not args.no_progress)
     _print_summary(res, time.perf_counter() - t0, out, tl.sim_events, crit, plan)
@@ -303,10 +303,40 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _validate_flow(args, out, arch, wl, mapping, plan) -> int:
+    """The flow-level network against the router model: latency per layer and in total."""
+    ref, _ = simulate_plan(plan, trace="none", progress=not args.no_progress)
+    t0 = time.perf_counter()
+    flow, _ = simulate_plan(plan, trace="none", noc="flow")
+    wall = time.perf_counter() - t0
+    rows, worst = [], ("", 0.0)
+    for name in wl.order:
+        a, b = ref.per_layer[name], flow.per_layer[name]
+        span_a, span_b = a["end_ps"] - a["start_ps"], b["end_ps"] - b["start_ps"]
+        err = (span_b - span_a) / span_a if span_a else 0.0
+        if abs(err) > abs(worst[1]):
+            worst = (name, err)
+        rows.append([name, a["start_ps"], a["end_ps"], b["start_ps"], b["end_ps"], format(err, ".6g")])
+    err = (flow.latency_ps - ref.latency_ps) / ref.latency_ps if ref.latency_ps else 0.0
+    rows.append(["TOTAL", 0, ref.latency_ps, 0, flow.latency_ps, format(err, ".6g")])
+    with atomic_dir(out) as d:
+        write_csv(d / "validation.csv", ["layer", "router_start_ps", "router_end_ps", "flow_start_ps",
+                                         "flow_end_ps", "rel_error"], rows)
+    print(f"{wl.name} on {arch.label}, strategy {mapping.strategy}, {mapping.schedule.kind}: flow-level network "
+          f"against the router model")
+    print(f"  latency  router {fmt_ps(ref.latency_ps)}  flow {fmt_ps(flow.latency_ps)}  error {100 * err:+.2f}%  "
+          f"(flow run {wall:.2f} s)")
+    print(f"  layers   largest error {100 * worst[1]:+.2f}% ({worst[0] or '-'}); per layer in validation.csv")
+    print(f"  wrote    {out}/validation.csv")
+    return 0
+
+
 def cmd_validate(args) -> int:
     arch, wl, mapping = _select(args)
     out = Path(args.out) if args.out else default_run_dir("-validate")
     plan = _plan(args, arch, wl, mapping)
+    if args.noc == "flow":
+        return _validate_flow(args, out, arch, wl, mapping, plan)
     an_times = analytical_times(plan, args.ideal_noc)
     an = analyze_plan(plan, ideal_noc=args.ideal_noc, times=an_times)
     des, tl = simulate_plan(plan, ideal_noc=args.ideal_noc, progress=not args.no_progress)
@@ -448,6 +478,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("simulate", help="run a mapping event by event")
     selection(s, "run directory (default runs/<timestamp>)")
     s.add_argument("--ideal-noc", action="store_true", help="no NoC/memory contention, infinite bandwidth")
+    s.add_argument("--noc", choices=NOC_MODELS, default="router",
+                   help="network model: the flit-level router model (default) or max-min fair flows (fast)")
     s.add_argument("--trace", choices=TRACE_LEVELS, default="events",
                    help="trace detail: none, a row per layer, per event (default), or also per packet hop")
     s.add_argument("--trace-format", choices=["csv", "parquet"], default="csv", help="events.csv or events.parquet")
@@ -456,6 +488,8 @@ def build_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="analytical model vs event-driven simulation")
     selection(v, "directory for validation.csv (default runs/<timestamp>-validate)")
     v.add_argument("--ideal-noc", action="store_true", help="remove contention: the two must agree within 0.1%%")
+    v.add_argument("--noc", choices=NOC_MODELS, default="router",
+                   help="flow: the flow-level network against the router model, per layer and in total")
     v.set_defaults(fn=cmd_validate)
     ac = sub.add_parser("accuracy", help="accuracy of a mapping under non-idealities (trained MNIST models)")
     selection(ac, None)

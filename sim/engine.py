@@ -21,6 +21,7 @@ from prismsim.mapper.result import Result, summarize
 from prismsim.mapper.workload import Workload
 from prismsim.traces import NullRecorder, Recorder
 
+from .flow import FlowNetwork
 from .noc import Network
 from .progress import Watcher
 
@@ -46,6 +47,7 @@ class Timeline:
 
 
 TRACE_LEVELS = ("none", "layers", "events", "packets")
+NOC_MODELS = ("router", "flow")
 
 
 class _Run:
@@ -54,10 +56,11 @@ class _Run:
     transfer enters the network."""
 
     def __init__(self, plan: Plan, ideal_noc: bool, recorder: Recorder, trace: str = "events",
-                 counters: bool = False):
+                 counters: bool = False, noc: str = "router"):
         self.plan = plan
         self.env = simpy.Environment()
-        self.net = Network(self.env, plan.arch.noc, plan.mems or plan.arch.memories(), ideal=ideal_noc,
+        net = FlowNetwork if noc == "flow" else Network
+        self.net = net(self.env, plan.arch.noc, plan.mems or plan.arch.memories(), ideal=ideal_noc,
                            recorder=recorder if trace == "packets" else None,
                            counters=recorder if counters else None)
         self.tracing = trace in ("events", "packets")
@@ -207,16 +210,20 @@ class _Run:
 
 
 def simulate_plan(plan: Plan, *, ideal_noc: bool = False, recorder: Recorder | None = None,
-                  trace: str = "events", counters: bool = False, progress: bool = False) -> tuple[Result, Timeline]:
+                  trace: str = "events", counters: bool = False, progress: bool = False,
+                  noc: str = "router") -> tuple[Result, Timeline]:
     """Play ``plan`` out; return the Result and the Timeline of every job and transfer.
 
     ``trace``: what goes to ``recorder`` — ``none``; ``layers`` (a row per layer); ``events`` (a
     row per job, transfer, memory access and stall); ``packets`` (also a row per packet per
     channel it holds). ``counters``: also send NoC input-buffer occupancy to ``recorder.counter``.
-    ``progress``: a bar on stderr (bytes delivered, jobs ended) once the run has taken 2 s."""
+    ``progress``: a bar on stderr (bytes delivered, jobs ended) once the run has taken 2 s.
+    ``noc``: ``router`` (the flit-level router model) or ``flow`` (max–min fair flows, ``sim.flow``)."""
+    if noc not in NOC_MODELS:
+        raise PrismError(f"--noc: must be one of {', '.join(NOC_MODELS)} (got {noc!r})")
     if trace not in TRACE_LEVELS:
         raise PrismError(f"--trace: must be one of {', '.join(TRACE_LEVELS)} (got {trace!r})")
-    run = _Run(plan, ideal_noc, recorder or NullRecorder(), trace, counters)
+    run = _Run(plan, ideal_noc, recorder or NullRecorder(), trace, counters, noc)
     if progress:
         total = sum(t.nbytes for t in plan.transfers)
         with Watcher(lambda: (run.net.bytes_delivered, run.jobs_done), total, len(plan.jobs)):

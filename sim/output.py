@@ -261,7 +261,7 @@ def critical(plan: Plan, tl, ideal_noc: bool = False) -> tuple[list[tuple], dict
 
 
 def simulate_to_dir(out: Path, arch: Arch, mapping: Mapping, plan: Plan, *, trace: str = "events",
-                    trace_format: str = "csv", ideal_noc: bool = False, seed: int = 0,
+                    trace_format: str = "csv", ideal_noc: bool = False, seed: int = 0, noc: str = "router",
                     perfetto: Path | None = None, progress: bool = False):
     """Simulate ``plan`` into the new run directory ``out`` (events, summary, tables, mapping and
     arch), whole or not at all; ``perfetto`` also writes a trace-event JSON file there. Returns
@@ -289,7 +289,7 @@ def simulate_to_dir(out: Path, arch: Arch, mapping: Mapping, plan: Plan, *, trac
         pf = PerfettoRecorder(pf_tmp) if pf_tmp else None
         rec = TeeRecorder(events, pf)
         try:
-            res, tl = simulate_plan(plan, ideal_noc=ideal_noc, recorder=rec, trace=trace, counters=pf is not None,
+            res, tl = simulate_plan(plan, ideal_noc=ideal_noc, noc=noc, recorder=rec, trace=trace, counters=pf is not None,
                                     progress=progress)
             path, crit = critical(plan, tl, ideal_noc)
             if pf is not None:
@@ -299,6 +299,7 @@ def simulate_to_dir(out: Path, arch: Arch, mapping: Mapping, plan: Plan, *, trac
         write_result(d, res, {"seed": seed, "trace": trace, "trace_rows": events.rows,
                               "schedule": mapping.schedule.kind, "chunks": mapping.schedule.chunks,
                               "program_weights": mapping.schedule.program_weights, "ideal_noc": ideal_noc,
+                              "noc_model": noc,
                               "critical_path_ps": crit})
         write_csv(d / "critical_path.csv", list(PATH_COLUMNS), path)
         (d / "mapping.yaml").write_text(mapping.to_yaml())

@@ -1,0 +1,236 @@
+"""A flow-level network (``--noc flow``): transfers as fluid flows sharing bandwidth by max–min
+fairness, re-solved at every flow arrival and departure (the standard fluid model).
+
+A transfer from ``src`` to ``dst`` uses a resource per channel it crosses: its source's injection
+port (or a memory's read port), every link of its route, and its destination's ejection port (or a
+memory's write port). A resource carries one flit per cycle, a link narrower than a flit one per
+``ceil(flit / width)`` cycles, a memory port one per flit bytes / bandwidth. Rates are max–min
+fair (progressive filling: the most contended resource fixes its flows' rate, then the next). A
+flow of F flits sends its F - 1 flits after the first at its rate; it arrives the router model's
+zero-load head latency (``hw.noc.head_latency_ps``) after its last byte leaves, plus the
+memories' latencies. Alone on an idle network it takes the router model's zero-load time on links
+a flit wide (``serialization_ps``: a flit per cycle); it has no buffers, packets, VCs or head-of-
+line blocking, so under contention it is an approximation whose error ``prismsim validate --noc
+flow`` measures against the router model. It interfaces like ``sim.noc.Network``.
+"""
+from __future__ import annotations
+
+import math
+from heapq import heappop, heappush
+from typing import Callable
+
+import simpy
+
+from prismsim.hw.memory import Memory, mem_latency_ps
+from prismsim.hw.noc import NocParams, link_props, port_cycles_per_flit, route, head_latency_ps
+
+EPS = 1e-9
+
+
+class _Flow:
+    __slots__ = ("res", "left", "rate", "nbytes", "on_done", "lat_out", "tag", "head", "id")
+
+    def __init__(self, res, flits, nbytes, on_done, lat_out, tag, head, fid):
+        self.res, self.left, self.rate, self.nbytes = res, float(flits), 0.0, nbytes
+        self.on_done, self.lat_out, self.tag, self.head, self.id = on_done, lat_out, tag, head, fid
+
+
+def max_min_rates(flows: list, cap: dict) -> None:
+    """Set every flow's ``rate`` (flits per cycle) max–min fair over the resources' capacities
+    ``cap`` (flits per cycle), by progressive filling."""
+    left = dict(cap)
+    users: dict = {}
+    for f in flows:
+        for r in f.res:
+            users.setdefault(r, []).append(f)
+    open_flows = set(id(f) for f in flows)
+    count = {r: len(u) for r, u in users.items()}
+    while open_flows:
+        r_min, share = None, math.inf
+        for r, n in count.items():
+            if n > 0 and left[r] / n < share:
+                r_min, share = r, left[r] / n
+        if r_min is None:
+            break
+        for f in users[r_min]:
+            if id(f) in open_flows:
+                f.rate = share
+                open_flows.discard(id(f))
+                for r in f.res:
+                    left[r] -= share
+                    count[r] -= 1
+
+
+class FlowNetwork:
+    """The NoC of one run as flows. ``mems``: memory endpoints by name (``Arch.memories()``)."""
+
+    lookahead = True
+
+    def __init__(self, env: simpy.Environment, noc: NocParams, mems: dict[str, Memory] | None = None,
+                 ideal: bool = False, recorder=None, counters=None):
+        self.env, self.noc, self.ideal = env, noc, ideal
+        self.mems = mems or {}
+        self.cyc = noc.cycle_ps
+        self.cap: dict = {}
+        self.flows: dict[int, _Flow] = {}
+        self._pending: list = []  # (time ps, order, kind, flow): start after a memory's latency / arrive
+        self._order = 0
+        self._next_id = 0
+        self._paths: dict = {}
+        self._busy: dict = {}     # resource -> flit-cycles carried
+        self.t = 0.0              # the time (ps) rates were last applied
+        self.clock = 0
+        self._pumping = False
+        self.packets = 0
+        self.bytes_sent = 0
+        self.bytes_delivered = 0
+        self.events = 0
+
+    def route(self, src, dst, src_mem: str | None = None, dst_mem: str | None = None) -> tuple:
+        """The handle for ``send_on``: (resources, head latency ps, memory latencies ps in and out)."""
+        key = (src, dst, src_mem, dst_mem)
+        hit = self._paths.get(key)
+        if hit is None:
+            noc = self.noc
+            path = route(noc, tuple(src), tuple(dst))
+            res = [("rd", src_mem) if src_mem else ("inj", tuple(src))]
+            self.cap.setdefault(res[0], 1.0 / port_cycles_per_flit(noc, self.mems[src_mem].bandwidth_gbps)
+                                if src_mem else 1.0)
+            kinds = [k for k in (self._kind(a, b) for a, b in zip(path, path[1:]))]
+            for (a, b), k in zip(zip(path, path[1:]), kinds):
+                self.cap.setdefault((a, b), 1.0 / -(-noc.flit_bytes // link_props(noc, k)[0]))
+                res.append((a, b))
+            end = ("wr", dst_mem) if dst_mem else ("ej", tuple(dst))
+            self.cap.setdefault(end, 1.0 / port_cycles_per_flit(noc, self.mems[dst_mem].bandwidth_gbps)
+                                if dst_mem else 1.0)
+            res.append(end)
+            hit = self._paths[key] = (tuple(res), head_latency_ps(noc, path),
+                                      mem_latency_ps(self.mems[src_mem]) if src_mem else 0,
+                                      mem_latency_ps(self.mems[dst_mem]) if dst_mem else 0)
+        return hit
+
+    def _kind(self, a, b) -> str:
+        from prismsim.hw.noc import link_kind
+        return link_kind(self.noc, a, b) or "interposer"
+
+    def send(self, src, dst, nbytes: int, on_done: Callable[[int], None] | None = None,
+             src_mem: str | None = None, dst_mem: str | None = None, on_packet=None) -> None:
+        self.send_on(self.route(src, dst, src_mem, dst_mem), nbytes, on_done)
+
+    def send_on(self, route_: tuple, nbytes: int, on_done: Callable | None = None, on_packet=None, tag=None) -> None:
+        """Start a transfer now; ``on_done(t)`` (or ``on_done(tag, t)``) when its last byte arrives."""
+        now = self.clock if self._pumping else self.env.now
+        self.clock = now
+        self.bytes_sent += nbytes
+        res, head, lat_in, lat_out = route_
+        flits = -(-nbytes // self.noc.flit_bytes)
+        self.packets += -(-flits // self.noc.packet_flits)
+        f = _Flow(res, max(0, flits - 1), nbytes, on_done, lat_out, tag, head, self._next_id)
+        self._next_id += 1
+        if self.ideal or nbytes <= 0:
+            self._later(now + (lat_in + head + lat_out if nbytes > 0 or self.ideal else 0), 1, f)
+        else:
+            self._later(now + lat_in, 0, f)
+
+    def _later(self, t: float, kind: int, f: _Flow) -> None:
+        heappush(self._pending, (t, self._order, kind, f))
+        self._order += 1
+
+    # -- running --------------------------------------------------------------------------
+    def _next_end(self) -> float:
+        """When the first active flow sends its last flit (ps)."""
+        best = math.inf
+        for f in self.flows.values():
+            if f.rate > EPS:
+                best = min(best, self.t + f.left / f.rate * self.cyc)
+        return best
+
+    def _advance(self, t: float) -> None:
+        dt = (t - self.t) / self.cyc
+        if dt > 0:
+            for f in self.flows.values():
+                sent = f.rate * dt
+                f.left = max(0.0, f.left - sent)
+                for r in f.res:
+                    self._busy[r] = self._busy.get(r, 0.0) + sent / self.cap[r]
+        self.t = t
+
+    def _solve(self) -> None:
+        max_min_rates(list(self.flows.values()), self.cap)
+
+    def _next_ps(self) -> float:
+        return min(self._pending[0][0] if self._pending else math.inf, self._next_end())
+
+    def run(self) -> None:
+        env = self.env
+        while True:
+            ts = env.peek()
+            tn = self._next_ps()
+            if tn <= ts and tn < math.inf:
+                self._pump(ts)
+            elif ts == math.inf:
+                return
+            else:
+                env.step()
+
+    def _pump(self, limit: float) -> None:
+        self._pumping = True
+        env = self.env
+        while True:
+            tp = self._pending[0][0] if self._pending else math.inf
+            te = self._next_end()
+            t = min(tp, te)
+            if t > limit or t == math.inf:
+                break
+            self._advance(t)
+            self.clock = int(math.ceil(t))
+            if tp <= te:
+                _, _, kind, f = heappop(self._pending)
+                if kind == 0:  # starts sending
+                    if f.left <= EPS:
+                        self._later(t + f.head + f.lat_out, 1, f)
+                    else:
+                        self.flows[f.id] = f
+                        self._solve()
+                else:
+                    self._arrived(f, int(math.ceil(t)))
+                    limit = min(limit, env.peek())
+            else:  # flows whose last flit has left: they arrive a head latency later
+                for f in [f for f in self.flows.values() if f.left <= 1e-6]:
+                    del self.flows[f.id]
+                    self._later(t + f.head + f.lat_out, 1, f)
+                self._solve()
+        self._pumping = False
+        self.clock = env.now
+
+    def _arrived(self, f: _Flow, t: int) -> None:
+        self.bytes_delivered += f.nbytes
+        self.events += 1
+        if f.on_done is not None:
+            if f.tag is None:
+                f.on_done(t)
+            else:
+                f.on_done(f.tag, t)
+
+    # -- reporting --------------------------------------------------------------------------
+    @property
+    def in_flight(self) -> int:
+        return len(self.flows) + len(self._pending)
+
+    def stuck(self) -> list[str]:
+        return []
+
+    def link_busy(self) -> dict[str, int]:
+        """Busy ps per channel (flit-cycles carried at the channel's capacity)."""
+        out = {}
+        for r, cycles in self._busy.items():
+            if r[0] in ("inj", "rd"):
+                continue
+            if r[0] == "ej":
+                name = f"ej@{','.join(map(str, r[1]))}"
+            elif r[0] == "wr":
+                name = f"{r[1]}_wr"
+            else:
+                name = f"{','.join(map(str, r[0]))}->{','.join(map(str, r[1]))}"
+            out[name] = int(round(cycles * self.cyc))
+        return out
