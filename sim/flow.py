@@ -22,7 +22,7 @@ from typing import Callable
 import simpy
 
 from prismsim.hw.memory import Memory, mem_latency_ps
-from prismsim.hw.noc import NocParams, link_props, port_cycles_per_flit, route, head_latency_ps
+from prismsim.hw.noc import NocParams, head_latency_ps, link_kind, link_props, port_cycles_per_flit, route
 
 EPS = 1e-9
 
@@ -96,8 +96,8 @@ class FlowNetwork:
             res = [("rd", src_mem) if src_mem else ("inj", tuple(src))]
             self.cap.setdefault(res[0], 1.0 / port_cycles_per_flit(noc, self.mems[src_mem].bandwidth_gbps)
                                 if src_mem else 1.0)
-            kinds = [k for k in (self._kind(a, b) for a, b in zip(path, path[1:]))]
-            for (a, b), k in zip(zip(path, path[1:]), kinds):
+            for a, b in zip(path, path[1:]):
+                k = link_kind(noc, a, b) or "interposer"
                 self.cap.setdefault((a, b), 1.0 / -(-noc.flit_bytes // link_props(noc, k)[0]))
                 res.append((a, b))
             end = ("wr", dst_mem) if dst_mem else ("ej", tuple(dst))
@@ -108,10 +108,6 @@ class FlowNetwork:
                                       mem_latency_ps(self.mems[src_mem]) if src_mem else 0,
                                       mem_latency_ps(self.mems[dst_mem]) if dst_mem else 0)
         return hit
-
-    def _kind(self, a, b) -> str:
-        from prismsim.hw.noc import link_kind
-        return link_kind(self.noc, a, b) or "interposer"
 
     def send(self, src, dst, nbytes: int, on_done: Callable[[int], None] | None = None,
              src_mem: str | None = None, dst_mem: str | None = None, on_packet=None) -> None:
