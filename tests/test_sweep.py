@@ -205,7 +205,7 @@ def test_report_of_a_sweep(tmp_path, capsys, monkeypatch):
 
 
 KILL_SWEEP = ("base: hybrid\nmodels: [\"pythia-70m?seq_len=64\"]\nstrategies: [greedy, equal]\nevaluator: des\n"
-              "axes:\n  noc.link_width_bits: [128, 256, 512, 1024]\n  units.1.params.adc_bits: [6, 7, 8]\n")
+              "axes:\n  noc.link_width_bits: [1024, 2048, 4096, 8192]\n  units.1.params.adc_bits: [6, 7, 8]\n")
 
 
 def _start(tmp_path, text):
