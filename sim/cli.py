@@ -85,12 +85,12 @@ def _plan(args, arch: Arch, wl: Workload, mapping: Mapping) -> Plan:
     run estimated to take over a minute says so before it starts."""
     with Stage(f"building the plan ({len(wl.layers)} layers)", not args.no_progress):
         plan = build_plan(arch, wl, mapping, check=False)
-    if not getattr(args, "ideal_noc", False):
+    if not getattr(args, "ideal_noc", False) and getattr(args, "noc", "router") == "router":
         events, seconds = estimate(plan)
         if seconds > LONG_RUN_S:
             print(f"prismsim: note: this run is about {events:,.0f} simulation events, roughly "
-                  f"{_duration(seconds)} ({US_PER_EVENT} us per event); --ideal-noc skips the "
-                  f"packet-level network, a smaller model parameter shortens it", file=sys.stderr)
+                  f"{_duration(seconds)} ({US_PER_EVENT} us per event); --noc flow or --ideal-noc skip the "
+                  f"flit-level network, a smaller model parameter shortens it", file=sys.stderr)
     return plan
 
 
