@@ -24,6 +24,8 @@ import simpy
 from prismsim.hw.memory import Memory, mem_latency_ps
 from prismsim.hw.noc import NocParams, head_latency_ps, link_kind, link_props, port_cycles_per_flit, route
 
+from .noc import notify
+
 EPS = 1e-9
 
 
@@ -202,11 +204,7 @@ class FlowNetwork:
     def _arrived(self, f: _Flow, t: int) -> None:
         self.bytes_delivered += f.nbytes
         self.events += 1
-        if f.on_done is not None:
-            if f.tag is None:
-                f.on_done(t)
-            else:
-                f.on_done(f.tag, t)
+        notify(f.on_done, f.tag, t)
 
     # -- reporting --------------------------------------------------------------------------
     @property

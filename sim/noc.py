@@ -214,11 +214,7 @@ class Network:
         tr = self._tr.pop(tid)
         self.bytes_delivered += tr.nbytes
         self._delivered += 1
-        if tr.on_done is not None:
-            if tr.tag is None:
-                tr.on_done(t)
-            else:
-                tr.on_done(tr.tag, t)
+        notify(tr.on_done, tr.tag, t)
 
     def _sample(self, t: int) -> None:
         """Buffer occupancy counters (flits held per router) where they changed."""
@@ -262,6 +258,15 @@ class Network:
                 name = f"ej@{_fmt(f.nodes[r])}"
             out[name] = busy
         return out
+
+
+def notify(on_done, tag, t: int) -> None:
+    """Tell a sender its transfer arrived at ``t``: ``on_done(t)``, or ``on_done(tag, t)`` with a tag."""
+    if on_done is not None:
+        if tag is None:
+            on_done(t)
+        else:
+            on_done(tag, t)
 
 
 def _fmt(n) -> str:
