@@ -232,6 +232,8 @@ def graph(p: NocParams) -> nx.DiGraph:
         for axis in range(len(a)):
             for step in (-1, 1):
                 b = tuple(v + (step if i == axis else 0) for i, v in enumerate(a))
+                if p.topology == "torus":  # wrap-around links
+                    b = tuple(v % e for v, e in zip(b, p.grid))
                 k = link_kind(p, a, b)
                 if k:
                     g.add_edge(a, b, kind=k)

@@ -103,6 +103,12 @@ def test_adaptive_routes_stay_minimal_and_spread_transpose():
     assert hi["odd_even"] > hi["dor"]   # transpose concentrates on few XY links; odd-even spreads it
 
 
+def test_a_torus_graph_has_its_wrap_around_links():
+    from prismsim.hw.noc import graph
+    g = graph(NocParams(topology="torus", dims=(4, 3)))
+    assert g.has_edge((3, 0), (0, 0)) and g.has_edge((0, 0), (0, 2)) and g.number_of_edges() == 4 * 3 * 4
+
+
 def test_routing_functions_need_their_topology():
     with pytest.raises(ValueError, match="routing west_first needs topology mesh"):
         NocParams(topology="mesh3d", dims=(2, 2, 2), routing="west_first")
