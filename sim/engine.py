@@ -237,7 +237,8 @@ def simulate_plan(plan: Plan, *, ideal_noc: bool = False, recorder: Recorder | N
 
 
 INT64_PS = 2 ** 62   # times stay well inside int64 (traces, Parquet, reports)
-US_PER_EVENT = 0.8   # wall time per simulation event, 2-core machines here (benchmarks/bench_sim.py)
+US_PER_EVENT = 1.0   # wall time per simulation event (flit move): 0.6-1.6 us measured on the 2-core machine
+#                     (bench_sim.py --quick median 0.63; hybrid 0.96, manycore-2.5d 1.45-1.6; sim/README.md)
 
 
 def estimate(plan: Plan) -> tuple[int, float]:

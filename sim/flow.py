@@ -66,8 +66,6 @@ def max_min_rates(flows: list, cap: dict) -> None:
 class FlowNetwork:
     """The NoC of one run as flows. ``mems``: memory endpoints by name (``Arch.memories()``)."""
 
-    lookahead = True
-
     def __init__(self, env: simpy.Environment, noc: NocParams, mems: dict[str, Memory] | None = None,
                  ideal: bool = False, recorder=None, counters=None):
         self.env, self.noc, self.ideal = env, noc, ideal

@@ -29,7 +29,7 @@ import numpy as np
 import simpy
 
 from prismsim.hw.memory import Memory, mem_latency_ps
-from prismsim.hw.noc import NocParams, port_cycles_per_flit, route_links
+from prismsim.hw.noc import NocParams, nodes, port_cycles_per_flit, route_links
 
 from . import router_layout as layout
 from .fabric import build
@@ -56,11 +56,10 @@ class Network:
         self.counters = counters   # receives per-router buffer occupancy counters when set
         self.mems = mems or {}
         self.cyc = noc.cycle_ps
-        fab = build(noc)
-        self.index = fab.index
+        self.index = {tuple(n): i for i, n in enumerate(nodes(noc))}   # router ids, as sim.fabric numbers them
         names = list(self.mems)
-        extra = [fab.index[tuple(self.mems[m].position)] for m in names]
-        N = len(fab.nodes)
+        extra = [self.index[tuple(self.mems[m].position)] for m in names]
+        N = len(self.index)
         self.mem_ep = {m: N + i for i, m in enumerate(names)}
         # a memory's port moves a flit per flit bytes / bandwidth (at least a cycle)
         per = {N + i: port_cycles_per_flit(noc, self.mems[m].bandwidth_gbps) for i, m in enumerate(names)}
@@ -218,7 +217,7 @@ class Network:
 
     def _sample(self, t: int) -> None:
         """Buffer occupancy counters (flits held per router) where they changed."""
-        now = self.rn.rs[18]
+        now = self.rn.buffered
         if self._buffered is None:
             self._buffered = np.zeros_like(now)
         for r in np.nonzero(now != self._buffered)[0]:

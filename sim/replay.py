@@ -38,8 +38,8 @@ def transfers(run_dir: Path, arch: Arch) -> list[tuple[int, tuple, tuple, int]]:
     out = []
     with ev.open(newline="") as f:
         for row in csv.DictReader(f):
-            if row.get("kind") != "transfer":
-                continue
+            if row.get("kind") != "transfer" or not row.get("layer"):
+                continue  # (a packet's row, trace level packets: its transfer has a row of its own)
             src, _, dst = row["resource"].partition("->")
             if src not in where or dst not in where:
                 raise PrismError(f"--from-run: transfer {row['resource']!r} names an endpoint not in {run_dir}/arch.yaml")
@@ -64,7 +64,7 @@ def replay(noc: NocParams, rows: list) -> dict:
     net.gen[layout.G_W0], net.gen[layout.G_W1] = 0, np.inf  # every packet measured
     idx = net.fab.index
     fb, pf = noc.flit_bytes, noc.packet_flits
-    total = sum(-(-(-(-n // fb)) // pf) for *_, n in rows)
+    total = sum(-(-flits // pf) for flits in (-(-n // fb) for *_, n in rows))
     if total > MAX_PACKETS:
         raise PrismError(f"--from-run: the run's transfers make {total:,} packets; at most {MAX_PACKETS:,} "
                          f"(raise --packet-flits)")

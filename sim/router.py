@@ -133,7 +133,7 @@ class RouterNet:
         self.hotcum = np.ones(1)
         self.sizes = np.ones(1, np.int64)
         self.sizecum = np.ones(1)
-        self.stats = np.zeros(11)
+        self.stats = np.zeros(layout.STATS)
         self.stats[layout.S_MIN] = self.stats[layout.S_NETMIN] = np.inf
         self.hist = np.zeros((2, HIST_BINS), np.int64)  # packet, network latency
         self.accnode = np.zeros(self.E)
@@ -215,4 +215,9 @@ class RouterNet:
 
     def stuck(self) -> list[str]:
         """Routers holding flits, by coordinates."""
-        return [",".join(map(str, self.fab.nodes[r])) for r in np.nonzero(self.rs[18])[0]]
+        return [",".join(map(str, self.fab.nodes[r])) for r in np.nonzero(self.buffered)[0]]
+
+    @property
+    def buffered(self) -> np.ndarray:
+        """Flits held in each router's input buffers."""
+        return self.rs[18]

@@ -11,11 +11,11 @@ SRC, DST, SIZE, CT, IT, NEXT, DIM, CLS, HOPS, MEAS, TAG, PATH, MSG, LEFT, PLEFT,
 PK_FIELDS = 16
 # cfg entries (int64)
 C_V, C_B, C_RD, C_VAD, C_SAD, C_STD, C_CD, C_WTC, C_ROUTING, C_VAALG, C_SAALG, C_DEADLOCK, C_PERPKT = range(13)
-CFG = 13
 # gen entries (synthetic traffic; float64)
 G_ON, G_P, G_PATTERN, G_HOTSHARE, G_ALPHA, G_BETA, G_PON, G_W0, G_W1, G_SOURCES = range(10)
 # stats entries (float64), over measured packets
-S_N, S_LAT, S_NET, S_HOPS, S_MIN, S_MAX, S_ACC, S_INJ, S_NETMIN, S_NETMAX, S_PKTS = range(11)
+S_N, S_LAT, S_NET, S_HOPS, S_MIN, S_MAX, S_ACC, S_INJ, S_NETMIN, S_NETMAX = range(10)
+STATS = 10
 # ctr entries (int64)
 K_NFREE, K_INFLIGHT, K_LASTMOVE, K_NDL, K_MOVES, K_WHEEL, K_QUEUED = range(7)
 CTR = 7

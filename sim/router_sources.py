@@ -8,7 +8,7 @@ import numpy as np
 from .router_layout import (CT, CUT, DL_MESSAGE, DL_PACKET, DST, G_ALPHA, G_BETA, G_HOTSHARE, G_P,
                             G_PATTERN, G_PON, G_SOURCES, G_W0, G_W1, HOPS, IT, K_INFLIGHT, K_LASTMOVE,
                             K_MOVES, K_NDL, K_NFREE, K_QUEUED, K_WHEEL, LEFT, MEAS, MSG, NEXT, PATH, PLEFT,
-                            S_ACC, S_HOPS, S_INJ, S_LAT, S_MAX, S_MIN, S_N, S_NET, S_NETMAX, S_NETMIN, S_PKTS,
+                            S_ACC, S_HOPS, S_INJ, S_LAT, S_MAX, S_MIN, S_N, S_NET, S_NETMAX, S_NETMIN,
                             SIZE, SRC, TAG, C_CD, C_PERPKT, CLS, DIM)
 
 
@@ -204,7 +204,6 @@ def eject(t, e, v, pid, seq, topo, cfg, pk, free, ctr, cw, cwn, stats, hist, acc
         stats[S_NETMAX] = max(stats[S_NETMAX], net)
         hist[0, min(lat_, H - 1)] += 1
         hist[1, min(net, H - 1)] += 1
-    stats[S_PKTS] += 1
     msg = pk[pid, MSG]
     nd = ctr[K_NDL]
     if not synth and cfg[C_PERPKT] == 1:

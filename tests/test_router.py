@@ -191,3 +191,13 @@ def test_noc_cli_json_rows_and_a_run_replayed(tmp_path, capsys):
     assert main(["noc", "--from-run", str(run), "--json"]) == 0
     rep = json.loads(capsys.readouterr().out)
     assert rep["transfers"] > 0 and rep["packets"] >= rep["transfers"] and rep["last_arrival_cycle"] > 0
+
+
+def test_a_packet_level_trace_replays_its_transfers_only(tmp_path, capsys):
+    from prismsim.sim.cli import main
+    run = tmp_path / "run"
+    assert main(["simulate", "--model", "mlp", "--trace", "packets", "--out", str(run), "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["noc", "--from-run", str(run), "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["transfers"] > 0 and rep["packets"] >= rep["transfers"]
