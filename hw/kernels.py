@@ -319,24 +319,26 @@ def crossbar_surrogate(xb: Crossbar, x_int: np.ndarray, *, in_bits: int = 8, dac
 # ---------------------------------------------------------------- photonic --------------------
 
 @numba.njit(cache=True, fastmath=True)
-def _photonic_group(y, part, xsq, sigma_fs, fs, levels, table, seed, stream):
-    """y[b, n] += ADC(part[b, n] + sigma_fs * sqrt(xsq[b]) * N(0, 1)); bipolar ADC over [-fs, fs]."""
+def _photonic_group(y, part, xsq, sigma_fs, fs, shot, levels, table, seed, stream):
+    """y[b, n] += ADC(part[b, n] + sqrt(sigma_fs^2 xsq[b] + shot |part[b, n]|) * N(0, 1)): phase
+    noise of the encoded weights and shot noise of the detected power (``shot`` = fs / electrons
+    at full scale); bipolar ADC over [-fs, fs]."""
     B, N = part.shape
     step = fs / levels if levels > 0 else 1.0
     mask = np.uint64(0xFFFF)
     for b in range(B):
         s = _seed(seed, np.uint64(stream * 1_000_003 + b))
-        sd = sigma_fs * math.sqrt(xsq[b])
+        var = sigma_fs * sigma_fs * xsq[b]
         bits = np.uint64(0)
         left = 0
         for n in range(N):
             v = part[b, n]
-            if sd > 0.0:
+            if var > 0.0 or shot > 0.0:
                 if left == 0:
                     s = _xorshift(s)
                     bits = s
                     left = 4
-                v += sd * table[bits & mask]
+                v += math.sqrt(var + shot * abs(v)) * table[bits & mask]
                 bits >>= np.uint64(16)
                 left -= 1
             if levels > 0:
@@ -351,11 +353,13 @@ def _photonic_group(y, part, xsq, sigma_fs, fs, levels, table, seed, stream):
 
 def photonic_mvm(w: np.ndarray, x: np.ndarray, *, in_bits: int = 4, weight_bits: int = 4, out_bits: int = 4,
                  group: int = 36, sigma: float = 0.0, crosstalk: float = 0.0, seed: int = 0,
-                 adc_range: str = "calibrated") -> np.ndarray:
+                 adc_range: str = "calibrated", electrons: float = math.inf) -> np.ndarray:
     """Y[B x N] ~= X[B x D] . W[N x D]^T on a DPTC (float units). ``group``: elements summed in the
     optical/analog domain per ADC conversion (wavelengths x integration cycles). ``adc_range``:
     ``calibrated`` sets the receiver gain so the largest noiseless partial sum of this batch is
-    full scale (what a calibrated TIA/ADC does); ``max`` uses the theoretical maximum."""
+    full scale (what a calibrated TIA/ADC does); ``max`` uses the theoretical maximum.
+    ``electrons``: photoelectrons a detector counts at full scale (``photonic.shot_electrons``);
+    shot noise adds variance |v| fs / electrons to a reading v."""
     from .noise import quantize, thermal_crosstalk
 
     w = np.asarray(w, dtype=np.float64)
@@ -372,7 +376,8 @@ def photonic_mvm(w: np.ndarray, x: np.ndarray, *, in_bits: int = 4, weight_bits:
         part = np.ascontiguousarray(xq[:, k0:k1] @ wq[:, k0:k1].T)
         xsq = np.ascontiguousarray((xq[:, k0:k1] ** 2).sum(axis=1))
         fs = (k1 - k0) * wfs * xfs if adc_range == "max" else (float(np.abs(part).max()) or 1.0)
-        _photonic_group(y, part, xsq, sigma * wfs, fs, levels, normal_table(), np.uint64(seed), gi)
+        shot = fs / electrons if electrons > 0 else 0.0
+        _photonic_group(y, part, xsq, sigma * wfs, fs, shot, levels, normal_table(), np.uint64(seed), gi)
     return y
 
 

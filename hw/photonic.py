@@ -88,6 +88,10 @@ class PhotonicParams(Bounded):
     integration_cycles: int = Field(3, gt=0, description="cycles ADC/TIA integrate over (SimPhony: 3)")
     weight_noise_sigma: float = Field(
         0.01, ge=0, description="std of encoded weights from phase noise, fraction of full scale (chosen; TeMPO-style) [functional only: accuracy]")
+    pd_responsivity_a_per_w: float = Field(
+        1.0, gt=0, le=2, description="A/W photodetector responsivity (chosen: Ge-on-Si at 1550 nm is 0.8-1.1 A/W) "
+        "[functional only: shot noise]")
+    shot_noise: bool = Field(True, description="Poisson shot noise at the photodetectors [functional only: accuracy]")
     crosstalk: float = Field(
         0.005, ge=0, description="thermal crosstalk: share of a neighbour's phase a shifter picks up (chosen) [functional only: accuracy]")
     buffer_kib: int = Field(256, gt=0, description="KiB local SRAM buffer (chosen)")
@@ -192,12 +196,29 @@ def insertion_loss_db(p: PhotonicParams) -> float:
             + p.waveguide_db_per_cm * p.waveguide_cm)
 
 
+def detector_power_mw(p: PhotonicParams) -> float:
+    """Optical power a photodetector receives at full scale, what the laser is sized for: PD
+    sensitivity times 2^in_bits levels, over the MZM's extinction (SimPhony's link budget)."""
+    return 10 ** (p.pd_sensitivity_dbm / 10) * 2 ** p.in_bits / (1 - 10 ** (-p.mzm_extinction_db / 10))
+
+
 def laser_power_mw(p: PhotonicParams) -> float:
-    """Laser power so every one of the ``distribution`` ways reaches PD sensitivity after the path
-    loss, times 2^in_bits levels, over the MZM's extinction: 10^((IL + S + 10 log10 k) / 10) / wpe."""
+    """Laser power so every one of the ``distribution`` ways receives ``detector_power_mw`` after
+    the path loss: detector power x 10^((IL + 10 log10 k) / 10) / wpe."""
     k = p.laser_distribution_factor or p.core_height * p.core_width
-    dbm = insertion_loss_db(p) + p.pd_sensitivity_dbm + 10 * math.log10(k)
-    return 10 ** (dbm / 10) / p.laser_wpe * 2 ** p.in_bits / (1 - 10 ** (-p.mzm_extinction_db / 10))
+    return detector_power_mw(p) * 10 ** ((insertion_loss_db(p) + 10 * math.log10(k)) / 10) / p.laser_wpe
+
+
+ELECTRON_C = 1.602176634e-19
+
+
+def shot_electrons(p: PhotonicParams) -> float:
+    """Photoelectrons a detector counts at full scale over its integration window,
+    N = R P tau / q (R responsivity, P ``detector_power_mw``, tau = integration_cycles / f). Shot
+    noise is Poisson: a reading v (full scale fs) has variance |v| fs / N, i.e. an SNR of N at
+    full scale (the standard photodetector shot-noise limit, sigma^2 = 2 q I B with B = 1 / 2 tau)."""
+    tau_s = p.integration_cycles / (p.freq_ghz * 1e9)
+    return p.pd_responsivity_a_per_w * detector_power_mw(p) * 1e-3 * tau_s / ELECTRON_C
 
 
 def device_powers_mw(p: PhotonicParams) -> dict[str, float]:

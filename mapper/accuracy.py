@@ -24,7 +24,7 @@ from importlib import resources
 
 import numpy as np
 
-from prismsim.hw import kernels, noise
+from prismsim.hw import kernels, noise, photonic
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch, Unit
 
@@ -120,8 +120,16 @@ class MappedOps:
             else:
                 groups.append([u, a, count])
             a += count
+        order = self.mapping.row_order.get(name)
+        if order is not None:   # rows dealt in this order (stage 2 moved the sensitive ones)
+            order = np.asarray(order)
+            w = w[order]
         for u, start, count in groups:
             y[:, start:start + count] = self.kernel(u, (name, start), w[start:start + count], x, static=True)
+        if order is not None:
+            out = np.empty_like(y)
+            out[:, order] = y
+            return out
         return y
 
     def dyn(self, name: str, head: int, w: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -157,7 +165,8 @@ class MappedOps:
             return kernels.photonic_mvm(
                 w, x, in_bits=p.in_bits, weight_bits=p.weight_bits, out_bits=p.out_bits,
                 group=p.wavelengths * p.integration_cycles, sigma=p.weight_noise_sigma if cfg.noise else 0.0,
-                crosstalk=p.crosstalk if cfg.noise else 0.0, seed=rng_seed)
+                crosstalk=p.crosstalk if cfg.noise else 0.0, seed=rng_seed,
+                electrons=photonic.shot_electrons(p) if cfg.noise and p.shot_noise else math.inf)
         # reram: program once per (layer shard, seed), read many times
         xb, sw, alpha = self._crossbar(unit, key, w)
         xq, sx = _q(x, p.input_bits)
@@ -236,15 +245,27 @@ class _Capture:
         return x @ w.T
 
 
-def layer_snr(unit: Unit, w: np.ndarray, x: np.ndarray, cfg: AccuracyConfig, seed: int = 0, static: bool = True) -> float:
-    """Output SNR (dB) of one layer on ``unit``: sum y^2 / sum (y - y_unit)^2 — the cheap proxy
-    for how much the layer suffers there."""
+def row_errors(unit: Unit, w: np.ndarray, x: np.ndarray, cfg: AccuracyConfig, seed: int = 0,
+               static: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Per output row of one layer on ``unit``: signal power sum_b y^2 and error power
+    sum_b (y - y_unit)^2 over the inputs ``x`` — which rows suffer most there."""
     ops = MappedOps.__new__(MappedOps)
     ops.units, ops.cfg, ops.seed, ops._xbars, ops.calls = {}, cfg, seed, {}, 0
     exact = x @ w.T
     got = ops.kernel(unit, ("snr",), w, x, static)
-    err = float(((exact - got) ** 2).sum())
-    return 10 * np.log10(float((exact ** 2).sum()) / err) if err > 0 else float("inf")
+    return (exact ** 2).sum(axis=0), ((exact - got) ** 2).sum(axis=0)
+
+
+def snr_db(signal: float, error: float) -> float:
+    """10 log10(signal / error), infinite without error."""
+    return 10 * float(np.log10(signal / error)) if error > 0 else float("inf")
+
+
+def layer_snr(unit: Unit, w: np.ndarray, x: np.ndarray, cfg: AccuracyConfig, seed: int = 0, static: bool = True) -> float:
+    """Output SNR (dB) of one layer on ``unit``: sum y^2 / sum (y - y_unit)^2 — the cheap proxy
+    for how much the layer suffers there."""
+    sig, err = row_errors(unit, w, x, cfg, seed, static)
+    return snr_db(float(sig.sum()), float(err.sum()))
 
 
 def calibration_inputs(model: str, n: int = 64) -> dict[str, tuple[np.ndarray, np.ndarray, bool]]:

@@ -53,7 +53,36 @@ def chosen_schedule(kind: str | None = None, chunks: int | None = None,
     return Schedule(kind, chunks, program_weights), given
 
 
-FIELDS = {"prismsim_mapping", "model", "arch", "strategy", "schedule", "layers", "split", "segments", "modes"}
+FIELDS = {"prismsim_mapping", "model", "arch", "strategy", "schedule", "layers", "split", "segments", "modes",
+          "row_order"}
+
+
+def format_order(order) -> str:
+    """A row order as runs: ``"0-99,150,100-149"`` (each run ascending by one)."""
+    runs, start, prev = [], None, None
+    for r in map(int, order):
+        if start is not None and r == prev + 1:
+            prev = r
+            continue
+        if start is not None:
+            runs.append(f"{start}-{prev}" if prev > start else f"{start}")
+        start = prev = r
+    if start is not None:
+        runs.append(f"{start}-{prev}" if prev > start else f"{start}")
+    return ",".join(runs)
+
+
+def parse_order(text: Any, where: str) -> list[int]:
+    """The inverse of ``format_order``; raises PrismError naming ``where`` on anything else."""
+    if not isinstance(text, str) or not text.strip():
+        raise PrismError(f"{where}: expected runs of row indices like \"0-99,150\" (got {shown(text)})")
+    out: list[int] = []
+    for part in text.split(","):
+        a, _, b = part.strip().partition("-")
+        if not a.isdigit() or (b and not b.isdigit()) or (b and int(b) < int(a)):
+            raise PrismError(f"{where}: {part.strip()!r} is not a row index or an ascending run a-b")
+        out.extend(range(int(a), int(b or a) + 1))
+    return out
 
 
 @dataclass
@@ -61,7 +90,10 @@ class Mapping:
     """``layers[name] = {unit: share}``, shares summing to 1. A layer's shards split its output
     rows (heads / groups / output features: each unit holds its share of the weights) unless
     ``split[name] == "cols"``: then they split its output columns (tokens / pixels), every unit
-    holding a full copy of the weights — weight duplication, for throughput."""
+    holding a full copy of the weights — weight duplication, for throughput. ``row_order[name]``
+    deals a rows-split layer's rows to its shards in that order instead of 0..n-1 (H3PIMAP's
+    stage 2 moves the rows most sensitive to noise); it changes which weights a unit holds, not
+    how many, so it matters to accuracy and not to timing."""
 
     layers: dict[str, dict[str, float]]
     schedule: Schedule = field(default_factory=Schedule)
@@ -74,6 +106,7 @@ class Mapping:
     # the weights of resident units are reloaded and units may put some arrays in memory mode
     segments: dict[str, int] = field(default_factory=dict)     # layer -> segment (default 0)
     modes: dict[int, dict[str, int]] = field(default_factory=dict)  # segment -> {unit: arrays in memory mode}
+    row_order: dict[str, list[int]] = field(default_factory=dict)    # layer -> its rows in shard order
 
     def split_of(self, layer: str) -> str:
         return self.split.get(layer, "rows")
@@ -97,6 +130,8 @@ class Mapping:
             doc["segments"] = dict(self.segments)
         if self.modes:
             doc["modes"] = {int(k): dict(v) for k, v in self.modes.items()}
+        if self.row_order:
+            doc["row_order"] = {k: format_order(v) for k, v in self.row_order.items()}
         return yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120)
 
     @classmethod
@@ -145,10 +180,15 @@ class Mapping:
             if not isinstance(seg, int) or not isinstance(units, dict) or \
                     not all(isinstance(n, int) and n >= 0 for n in units.values()):
                 raise PrismError(f"{source}: field modes.{seg} must map units to whole numbers of arrays (got {shown(units)})")
+        orders = doc.get("row_order") or {}
+        if not isinstance(orders, dict):
+            raise PrismError(f"{source}: field row_order must map layers to runs of row indices (got {shown(orders)})")
+        row_order = {str(k): parse_order(v, f"{source}: field row_order.{k}") for k, v in orders.items()}
         return cls(layers, schedule, str(doc.get("strategy", "manual")),
                    str(doc.get("model", "")), str(doc.get("arch", "")), {str(k): str(v) for k, v in split.items()},
                    segments={str(k): int(v) for k, v in segments.items()},
-                   modes={int(k): {str(u): int(n) for u, n in v.items()} for k, v in modes.items()})
+                   modes={int(k): {str(u): int(n) for u, n in v.items()} for k, v in modes.items()},
+                   row_order=row_order)
 
     @classmethod
     def load(cls, path: str | Path) -> "Mapping":
@@ -213,9 +253,16 @@ def validate(mapping: Mapping, arch: Arch, workload: Workload, source: str = "ma
     """Raise PrismError naming layer and unit for the first problem found."""
     units: dict[str, Unit] = arch.instances()
     names = set(workload.order)
-    for lname in list(mapping.layers) + list(mapping.split) + list(mapping.segments):
+    for lname in list(mapping.layers) + list(mapping.split) + list(mapping.segments) + list(mapping.row_order):
         if lname not in names:
             raise PrismError(f"{source}: layer {lname!r} is not in model {workload.name}")
+    for lname, order in mapping.row_order.items():
+        n = workload.layer(lname).op.split_size
+        if mapping.split_of(lname) == "cols":
+            raise PrismError(f"{source}: row_order.{lname}: the layer splits its columns, not its rows")
+        if len(order) != n or set(order) != set(range(n)):
+            raise PrismError(f"{source}: row_order.{lname} must list each of the layer's {n} rows once "
+                             f"(got {len(order)} entries, {len(set(order))} distinct)")
     last = 0
     for lname in workload.order:
         seg = mapping.segment_of(lname)

@@ -414,7 +414,8 @@ def cmd_map(args) -> int:
         print(f"  stage 2 moved {len(moved)} layer(s)" + (":" if moved else " (stage 1's mapping meets the target)"))
         for r in moved:
             to = ", ".join(f"{u} {s:g}" for u, s in r["to"].items())
-            print(f"    {r['layer']}: {', '.join(r['from'])} -> {to}  ({r['snr_db']} -> {r['new_snr_db']} dB; {r['why']})")
+            print(f"    {r['layer']}: {r['rows_moved']} of {r['rows']} rows ({r['rows_chosen']}) "
+                  f"{', '.join(r['from'])} -> {to}  ({r['snr_db']} -> {r['new_snr_db']} dB; {r['why']})")
     return 0
 
 

@@ -3,6 +3,7 @@ numeric field of every unit kind changes some cost, or is listed as functional-o
 what it does instead; breakdowns add up to their totals."""
 import math
 
+import numpy as np
 import pytest
 
 from prismsim.hw import adc, chip, digital, photonic, reram, sram, sram_pim, tech
@@ -171,7 +172,7 @@ def test_memory_and_network_knobs():
 # fields whose effect is functional only (accuracy kernels and noise models), not time/energy/area
 FUNCTIONAL_ONLY = {
     "reram": {"g_max_us", "prog_sigma", "read_sigma", "drift_nu", "stuck_at_0", "stuck_at_1"},
-    "photonic": {"weight_noise_sigma", "crosstalk"},
+    "photonic": {"weight_noise_sigma", "crosstalk", "pd_responsivity_a_per_w"},
     "sram_pim": set(), "digital": set(),
 }
 # fields that only bound others (checked when the arch is loaded)
@@ -268,3 +269,24 @@ def test_isaac_reproduces_the_papers_peak_efficiencies():
     assert pk.gops_per_mm2 == pytest.approx(479, rel=0.15)
     assert pk.gops_per_w == pytest.approx(479 * 85.4 / 65.8, rel=0.15)
     assert math.isclose(pk.area_mm2, 85.4, rel_tol=0.15) and math.isclose(pk.power_mw / 1e3, 65.8, rel_tol=0.15)
+
+
+def test_photonic_functional_knobs_move_the_output_snr():
+    """Phase noise, crosstalk and shot noise (through responsivity and the switch) each move a
+    layer's SNR on the photonic core the way their physics says."""
+    from prismsim.mapper.accuracy import AccuracyConfig, layer_snr
+
+    rng = np.random.default_rng(0)
+    w, x = rng.standard_normal((64, 256)) / 16, rng.standard_normal((32, 256))
+    cfg = AccuracyConfig(kernel="surrogate")
+
+    def snr(**kw):
+        p = photonic.PhotonicParams(in_bits=8, weight_bits=8, out_bits=8, **kw)
+        return layer_snr(Unit("pt", "photonic", p, (0, 0)), w, x, cfg)
+
+    base = snr(weight_noise_sigma=0.0, crosstalk=0.0)
+    assert snr(weight_noise_sigma=0.0, crosstalk=0.0, pd_responsivity_a_per_w=1e-3) < base - 3
+    quiet = snr(weight_noise_sigma=0.0, crosstalk=0.0, shot_noise=False)
+    assert snr(weight_noise_sigma=0.0, crosstalk=0.0, pd_responsivity_a_per_w=1e-3, shot_noise=False) == quiet
+    assert snr(weight_noise_sigma=0.05, crosstalk=0.0) < base - 3
+    assert snr(weight_noise_sigma=0.0, crosstalk=0.05) < base - 3

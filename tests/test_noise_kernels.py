@@ -149,3 +149,30 @@ def test_photonic_mvm():
     assert np.allclose(noisy.mean(axis=0), clean[0], atol=4 * expect / np.sqrt(3000))
     xt = K.photonic_mvm(w, x, in_bits=16, weight_bits=16, out_bits=0, crosstalk=0.05)
     assert np.abs(xt - exact).mean() > np.abs(hi - exact).mean()
+
+
+def test_photonic_shot_noise_is_poisson_in_the_detected_power():
+    """A reading v of full scale fs carries shot-noise variance |v| fs / N (N photoelectrons at
+    full scale): one ADC group, so fs is the largest |partial sum| of the batch."""
+    w = RNG.standard_normal((6, 40))
+    xs = np.repeat(RNG.standard_normal((1, 40)), 4000, axis=0)
+    clean = K.photonic_mvm(w, xs[:1], in_bits=16, weight_bits=16, out_bits=0, group=40)[0]
+    fs = np.abs(clean).max()
+    for n_e in (50.0, 5000.0):
+        y = K.photonic_mvm(w, xs, in_bits=16, weight_bits=16, out_bits=0, group=40, electrons=n_e)
+        assert np.allclose(y.std(axis=0), np.sqrt(np.abs(clean) * fs / n_e), rtol=0.06)
+    assert np.array_equal(K.photonic_mvm(w, xs[:3], group=40, electrons=np.inf), K.photonic_mvm(w, xs[:3], group=40))
+
+
+def test_shot_electrons_follow_the_link_budget():
+    """Less light at the detector (a more sensitive PD sizes a weaker laser), a lower responsivity
+    or a faster clock (shorter integration) leave fewer photoelectrons; ~2e5 at SimPhony LT."""
+    from prismsim.hw.photonic import PhotonicParams, laser_power_mw, shot_electrons
+
+    base = PhotonicParams()
+    assert 1e5 < shot_electrons(base) < 5e5
+    dim = PhotonicParams(pd_sensitivity_dbm=-35.0)
+    assert shot_electrons(dim) == pytest.approx(shot_electrons(base) / 10)
+    assert laser_power_mw(dim) == pytest.approx(laser_power_mw(base) / 10)
+    assert shot_electrons(PhotonicParams(pd_responsivity_a_per_w=0.5)) == pytest.approx(shot_electrons(base) / 2)
+    assert shot_electrons(PhotonicParams(freq_ghz=2.5, mzm_gbps=25)) == pytest.approx(shot_electrons(base) * 2)

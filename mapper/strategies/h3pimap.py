@@ -8,15 +8,14 @@ of latency budgets) — a GA alone converges poorly. Capabilities are respected 
 constraint). A point of the resulting Pareto front is picked by ``objective``: latency, energy,
 edp, or a weight w in [0, 1] (w * latency + (1 - w) * energy, both normalised).
 
-Stage 2 — accuracy-driven remapping: while accuracy after drift to ``t_eval`` is below the target
-(baseline - ``max_drop``), the analog GEMM layer with the lowest output SNR moves, wholly or a
-share of its rows (output channels: a quarter, half or three quarters, the options stage 1 knows),
-to the cheapest option that meets the SNR target on tiers at least as precise as its noisiest
-current one — never toward a noisier tier; real accuracy for the trained models, the SNR proxy on
-synthetic weights otherwise, moving layers below ``snr_db`` (default 6 dB: only outliers; a higher
-target trades speed for fidelity). A row split's SNR weights each tier's noise power by its share.
-Stage 1's mapping stands when it already meets the target; ``meta['remapped']`` says per layer
-what moved, from where, to where and why (``prismsim map`` prints it).
+Stage 2 — accuracy-driven row remapping (``remap.py``): while the accuracy after drift to
+``t_eval`` is below the target (baseline - ``max_drop``; on synthetic weights, an output SNR of
+``snr_db`` per layer, default 6 dB: only outliers), the analog GEMM layer with the lowest output
+SNR hands its most noise-sensitive rows (output channels) to a tier at least as precise as its
+noisiest one — the fewest rows that meet the target, or a stage-1 option, whichever is cheaper —
+never toward a noisier tier. The mapping's ``row_order`` records which rows moved. Stage 1's
+mapping stands when it already meets the target; ``meta['remapped']`` says per layer what moved
+(rows and tiers), from where, to where and why (``prismsim map`` prints it).
 """
 from __future__ import annotations
 
@@ -27,10 +26,8 @@ from prismsim.hw.spec import Arch
 
 from ..mapping import Mapping
 from ..workload import Workload
+from .remap import remap as row_remap
 from .search import Options, build_options, mip_front
-
-NOISY = ("reram", "photonic")
-PRECISE = ("digital", "sram_pim")
 
 
 def _nsga(opts: Options, seeds: list[np.ndarray], pop: int, gens: int, seed: int) -> np.ndarray:
@@ -108,8 +105,8 @@ def h3pimap(workload: Workload, arch: Arch, objective="edp", pop: int = 80, gens
     mapping.meta = {"pareto": [{"latency_ps": float(f[0]), "energy_pj": float(f[1]), "chosen": i == best}
                                for i, f in enumerate(F)], "objective": str(objective)}
     if remap:
-        _remap(workload, arch, mapping, opts, float(max_drop), float(t_eval), float(snr_db),
-               int(accuracy_seeds), int(accuracy_samples))
+        row_remap(workload, arch, mapping, opts, float(max_drop), float(t_eval), float(snr_db),
+                  int(accuracy_seeds), int(accuracy_samples))
     return mapping
 
 
@@ -122,112 +119,3 @@ def _front(F: np.ndarray) -> np.ndarray:
             keep.append(i)
             best = F[i, 1]
     return np.array(keep)
-
-
-def _remap(workload: Workload, arch: Arch, mapping: Mapping, opts: Options, max_drop: float, t_eval: float,
-           snr_db: float, seeds: int, samples: int) -> None:
-    """Move the noisiest analog layers, one at a time, to the cheapest option (latency x energy)
-    whose every unit kind meets the SNR target and whose weights fit — a more precise analog tier
-    (8-bit ReRAM over 4-bit photonic), SRAM-PIM or digital — until the accuracy target holds
-    (trained models) or every layer meets the SNR target (proxy)."""
-    from .. import accuracy as acc
-
-    units = arch.instances()
-    model = workload.name.split("[")[0]
-    trained = model in acc.TRAINED
-    cfg = acc.AccuracyConfig(t_s=t_eval, seeds=seeds, samples=samples, kernel="surrogate")
-    data = acc.calibration_inputs(model) if trained else acc.synthetic_inputs(workload)
-    index = {name: i for i, name in enumerate(opts.layers)}
-    snr_cache: dict[tuple[str, str], float] = {}
-
-    def kind_snr(name: str, kind: str) -> float:
-        if kind == "digital" or name not in data:
-            return float("inf")
-        key = (name, kind)
-        if key not in snr_cache:
-            unit = next(x for x in units.values() if x.kind == kind)
-            w, x, static = data[name]
-            snr_cache[key] = acc.layer_snr(unit, w, x, cfg, 0, static)
-        return snr_cache[key]
-
-    def snr_of(name: str, shards: dict) -> float:
-        """The layer's output SNR with its rows split as ``shards``: each kind's noise power weighted
-        by its share of the rows, so moving a share of rows to a precise tier raises the SNR by
-        -10 log10(1 - share) (rows, i.e. output channels, are the granularity of stage 2)."""
-        total = sum(shards.values()) or 1.0
-        noise = sum(sh / total * 10 ** (-kind_snr(name, units[u].kind) / 10) for u, sh in shards.items())
-        return float("inf") if noise <= 0 else -10 * float(np.log10(noise))
-
-    def used_without(i: int) -> np.ndarray:
-        g = np.array([next(j for j, c in enumerate(opts.choices[k]) if c == mapping.layers[n])
-                      for k, n in enumerate(opts.layers)])
-        total = opts.arrays[np.arange(len(g)), g].sum(axis=0)
-        return total - opts.arrays[i, g[i]]
-
-    def kinds_of(shards: dict) -> set[str]:
-        return {units[u].kind for u in shards}
-
-    def better(name: str, target: float) -> dict | None:
-        """The cheapest option (latency x energy) that meets ``target``, else the one with the best
-        SNR above the current; only options whose every unit kind is at least as precise as the
-        layer's noisiest current kind (stage 2 never moves work to a noisier tier)."""
-        i = index[name]
-        base = used_without(i)
-        cost = opts.lat[i] * (opts.energy[i] + opts.leak_pj_per_ps * opts.lat[i])
-        cur = snr_of(name, mapping.layers[name])
-        fits = [j for j in range(len(opts.choices[i]))
-                if (not opts.capacity.size or np.all(base + opts.arrays[i, j] <= opts.capacity))
-                and all(kind_snr(name, k) >= cur for k in kinds_of(opts.choices[i][j]))]
-        ok = [j for j in fits if snr_of(name, opts.choices[i][j]) >= target]
-        if ok:
-            return dict(opts.choices[i][min(ok, key=lambda j: cost[j])])
-        best = max(fits, key=lambda j: snr_of(name, opts.choices[i][j]), default=None)
-        if best is None or snr_of(name, opts.choices[i][best]) <= cur:
-            return None
-        return dict(opts.choices[i][best])
-
-    def entry(name: str, snr: float, new: dict, why: str) -> dict:
-        """What moved (the layer and its old shares), where (its new shares) and why."""
-        return {"layer": name, "from": dict(mapping.layers[name]), "to": dict(new), "snr_db": round(float(snr), 2),
-                "new_snr_db": round(float(snr_of(name, new)), 2), "why": why}
-
-    def noisy_layers() -> list[tuple[float, str]]:  # a layer that shares its weights moves with their owner
-        return sorted((snr_of(n, mapping.layers[n]), n) for i, n in enumerate(opts.layers)
-                      if opts.owner[i] == i and n in data and any(units[u].kind in NOISY for u in mapping.layers[n]))
-
-    def move(name: str, new: dict) -> None:
-        o = index[name]
-        for i, n in enumerate(opts.layers):
-            if i == o or opts.owner[i] == o:
-                mapping.layers[n] = dict(new)
-
-    log = []
-    if trained:
-        res = acc.evaluate(model, arch, workload, mapping, cfg)
-        target = res.baseline_accuracy - max_drop
-        current, goal = res.accuracy_mean, snr_db
-        while current < target:
-            moved = False
-            for s, name in noisy_layers():
-                new = better(name, max(goal, s + 3.0))
-                if new is not None:
-                    e = entry(name, s, new, f"accuracy {current:.4f} below the target {target:.4f}; "
-                                            f"the noisiest analog layer")
-                    move(name, new)
-                    current = acc.evaluate(model, arch, workload, mapping, cfg).accuracy_mean
-                    log.append({**e, "accuracy": round(current, 4)})
-                    moved = True
-                    break
-            if not moved:
-                break
-        mapping.meta.update(accuracy=current, baseline_accuracy=res.baseline_accuracy, accuracy_target=target)
-    else:
-        for s, name in noisy_layers():
-            if s >= snr_db:
-                break
-            new = better(name, snr_db)
-            if new is not None:
-                log.append(entry(name, s, new, f"output SNR {s:.2f} dB below the {snr_db:g} dB target"))
-                move(name, new)
-        mapping.meta.update(snr_target_db=snr_db)
-    mapping.meta["remapped"] = log
