@@ -2,11 +2,12 @@
 
     python benchmarks/reproduce_papers.py [--out FILE.json]
 
-* H3PIMAP on ``hybrid`` vs the paper's baselines — homogeneous architectures of the same area
-  (``photonic-only``, ``reram-only``, each mapped greedily) and a naive mapping (equal split on
-  ``hybrid``) — and vs our per-layer greedy mapping, on pythia-70m prefill and decode and
-  mobilevit-s, with each run's share of MACs per tier and critical-path split (paper v1: 2.74x
-  energy efficiency, 3.47x latency);
+* H3PIMAP on its chip (``h3pimap``, the paper's four-tier stack) vs the paper's baselines —
+  homogeneous stacks of the same area (``h3pimap-photonic``, ``h3pimap-pim``, each mapped
+  greedily) and a naive mapping (equal split on ``h3pimap``) — and vs our per-layer greedy
+  mapping, on pythia-70m prefill and decode and mobilevit-s, with each run's share of MACs per
+  tier (static-weight and dynamic GEMMs apart) and critical-path split (paper v2: 3.32x latency;
+  v1: 2.74x energy efficiency, 3.47x latency);
 * LionHeart vs all-digital on the trained MNIST CNN and MLP on ``lionheart`` (paper: speed-up and
   energy gain up to >6x at a chosen accuracy drop; here 2 points after one day of drift);
 * CMSwitch vs the all-compute baseline (same compiler, no memory mode) on ``cmswitch`` for
@@ -21,6 +22,8 @@ import json
 from common import save
 from prismsim.hw.spec import load_arch
 from prismsim.mapper import accuracy as acc
+from prismsim.mapper.load import load_model
+from prismsim.mapper.mapping import gemm_macs_by_kind
 from prismsim.mapper.plan import build_plan
 from prismsim.mapper.strategies import make_mapping
 from prismsim.mapper.zoo import ZOO
@@ -54,22 +57,23 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     doc = {"h3pimap": [], "lionheart": []}
-    from prismsim.sim.cli import load_model
-
-    hybrid = load_arch("hybrid")
-    baselines = [("photonic-only chip, equal area", load_arch("photonic-only"), "greedy"),
-                 ("reram-only chip, equal area", load_arch("reram-only"), "greedy"),
-                 ("equal split on hybrid", hybrid, "equal"),
-                 ("greedy on hybrid", hybrid, "greedy")]
+    chip = load_arch("h3pimap")
+    baselines = [("photonic stack, equal area", load_arch("h3pimap-photonic"), "greedy"),
+                 ("PIM stack, equal area", load_arch("h3pimap-pim"), "greedy"),
+                 ("equal split on h3pimap", chip, "equal"),
+                 ("greedy on h3pimap", chip, "greedy")]
     for spec in ("pythia-70m", "pythia-70m?seq_len=64&phase=decode&decode_tokens=4", "mobilevit-s"):
         wl = load_model(spec)
-        h3 = make_mapping("h3pimap", wl, hybrid)
-        ours = run_full(hybrid, wl, h3)
+        h3 = make_mapping("h3pimap", wl, chip)
+        tiers = {k: {kind: round(x, 3) for kind, x in d.items()} for k, d in gemm_macs_by_kind(h3, chip, wl).items()}
+        ours = {**run_full(chip, wl, h3), "gemm_macs_by_kind": tiers}
         for name, arch, strategy in baselines:
             base = run_full(arch, wl, make_mapping(strategy, wl, arch))
             row = {"model": spec, "baseline": name, "latency_speedup": round(base["latency_us"] / ours["latency_us"], 2),
                    "energy_efficiency": round(base["energy_uj"] / ours["energy_uj"], 2), "h3pimap": ours,
-                   "baseline_run": base, "remapped": [r["layer"] for r in h3.meta["remapped"]]}
+                   "baseline_run": base,
+                   "remapped": [{k: r[k] for k in ("layer", "rows_moved", "rows", "rows_chosen", "snr_db", "new_snr_db")}
+                                for r in h3.meta["remapped"]]}
             doc["h3pimap"].append(row)
             print(json.dumps(row), flush=True)
     lh = load_arch("lionheart")

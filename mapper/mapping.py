@@ -307,3 +307,17 @@ def validate(mapping: Mapping, arch: Arch, workload: Workload, source: str = "ma
                     raise PrismError(
                         f"{source}: layer {lname!r} on unit {uname!r}: static weights do not fit "
                         f"({used[key]} arrays needed by this and earlier layers, unit has {cap} in compute mode)")
+
+
+def gemm_macs_by_kind(mapping: Mapping, arch: Arch, workload: Workload) -> dict[str, dict[str, float]]:
+    """Share of the MACs of the static-weight GEMMs and of the dynamic ones (attention's
+    activation x activation matmuls) per unit kind — which tier a mapping gives which work."""
+    units = arch.instances()
+    out: dict[str, dict[str, float]] = {}
+    for lay in workload.layers:
+        if lay.op.is_gemm:
+            d = out.setdefault("static" if lay.static_weights else "dynamic", {})
+            total = sum(mapping.layers[lay.name].values())
+            for u, s in mapping.layers[lay.name].items():
+                d[units[u].kind] = d.get(units[u].kind, 0.0) + s / total * lay.op.macs
+    return {k: {kind: v / (sum(d.values()) or 1) for kind, v in sorted(d.items())} for k, d in out.items()}

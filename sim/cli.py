@@ -10,23 +10,21 @@ import time
 from pathlib import Path
 
 from prismsim.hw.errors import PrismError
-from prismsim.hw.spec import Arch, arch_yaml, list_presets, load_arch
-from prismsim.mapper.analytical import analytical_times, analyze_plan
+from prismsim.hw.spec import load_arch
 from prismsim.mapper.load import load_model
-from prismsim.mapper.mapping import SCHEDULES, Mapping, chosen_schedule, validate
-from prismsim.mapper.params import parse_params
-from prismsim.mapper.plan import Plan, build_plan
+from prismsim.mapper.mapping import SCHEDULES, chosen_schedule
+from prismsim.mapper.plan import Plan
 from prismsim.mapper.result import Result
-from prismsim.mapper.strategies import STRATEGIES, make_mapping
-from prismsim.mapper.workload import Workload
-from prismsim.mapper.zoo import ZOO
+from prismsim.mapper.strategies import STRATEGIES
 
-from .cost_cmd import area_comment, cmd_cost, warn_resolution
+from .cost_cmd import cmd_cost
+from .engine import NOC_MODELS, TRACE_LEVELS
+from .map_cmd import cmd_list, cmd_map
 from .noc_cmd import add_parser as add_noc_parser
-from .engine import NOC_MODELS, TRACE_LEVELS, US_PER_EVENT, estimate, simulate_plan
-from .output import (atomic_dir, atomic_write, check_new, critical_parts, default_run_dir, edp_uj_us, fmt_ps,
-                     simulate_to_dir, tops, tops_per_mm2, write_csv)
+from .output import atomic_dir, check_new, default_run_dir, edp_uj_us, fmt_ps, simulate_to_dir, tops, tops_per_mm2
 from .progress import Stage
+from .selection import model_spec, plan_of, select, shares, strategy_options
+from .validate_cmd import cmd_validate
 
 DEFAULT_ARCH, DEFAULT_MODEL, DEFAULT_STRATEGY = "hybrid", "pythia-70m", "greedy"
 MODEL_HELP = ("zoo model with parameters (pythia-70m?seq_len=256), hf:TYPE?field=value (a Hugging Face config), "
@@ -36,83 +34,6 @@ MODEL_HELP = ("zoo model with parameters (pythia-70m?seq_len=256), hf:TYPE?field
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # one line, exit 2, no usage dump
         self.exit(2, f"prismsim: error: {message} (see prismsim --help)\n")
-
-
-def _model_spec(args) -> str:
-    """--model plus --phase / --decode-tokens as zoo parameters."""
-    spec = args.model
-    extra = []
-    if getattr(args, "phase", None):
-        extra.append(f"phase={args.phase}")
-    if getattr(args, "decode_tokens", None):
-        if args.phase != "decode":
-            raise PrismError("--decode-tokens: only with --phase decode")
-        extra.append(f"decode_tokens={args.decode_tokens}")
-    if extra:
-        if spec.endswith(".onnx"):
-            raise PrismError(f"--phase: phases are for zoo, hf: and torch: causal LMs (got --model {spec!r})")
-        spec += ("&" if "?" in spec else "?") + "&".join(extra)
-    return spec
-
-
-def _select(args) -> tuple[Arch, Workload, Mapping]:
-    arch = load_arch(args.arch)
-    warn_resolution(arch)
-    spec = _model_spec(args)
-    with Stage(f"loading {spec}", not args.no_progress):
-        wl = load_model(spec)
-    sched, asked = chosen_schedule(args.schedule, args.chunks, args.program_weights)
-    if args.mapping:
-        mapping = Mapping.load(args.mapping)
-        if asked:
-            mapping.schedule = sched
-        validate(mapping, arch, wl, source=args.mapping)
-        other = [(x, a, b) for x, a, b in (("model", mapping.model, wl.name), ("arch", mapping.arch, arch.name))
-                 if a and a != b]
-        if other:  # valid (layer and unit names match), but perhaps not what the user meant
-            print(f"prismsim: note: {args.mapping} was made for {' and '.join(f'{x} {a}' for x, a, _ in other)}; "
-                  f"this run: {', '.join(f'{x} {b}' for x, _, b in other)}", file=sys.stderr)
-    else:
-        options = _options(args.option)
-        with Stage(f"mapping {wl.name} ({args.strategy})", not args.no_progress):
-            mapping = make_mapping(args.strategy, wl, arch, schedule=sched, **options)
-        validate(mapping, arch, wl, source=f"strategy {args.strategy}")
-    return arch, wl, mapping
-
-
-def _plan(args, arch: Arch, wl: Workload, mapping: Mapping) -> Plan:
-    """The checked mapping's plan (every job and transfer), showing progress if that is long; a
-    run estimated to take over a minute says so before it starts."""
-    with Stage(f"building the plan ({len(wl.layers)} layers)", not args.no_progress):
-        plan = build_plan(arch, wl, mapping, check=False)
-    if not getattr(args, "ideal_noc", False) and getattr(args, "noc", "router") == "router":
-        events, seconds = estimate(plan)
-        if seconds > LONG_RUN_S:
-            print(f"prismsim: note: this run is about {events:,.0f} simulation events, roughly "
-                  f"{_duration(seconds)} ({US_PER_EVENT} us per event); --noc flow or --ideal-noc skip the "
-                  f"flit-level network, a smaller model parameter shortens it", file=sys.stderr)
-    return plan
-
-
-LONG_RUN_S = 60.0
-
-
-def _duration(seconds: float) -> str:
-    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
-        if seconds >= size:
-            return f"{seconds / size:,.1f} {unit}"
-    return f"{seconds:.0f} s"
-
-
-def _options(pairs: list[str] | None) -> dict:
-    """``KEY=VALUE`` strategy options; whole numbers and decimals become numbers."""
-    return parse_params(pairs or [], "--option")
-
-
-def _shares(parts: dict[str, int], latency_ps: int) -> str:
-    """``a 68.0%, b 19.4%, ...``: the parts of a latency, largest first (those of 0.1% or more)."""
-    order = sorted(parts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return ", ".join(f"{k} {100 * v / latency_ps:.1f}%" for k, v in order if v * 1000 >= latency_ps)
 
 
 def _print_summary(res: Result, wall_s: float, out: Path | None, simulated: int | None = None,
@@ -137,7 +58,7 @@ def _print_summary(res: Result, wall_s: float, out: Path | None, simulated: int 
         print(f"  waiting      a transfer waits {fmt_ps(res.stall_ps.get('noc_contention', 0) // n_tr)} on average "
               f"for busy links, a job {fmt_ps(res.stall_ps.get('unit_busy', 0) // n_jobs)} for its busy unit")
     if critical and res.latency_ps:
-        print(f"  critical     {_shares(critical, res.latency_ps)}  (of the latency, critical_path.csv)")
+        print(f"  critical     {shares(critical, res.latency_ps)}  (of the latency, critical_path.csv)")
     counts = f"{len(plan.jobs):,} jobs and {len(plan.transfers):,} transfers" if plan is not None else \
         f"{res.events:,} jobs and transfers"
     sim = f"; {simulated:,} simulation events" if simulated is not None else ""
@@ -147,9 +68,9 @@ def _print_summary(res: Result, wall_s: float, out: Path | None, simulated: int 
 
 
 def cmd_simulate(args) -> int:
-    arch, wl, mapping = _select(args)
+    arch, wl, mapping = select(args)
     out = Path(args.out) if args.out else default_run_dir()
-    plan = _plan(args, arch, wl, mapping)
+    plan = plan_of(args, arch, wl, mapping)
     t0 = time.perf_counter()
     res, tl, crit = simulate_to_dir(out, arch, mapping, plan, trace=args.trace, trace_format=args.trace_format,
                                     ideal_noc=args.ideal_noc, seed=args.seed, noc=args.noc,
@@ -165,7 +86,7 @@ def cmd_accuracy(args) -> int:
     from prismsim.mapper.accuracy import (AccuracyConfig, calibration_inputs, evaluate, layer_snr,
                                           sensitivity, spearman)
 
-    arch, wl, mapping = _select(args)
+    arch, wl, mapping = select(args)
     try:
         cfg = AccuracyConfig(t_s=args.t, seeds=args.seeds, samples=args.samples, kernel=args.kernel,
                              compensation=not args.no_compensation)
@@ -223,12 +144,12 @@ def cmd_compare(args) -> int:
     from .compare import check_strategies, compare, write_compare
 
     arch = load_arch(args.arch)
-    spec = _model_spec(args)
+    spec = model_spec(args)
     with Stage(f"loading {spec}", not args.no_progress):
         wl = load_model(spec)
     strategies = [x.strip() for x in args.strategies.split(",") if x.strip()]
-    options = _options(args.option)
-    check_strategies(strategies, options)
+    opts = strategy_options(args.option)
+    check_strategies(strategies, opts)
     out = Path(args.out) if args.out else default_run_dir("-compare")
     check_new(out)
     sched, _ = chosen_schedule(args.schedule, args.chunks)
@@ -253,7 +174,7 @@ def cmd_compare(args) -> int:
     if not args.json:
         print(f"{wl.name} on {arch.label}: {', '.join(strategies)}")
     with atomic_dir(out) as d:
-        rows, mappings = compare(arch, wl, strategies, sched, options, progress=progress)
+        rows, mappings = compare(arch, wl, strategies, sched, opts, progress=progress)
         write_compare(d, rows, mappings)
     if not args.json:
         print(f"  wrote {out}/compare.csv")
@@ -300,136 +221,6 @@ def cmd_report(args) -> int:
 
     out = write_report(args.run_dir, args.by)
     print(f"wrote {out}/report.md")
-    return 0
-
-
-def _validate_flow(args, out, arch, wl, mapping, plan) -> int:
-    """The flow-level network against the router model: latency per layer and in total."""
-    ref, _ = simulate_plan(plan, trace="none", progress=not args.no_progress)
-    t0 = time.perf_counter()
-    flow, _ = simulate_plan(plan, trace="none", noc="flow")
-    wall = time.perf_counter() - t0
-    rows, worst = [], ("", 0.0)
-    for name in wl.order:
-        a, b = ref.per_layer[name], flow.per_layer[name]
-        span_a, span_b = a["end_ps"] - a["start_ps"], b["end_ps"] - b["start_ps"]
-        err = (span_b - span_a) / span_a if span_a else 0.0
-        if abs(err) > abs(worst[1]):
-            worst = (name, err)
-        rows.append([name, a["start_ps"], a["end_ps"], b["start_ps"], b["end_ps"], format(err, ".6g")])
-    err = (flow.latency_ps - ref.latency_ps) / ref.latency_ps if ref.latency_ps else 0.0
-    rows.append(["TOTAL", 0, ref.latency_ps, 0, flow.latency_ps, format(err, ".6g")])
-    with atomic_dir(out) as d:
-        write_csv(d / "validation.csv", ["layer", "router_start_ps", "router_end_ps", "flow_start_ps",
-                                         "flow_end_ps", "rel_error"], rows)
-    print(f"{wl.name} on {arch.label}, strategy {mapping.strategy}, {mapping.schedule.kind}: flow-level network "
-          f"against the router model")
-    print(f"  latency  router {fmt_ps(ref.latency_ps)}  flow {fmt_ps(flow.latency_ps)}  error {100 * err:+.2f}%  "
-          f"(flow run {wall:.2f} s)")
-    print(f"  layers   largest error {100 * worst[1]:+.2f}% ({worst[0] or '-'}); per layer in validation.csv")
-    print(f"  wrote    {out}/validation.csv")
-    return 0
-
-
-def cmd_validate(args) -> int:
-    arch, wl, mapping = _select(args)
-    out = Path(args.out) if args.out else default_run_dir("-validate")
-    plan = _plan(args, arch, wl, mapping)
-    if args.noc == "flow":
-        return _validate_flow(args, out, arch, wl, mapping, plan)
-    an_times = analytical_times(plan, args.ideal_noc)
-    an = analyze_plan(plan, ideal_noc=args.ideal_noc, times=an_times)
-    des, tl = simulate_plan(plan, ideal_noc=args.ideal_noc, progress=not args.no_progress)
-    an_path = critical_parts(plan, an_times, an.latency_ps, ideal_noc=args.ideal_noc)
-    des_path = critical_parts(plan, tl.times, des.latency_ps, tl.unit_prev, args.ideal_noc)
-
-    def rel(a: float, b: float) -> float:
-        return abs(a - b) / abs(b) if b else float(a != b)
-
-    rows = []
-    for name in wl.order:
-        a, s = an.per_layer[name], des.per_layer[name]
-        rows.append([name, a["start_ps"], a["end_ps"], s["start_ps"], s["end_ps"],
-                     format(rel(s["end_ps"] - s["start_ps"], a["end_ps"] - a["start_ps"]), ".6g")])
-    lat_err, e_err = rel(des.latency_ps, an.latency_ps), rel(des.energy_pj, an.energy_pj)
-    rows.append(["TOTAL", 0, an.latency_ps, 0, des.latency_ps, format(lat_err, ".6g")])
-    with atomic_dir(out) as d:
-        write_csv(d / "validation.csv", ["layer", "analytical_start_ps", "analytical_end_ps", "des_start_ps",
-                                         "des_end_ps", "rel_error"], rows)
-        write_csv(d / "critical_path.csv", ["part", "analytical_ps", "des_ps"],
-                  ([k, an_path.get(k, 0), des_path.get(k, 0)] for k in sorted(set(an_path) | set(des_path))))
-    noc = "ideal NoC (no contention, infinite bandwidth)" if args.ideal_noc else "real NoC"
-    print(f"{wl.name} on {arch.label}, strategy {mapping.strategy}, {mapping.schedule.kind}, {noc}")
-    print(f"  latency  analytical {fmt_ps(an.latency_ps)}  event-driven {fmt_ps(des.latency_ps)}  "
-          f"error {100 * lat_err:.4f}%")
-    print(f"  energy   analytical {an.energy_pj / 1e6:,.3f} uJ  event-driven {des.energy_pj / 1e6:,.3f} uJ  "
-          f"error {100 * e_err:.4f}%")
-    if an.latency_ps and des.latency_ps:
-        print(f"  critical path  analytical   {_shares(an_path, an.latency_ps)}")
-        print(f"                 event-driven {_shares(des_path, des.latency_ps)}")
-    print(f"  wrote    {out}/validation.csv, critical_path.csv")
-    queued = des.stall_ps.get("unit_busy", 0)
-    if queued:  # the one contention an ideal NoC leaves: jobs of overlapping layers sharing a unit
-        print(f"  unit contention: jobs waited {fmt_ps(queued)} in all for busy units (layers sharing units "
-              f"overlap); the analytical model has no queues")
-    if args.ideal_noc and (lat_err > 1e-3 or e_err > 1e-3):
-        why = "; units were contended, so contention was not all removed" if queued else ""
-        print(f"prismsim: validation failed: analytical and event-driven differ by more than 0.1%{why}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _write_front(mapping: Mapping, stem: Path) -> list[Path]:
-    """A search strategy's Pareto front as ``<stem>.pareto.csv`` and ``.png``."""
-    front = mapping.meta.get("pareto")
-    if not front:
-        return []
-    import pandas as pd
-
-    from prismsim.traces import plots
-
-    df = pd.DataFrame(front).assign(point=range(len(front)))
-    csv_path, png_path = stem.with_name(stem.name + ".pareto.csv"), stem.with_name(stem.name + ".pareto.png")
-    df.to_csv(csv_path, index=False)
-    plots.pareto(df, "latency_ps", "energy_pj", "point", df[df["chosen"]], png_path)
-    return [csv_path, png_path]
-
-
-def cmd_map(args) -> int:
-    arch, wl, mapping = _select(args)
-    out = Path(args.out)
-    stem = out.with_suffix("")
-    for p in [out] + ([stem.with_name(stem.name + x) for x in (".pareto.csv", ".pareto.png")]
-                      if mapping.meta.get("pareto") else []):
-        check_new(p, "--out")
-    extra = _write_front(mapping, stem)
-    atomic_write(out, mapping.to_yaml())
-    print(f"wrote {out} ({len(mapping.layers)} layers, strategy {mapping.strategy})"
-          + "".join(f", {p}" for p in extra))
-    for k, v in mapping.meta.items():
-        if k not in ("pareto", "steps", "remapped"):
-            print(f"  {k}: {v}")
-    if "remapped" in mapping.meta:
-        moved = mapping.meta["remapped"]
-        print(f"  stage 2 moved {len(moved)} layer(s)" + (":" if moved else " (stage 1's mapping meets the target)"))
-        for r in moved:
-            to = ", ".join(f"{u} {s:g}" for u, s in r["to"].items())
-            print(f"    {r['layer']}: {r['rows_moved']} of {r['rows']} rows ({r['rows_chosen']}) "
-                  f"{', '.join(r['from'])} -> {to}  ({r['snr_db']} -> {r['new_snr_db']} dB; {r['why']})")
-    return 0
-
-
-def cmd_list(args) -> int:
-    if args.arch:
-        arch = load_arch(args.arch)
-        sys.stdout.write(arch_yaml(arch) + area_comment(arch))
-        return 0
-    print("presets:")
-    for name in list_presets():
-        print(f"  {name:<14} {load_arch(name).description}")
-    print("models:     " + ", ".join(ZOO))
-    print("strategies: " + ", ".join(STRATEGIES))
-    print("print a preset as YAML: prismsim list --arch NAME")
     return 0
 
 

@@ -248,7 +248,7 @@ def test_every_numeric_field_changes_a_cost_or_is_functional_only(kind):
 
 # ---- breakdowns add up ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("preset", ["hybrid", "isaac", "simphony-lt", "hybrid-3d", "cmswitch"])
+@pytest.mark.parametrize("preset", ["hybrid", "isaac", "simphony-lt", "hybrid-3d", "cmswitch", "h3pimap"])
 def test_area_breakdowns_add_up(preset):
     a = load_arch(preset)
     by = chip.area_breakdown_mm2(a)

@@ -89,3 +89,12 @@ def test_stage_two_moves_the_fewest_sensitive_rows():
         err = noise.rows(name, noisy)[1]
         n_noisy = sum(c for u, c in counts.items() if units[u].kind == noisy)
         assert err[np.array(order[n_noisy:])].min() >= err[np.array(order[:n_noisy])].max()
+
+
+def test_a_remapped_mapping_is_rescored_and_stage_one_stands_when_it_meets_the_target():
+    arch, wl = load_arch("hybrid"), ZOO["pythia-70m"](seq_len=16)
+    strict = make_mapping("h3pimap", wl, arch, pop=16, gens=4, snr_db=12.0)
+    chosen = next(p for p in strict.meta["pareto"] if p["chosen"])
+    assert strict.meta["rescored"]["latency_ps"] != chosen["latency_ps"]
+    loose = make_mapping("h3pimap", wl, arch, pop=16, gens=4, snr_db=3.0)
+    assert loose.meta["remapped"] == [] and "rescored" not in loose.meta and not loose.row_order

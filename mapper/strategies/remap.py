@@ -286,3 +286,11 @@ def remap(workload: Workload, arch: Arch, mapping: Mapping, opts: Options, max_d
                 log.append(move(name, *got, f"output SNR {s:.2f} dB below the {snr_db:g} dB target"))
         mapping.meta.update(snr_target_db=snr_db)
     mapping.meta["remapped"] = log
+    if log:   # the final mapping's analytical score, as stage 1 scored its front
+        lat = energy = 0.0
+        for name in opts.layers:
+            layer, shards = workload.layer(name), mapping.layers[name]
+            t, e = shard_estimate(arch, layer, dict(zip(shards, split_counts(layer.op.split_size,
+                                                                               list(shards.values())))))
+            lat, energy = lat + t, energy + e
+        mapping.meta["rescored"] = {"latency_ps": float(lat), "energy_pj": float(energy + opts.leak_pj_per_ps * lat)}

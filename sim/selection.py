@@ -1,0 +1,94 @@
+"""What a command runs: the arch, the model and the mapping its flags select, and the plan."""
+from __future__ import annotations
+
+import sys
+
+from prismsim.hw.errors import PrismError
+from prismsim.hw.spec import Arch, load_arch
+from prismsim.mapper.load import load_model
+from prismsim.mapper.mapping import Mapping, chosen_schedule, validate
+from prismsim.mapper.params import parse_params
+from prismsim.mapper.plan import Plan, build_plan
+from prismsim.mapper.strategies import make_mapping
+from prismsim.mapper.workload import Workload
+
+from .cost_cmd import warn_resolution
+from .engine import US_PER_EVENT, estimate
+from .progress import Stage
+
+
+def model_spec(args) -> str:
+    """--model plus --phase / --decode-tokens as zoo parameters."""
+    spec = args.model
+    extra = []
+    if getattr(args, "phase", None):
+        extra.append(f"phase={args.phase}")
+    if getattr(args, "decode_tokens", None):
+        if args.phase != "decode":
+            raise PrismError("--decode-tokens: only with --phase decode")
+        extra.append(f"decode_tokens={args.decode_tokens}")
+    if extra:
+        if spec.endswith(".onnx"):
+            raise PrismError(f"--phase: phases are for zoo, hf: and torch: causal LMs (got --model {spec!r})")
+        spec += ("&" if "?" in spec else "?") + "&".join(extra)
+    return spec
+
+
+def select(args) -> tuple[Arch, Workload, Mapping]:
+    arch = load_arch(args.arch)
+    warn_resolution(arch)
+    spec = model_spec(args)
+    with Stage(f"loading {spec}", not args.no_progress):
+        wl = load_model(spec)
+    sched, asked = chosen_schedule(args.schedule, args.chunks, args.program_weights)
+    if args.mapping:
+        mapping = Mapping.load(args.mapping)
+        if asked:
+            mapping.schedule = sched
+        validate(mapping, arch, wl, source=args.mapping)
+        other = [(x, a, b) for x, a, b in (("model", mapping.model, wl.name), ("arch", mapping.arch, arch.name))
+                 if a and a != b]
+        if other:  # valid (layer and unit names match), but perhaps not what the user meant
+            print(f"prismsim: note: {args.mapping} was made for {' and '.join(f'{x} {a}' for x, a, _ in other)}; "
+                  f"this run: {', '.join(f'{x} {b}' for x, _, b in other)}", file=sys.stderr)
+    else:
+        opts = strategy_options(args.option)
+        with Stage(f"mapping {wl.name} ({args.strategy})", not args.no_progress):
+            mapping = make_mapping(args.strategy, wl, arch, schedule=sched, **opts)
+        validate(mapping, arch, wl, source=f"strategy {args.strategy}")
+    return arch, wl, mapping
+
+
+def plan_of(args, arch: Arch, wl: Workload, mapping: Mapping) -> Plan:
+    """The checked mapping's plan (every job and transfer), showing progress if that is long; a
+    run estimated to take over a minute says so before it starts."""
+    with Stage(f"building the plan ({len(wl.layers)} layers)", not args.no_progress):
+        plan = build_plan(arch, wl, mapping, check=False)
+    if not getattr(args, "ideal_noc", False) and getattr(args, "noc", "router") == "router":
+        events, seconds = estimate(plan)
+        if seconds > LONG_RUN_S:
+            print(f"prismsim: note: this run is about {events:,.0f} simulation events, roughly "
+                  f"{duration(seconds)} ({US_PER_EVENT} us per event); --noc flow or --ideal-noc skip the "
+                  f"flit-level network, a smaller model parameter shortens it", file=sys.stderr)
+    return plan
+
+
+LONG_RUN_S = 60.0
+
+
+def duration(seconds: float) -> str:
+    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= size:
+            return f"{seconds / size:,.1f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def strategy_options(pairs: list[str] | None) -> dict:
+    """``KEY=VALUE`` strategy options; whole numbers and decimals become numbers."""
+    return parse_params(pairs or [], "--option")
+
+
+def shares(parts: dict[str, int], latency_ps: int) -> str:
+    """``a 68.0%, b 19.4%, ...``: the parts of a latency, largest first (those of 0.1% or more)."""
+    order = sorted(parts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ", ".join(f"{k} {100 * v / latency_ps:.1f}%" for k, v in order if v * 1000 >= latency_ps)
