@@ -38,6 +38,9 @@ class DigitalParams(Bounded):
     buffer_kib: int = Field(256, gt=0, le=1_048_576, description="KiB local SRAM buffer (chosen)")
     buffer_pj_per_byte: float | None = Field(
         None, ge=0, description="pJ/byte buffer access (default: the SRAM law of hw/sram.py at buffer_kib)")
+    weight_kib: int = Field(
+        0, ge=0, le=1_048_576, description="KiB of local memory keeping static weights, like a core's L2 (chosen "
+        "default 0: every layer's weights stream from DRAM); the shards that fit, first come, stay local")
 
     @field_validator("ops_per_element", "op_energy_pj")
     @classmethod
@@ -60,8 +63,11 @@ class DigitalParams(Bounded):
 def parts(p: DigitalParams) -> list[Part]:
     e45 = tech.energy(p.tech_nm, 45)
     lane_mw = p.mac_pj * e45 * p.freq_ghz          # pJ x GHz = mW at full rate
-    return [Part("mac", p.lanes, p.mac_um2 * tech.area(p.tech_nm, 45), LOGIC_LEAK_SHARE * lane_mw, _HZ),
-            sram.part("buffer", 1, p.buffer_kib, p.tech_nm)]
+    out = [Part("mac", p.lanes, p.mac_um2 * tech.area(p.tech_nm, 45), LOGIC_LEAK_SHARE * lane_mw, _HZ),
+           sram.part("buffer", 1, p.buffer_kib, p.tech_nm)]
+    if p.weight_kib:   # reads are charged at the buffer's pJ/byte (every GEMM reads its weights there)
+        out.append(sram.part("weight_memory", 1, p.weight_kib, p.tech_nm))
+    return out
 
 
 def cycles(p: DigitalParams, op: Op) -> tuple[int, int]:

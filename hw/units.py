@@ -94,6 +94,12 @@ def streamed_weight_bytes(unit: Unit, op: Op) -> int:
     return op.weight_bytes_at(getattr(unit.params, "weight_bits", op.weight_bits))
 
 
+def local_weight_bytes(unit: Unit) -> int:
+    """Bytes of static weights a unit without weight arrays keeps locally (a digital core's
+    ``weight_kib``); 0: its weights stream from DRAM for every layer."""
+    return getattr(unit.params, "weight_kib", 0) * 1024 if unit.kind not in RESIDENT else 0
+
+
 def resolution_warnings(units: dict[str, Unit]) -> list[str]:
     """One line per ReRAM unit group whose ADC cannot resolve a full column sum, naming the bits
     lost (the functional kernels quantize with that coarser step: the loss is never free)."""

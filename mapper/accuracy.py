@@ -210,10 +210,16 @@ class AccuracyResult:
 
 
 def evaluate(model: str, arch: Arch, workload: Workload, mapping: Mapping,
-             cfg: AccuracyConfig = AccuracyConfig()) -> AccuracyResult:
+             cfg: AccuracyConfig = AccuracyConfig(), params: dict[str, np.ndarray] | None = None) -> AccuracyResult:
     """Test accuracy of ``model`` run as ``mapping`` on ``arch`` (mean, std over seeds), and of
-    the exact float model."""
-    params = load_weights(model)
+    the exact float model. Weights: ``params``, else the mapping's own (retrained), else the
+    shipped ones."""
+    shipped = load_weights(model)
+    params = params if params is not None else mapping.weights if mapping.weights is not None else shipped
+    bad = sorted(k for k in shipped if k not in params or np.shape(params[k]) != shipped[k].shape)
+    if bad:
+        raise PrismError(f"weights: {bad[0]!r} is missing or not of shape {shipped[bad[0]].shape} "
+                         f"(the mapping's weights are not {model}'s)")
     _, _, x, y = split(cfg.samples)
     fwd = nets.FORWARDS[model]
     base = float_accuracy(model, cfg.samples)

@@ -8,6 +8,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from prismsim.hw.errors import PrismError, load_yaml, read_text, shown
@@ -54,7 +55,7 @@ def chosen_schedule(kind: str | None = None, chunks: int | None = None,
 
 
 FIELDS = {"prismsim_mapping", "model", "arch", "strategy", "schedule", "layers", "split", "segments", "modes",
-          "row_order"}
+          "row_order", "weights"}
 
 
 def format_order(order) -> str:
@@ -107,6 +108,9 @@ class Mapping:
     segments: dict[str, int] = field(default_factory=dict)     # layer -> segment (default 0)
     modes: dict[int, dict[str, int]] = field(default_factory=dict)  # segment -> {unit: arrays in memory mode}
     row_order: dict[str, list[int]] = field(default_factory=dict)    # layer -> its rows in shard order
+    # weights the mapping was made for (LionHeart's retraining), written beside the YAML as .npz
+    weights: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
+    weights_file: str = ""
 
     def split_of(self, layer: str) -> str:
         return self.split.get(layer, "rows")
@@ -132,6 +136,8 @@ class Mapping:
             doc["modes"] = {int(k): dict(v) for k, v in self.modes.items()}
         if self.row_order:
             doc["row_order"] = {k: format_order(v) for k, v in self.row_order.items()}
+        if self.weights_file:
+            doc["weights"] = self.weights_file
         return yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=120)
 
     @classmethod
@@ -184,15 +190,40 @@ class Mapping:
         if not isinstance(orders, dict):
             raise PrismError(f"{source}: field row_order must map layers to runs of row indices (got {shown(orders)})")
         row_order = {str(k): parse_order(v, f"{source}: field row_order.{k}") for k, v in orders.items()}
+        weights_file = doc.get("weights") or ""
+        if not isinstance(weights_file, str):
+            raise PrismError(f"{source}: field weights must name a .npz file beside the mapping (got {shown(weights_file)})")
         return cls(layers, schedule, str(doc.get("strategy", "manual")),
                    str(doc.get("model", "")), str(doc.get("arch", "")), {str(k): str(v) for k, v in split.items()},
                    segments={str(k): int(v) for k, v in segments.items()},
                    modes={int(k): {str(u): int(n) for u, n in v.items()} for k, v in modes.items()},
-                   row_order=row_order)
+                   row_order=row_order, weights_file=weights_file)
 
     @classmethod
     def load(cls, path: str | Path) -> "Mapping":
-        return cls.from_yaml(read_text(path, "--mapping"), str(path))
+        m = cls.from_yaml(read_text(path, "--mapping"), str(path))
+        if m.weights_file:
+            m.weights = load_weights_file(Path(path).parent / m.weights_file, f"{path}: field weights")
+        return m
+
+    def save_weights(self, yaml_path: Path) -> Path | None:
+        """Write ``weights`` as ``<stem>.weights.npz`` beside the mapping's YAML and name it there."""
+        if self.weights is None:
+            return None
+        out = yaml_path.with_name(yaml_path.with_suffix("").name + ".weights.npz")
+        with open(out, "wb") as f:
+            np.savez_compressed(f, **{k: np.asarray(v, dtype=np.float32) for k, v in self.weights.items()})
+        self.weights_file = out.name
+        return out
+
+
+def load_weights_file(path: Path, where: str) -> dict[str, np.ndarray]:
+    """A mapping's weights (.npz of named arrays); a PrismError naming ``where`` otherwise."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k].astype(np.float64) for k in data.files}
+    except (OSError, ValueError) as err:
+        raise PrismError(f"{where}: cannot read {str(path)!r} as weights ({err.__class__.__name__})") from None
 
 
 def _share(s: Any, where: str) -> float:

@@ -23,7 +23,8 @@ from prismsim.hw.ops import GEMM_KINDS
 from prismsim.hw.spec import Arch, Unit
 from prismsim.hw.errors import PrismError
 from prismsim.hw.reram import array_memory, mode_switch_cost
-from prismsim.hw.units import RESIDENT, streamed_weight_bytes, unit_cost, write_cost, writes_per_cell_limit
+from prismsim.hw.units import (RESIDENT, local_weight_bytes, streamed_weight_bytes, unit_cost, write_cost,
+                               writes_per_cell_limit)
 
 from .mapping import Mapping, held_weights, shard_op, split_counts, validate
 from .workload import Workload
@@ -216,6 +217,20 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
         first = add_transfer(src, stage, nbytes, after, layer, "staging")
         return add_transfer(stage, dst, nbytes, [], layer, "staging", after_tr=[first])
 
+    local_used: dict[str, int] = {}            # bytes of weights each non-resident unit keeps
+    local_held: set[tuple[str, tuple]] = set()
+
+    def kept_locally(uname: str, piece: tuple, nbytes: int) -> bool:
+        """Whether a unit's local weight memory holds this slice: preloaded first come first
+        served while it fits (as after a model load); the rest streams from DRAM."""
+        if (uname, piece) in local_held:
+            return True
+        if local_used.get(uname, 0) + nbytes <= local_weight_bytes(units[uname]):
+            local_used[uname] = local_used.get(uname, 0) + nbytes
+            local_held.add((uname, piece))
+            return True
+        return False
+
     for lname in workload.order:
         layer = workload.layer(lname)
         op = layer.op
@@ -262,8 +277,10 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                 cop = sop.cols(mc)
                 deps = list(barrier) + ([ids[-1]] if ids else written)
                 inputs: list[int] = []
-                if ci == 0 and sop.weight_bytes and unit.kind not in RESIDENT:
-                    inputs.append(add_transfer(arch.nearest_dram(unit.pos), uname, streamed_weight_bytes(unit, sop), list(barrier), lname, "weight"))
+                if ci == 0 and sop.weight_bytes and unit.kind not in RESIDENT \
+                        and not kept_locally(uname, piece, streamed_weight_bytes(unit, sop)):
+                    inputs.append(add_transfer(arch.nearest_dram(unit.pos), uname, streamed_weight_bytes(unit, sop),
+                                               list(barrier), lname, "weight"))
                 if not producers:
                     nb = int(round(workload.input_bytes[lname] * area(input_need(op, split, cregs[ci]))))
                     if nb:

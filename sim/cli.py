@@ -19,6 +19,7 @@ from prismsim.mapper.strategies import STRATEGIES
 
 from .cost_cmd import cmd_cost
 from .engine import NOC_MODELS, TRACE_LEVELS
+from .accuracy_cmd import cmd_accuracy, parse_times as _times
 from .map_cmd import cmd_list, cmd_map
 from .noc_cmd import add_parser as add_noc_parser
 from .output import atomic_dir, check_new, default_run_dir, edp_uj_us, fmt_ps, simulate_to_dir, tops, tops_per_mm2
@@ -77,64 +78,6 @@ def cmd_simulate(args) -> int:
                                     perfetto=Path(args.perfetto) if args.perfetto else None,
                                     progress=not args.no_progress)
     _print_summary(res, time.perf_counter() - t0, out, tl.sim_events, crit, plan)
-    return 0
-
-
-def cmd_accuracy(args) -> int:
-    import json
-
-    from prismsim.mapper.accuracy import (AccuracyConfig, calibration_inputs, evaluate, layer_snr,
-                                          sensitivity, spearman)
-
-    arch, wl, mapping = select(args)
-    try:
-        cfg = AccuracyConfig(t_s=args.t, seeds=args.seeds, samples=args.samples, kernel=args.kernel,
-                             compensation=not args.no_compensation)
-    except PrismError as err:
-        raise PrismError(f"--{err}") from None   # the flags are named as the fields: --t, --seeds, --samples
-    model = args.model.partition("?")[0]
-    t0 = time.perf_counter()
-    res = evaluate(model, arch, wl, mapping, cfg)
-    # per-layer breakdown: where each GEMM runs and its output SNR there on calibration digits
-    cal = calibration_inputs(model)
-    units = arch.instances()
-    from prismsim.mapper.mapping import resolve
-
-    per_layer = []
-    for lay in wl.layers:
-        if lay.name not in cal:
-            continue
-        w, x, static = cal[lay.name]
-        shards = resolve(mapping, lay)
-        kinds = sorted({units[u].kind for u, _ in shards})
-        u0 = units[shards[0][0]]
-        per_layer.append({"layer": lay.name, "units": ",".join(mapping.layers[lay.name]), "kinds": ",".join(kinds),
-                          "snr_db": round(layer_snr(u0, w, x, cfg, 0, static), 2)})
-    doc = {"model": model, "arch": arch.label, "strategy": mapping.strategy, "t_s": args.t,
-           "seeds": args.seeds, "samples": res.samples, "accuracy_mean": res.accuracy_mean,
-           "accuracy_std": res.accuracy_std, "baseline_accuracy": res.baseline_accuracy,
-           "compensation": cfg.compensation, "kernel": cfg.kernel, "per_layer": per_layer}
-    if args.sensitivity:
-        rows = sensitivity(model, arch, wl, args.sensitivity, cfg)
-        drops = [res.baseline_accuracy - r["accuracy"] for r in rows]
-        doc["sensitivity"] = {"kind": args.sensitivity, "layers": rows,
-                              "proxy_rank_correlation": spearman([-r["snr_db"] for r in rows], drops)}
-    if args.json:
-        print(json.dumps(doc))
-        return 0
-    print(f"{model} on {arch.label} ({mapping.strategy}), t = {args.t:g} s, {args.seeds} seeds x {res.samples} test digits")
-    print(f"  accuracy   {100 * res.accuracy_mean:.2f}% +- {100 * res.accuracy_std:.2f}   "
-          f"(exact float: {100 * res.baseline_accuracy:.2f}%)")
-    print(f"  {'layer':<16} {'units':<28} {'kind':<10} {'output SNR (dB)':>15}")
-    for r in per_layer:
-        print(f"  {r['layer']:<16} {r['units'][:28]:<28} {r['kinds']:<10} {r['snr_db']:>15.1f}")
-    if args.sensitivity:
-        sens = doc["sensitivity"]
-        print(f"  sensitivity: only one layer on {sens['kind']}, the rest digital")
-        for r in sens["layers"]:
-            print(f"    {r['layer']:<16} accuracy {100 * r['accuracy']:.2f}%  SNR {r['snr_db']:.1f} dB")
-        print(f"  rank correlation of the SNR proxy with the real drop: {sens['proxy_rank_correlation']:.2f}")
-    print(f"  ({time.perf_counter() - t0:.1f} s)")
     return 0
 
 
@@ -286,7 +229,10 @@ def build_parser() -> argparse.ArgumentParser:
     ac = sub.add_parser("accuracy", help="accuracy of a mapping under non-idealities (trained MNIST models)")
     selection(ac, None)
     ac.set_defaults(model="mnist-cnn")
-    ac.add_argument("--t", type=float, default=86400.0, help="seconds since programming (default 1 day)")
+    ac.add_argument("--t", type=_times, default=[86400.0],
+                    help="seconds since programming, one or a comma list for accuracy over time, e.g. "
+                         "1,3600,86400,2592000,31536000 (default 86400: 1 day)")
+    ac.add_argument("--plot", metavar="FILE.png", help="with several --t: draw accuracy against time into FILE.png")
     ac.add_argument("--seeds", type=_positive, default=5, help="noise realisations")
     ac.add_argument("--samples", type=_positive, default=1000, help="test digits (at most 1000)")
     ac.add_argument("--kernel", choices=["bit", "surrogate"], default="bit", help="crossbar kernel")

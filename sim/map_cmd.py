@@ -35,9 +35,12 @@ def cmd_map(args) -> int:
     out = Path(args.out)
     stem = out.with_suffix("")
     for p in [out] + ([stem.with_name(stem.name + x) for x in (".pareto.csv", ".pareto.png")]
-                      if mapping.meta.get("pareto") else []):
+                      if mapping.meta.get("pareto") else []) \
+            + ([stem.with_name(stem.name + ".weights.npz")] if mapping.weights is not None else []):
         check_new(p, "--out")
     extra = _write_front(mapping, stem)
+    weights = mapping.save_weights(out)     # retrained weights, named in the YAML
+    extra += [weights] if weights else []
     atomic_write(out, mapping.to_yaml())
     print(f"wrote {out} ({len(mapping.layers)} layers, strategy {mapping.strategy})"
           + "".join(f", {p}" for p in extra))
@@ -49,6 +52,10 @@ def cmd_map(args) -> int:
                   "(analytical, layers in sequence)")
         elif k not in ("pareto", "steps", "remapped"):
             print(f"  {k}: {v}")
+    for r in mapping.meta.get("steps", []):   # LionHeart's visits, largest layer first
+        tuned = f", retrained (weight noise {r['weight_noise']:.3f} of max |w|)" if "weight_noise" in r else ""
+        print(f"    {r['layer']}: accuracy {100 * r['accuracy']:.2f}%{tuned} -> "
+              f"{'analog' if r['accepted'] else 'stays digital'}")
     if "remapped" in mapping.meta:
         moved = mapping.meta["remapped"]
         print(f"  stage 2 moved {len(moved)} layer(s)" + (":" if moved else " (stage 1's mapping meets the target)"))

@@ -166,7 +166,7 @@ def _bad_arch(tmp_path, text):
     (["compare", "-O", "gens=1", "-O", "gens=2"], "--option: 'gens' is given twice"),
     (["compare", "--strategies", "greedy,h3pimap", "-O", "kind=reram"], "--option: none of greedy, h3pimap has an option 'kind'"),
     (["compare", "--strategies", ","], "--strategies: name at least one strategy"),
-    (["accuracy", "--model", "mnist-mlp", "--t", "nan"], "--t: time since programming must be a finite number"),
+    (["accuracy", "--model", "mnist-mlp", "--t", "nan"], "argument --t: 'nan': seconds must be finite and >= 0"),
     (["accuracy", "--model", "mnist-mlp", "--samples", "5000"], "--samples: must be 1 to 1000"),
     (["noc", "--chiplets", "2x2"], "--chiplets: only with --topology chiplet (got --topology mesh)"),
     (["noc", "--vcs", "0"], "--vcs: expected a positive integer (got '0')"),

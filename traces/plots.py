@@ -213,3 +213,23 @@ def bars(df: pd.DataFrame, label: str, columns: list[str], path: Path) -> Path:
         ax.set_title(name, fontsize=10)
         ax.tick_params(axis="x", rotation=30, labelsize=8)
     return _save(fig, path)
+
+
+def over_time(t_s: list[float], acc_pct: list[float], std_pct: list[float], baseline_pct: float, title: str,
+              path: Path) -> Path:
+    """Accuracy (%, with its std over seeds) against seconds since programming, log time axis,
+    the exact float accuracy as a line."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    ax.errorbar(t_s, acc_pct, yerr=std_pct, marker="o", capsize=3, color=_color("reram"), label="mapping")
+    ax.axhline(baseline_pct, color="0.4", ls="--", lw=1, label=f"exact float {baseline_pct:.2f}%")
+    ax.set_xscale("log")
+    ticks = [(1, "1 s"), (3600, "1 h"), (86400, "1 day"), (2592000, "1 month"), (31536000, "1 year")]
+    shown = [(t, s) for t, s in ticks if min(t_s) <= t <= max(t_s)]
+    if shown:
+        ax.set_xticks([t for t, _ in shown], [s for _, s in shown])
+    ax.set_xlabel("time since programming")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)

@@ -5,7 +5,8 @@ from collections import Counter
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch, Unit
-from prismsim.hw.units import RESIDENT, arrays_available, arrays_needed, can_run, streamed_weight_bytes, unit_cost
+from prismsim.hw.units import (RESIDENT, arrays_available, arrays_needed, can_run, local_weight_bytes,
+                               streamed_weight_bytes, unit_cost)
 
 from ..mapping import Mapping, split_counts, weight_slices
 from ..plan import transfer_times
@@ -115,7 +116,7 @@ def shard_estimate(arch: Arch, layer: Layer, counts: dict[str, int]) -> tuple[in
         cost = unit_cost(units[u], op)
         t, e = cost.time_ps, cost.total_pj
         wbytes = streamed_weight_bytes(units[u], op)
-        if wbytes and units[u].kind not in RESIDENT:
+        if wbytes and units[u].kind not in RESIDENT and wbytes > local_weight_bytes(units[u]):
             ch = arch.nearest_dram(units[u].pos)
             mem = chans[ch]
             _, zl = transfer_times(arch, tuple(mem.position), units[u].pos, wbytes, ch)
