@@ -53,7 +53,7 @@ def cmd_map(args) -> int:
         elif k not in ("pareto", "steps", "remapped"):
             print(f"  {k}: {v}")
     for r in mapping.meta.get("steps", []):   # LionHeart's visits, largest layer first
-        tuned = f", retrained (weight noise {r['weight_noise']:.3f} of max |w|)" if "weight_noise" in r else ""
+        tuned = f", retrained (output noise sigma {r['output_noise']:.3g})" if "output_noise" in r else ""
         print(f"    {r['layer']}: accuracy {100 * r['accuracy']:.2f}%{tuned} -> "
               f"{'analog' if r['accepted'] else 'stays digital'}")
     if "remapped" in mapping.meta:

@@ -19,29 +19,31 @@ torch = pytest.importorskip("torch")
 
 @pytest.fixture(scope="module")
 def cnn_mapping():
-    return make_mapping("lionheart", ZOO["mnist-cnn"](), load_arch("lionheart"), seeds=2, samples=500)
+    return make_mapping("lionheart", ZOO["mnist-cnn"](), load_arch("lionheart"), seeds=3)
 
 
 def test_retraining_raises_the_accuracy_of_an_accepted_layer(cnn_mapping):
-    """On mnist-cnn the largest layer (conv2) misses the 2-point threshold as trained (93.0% against
-    the 95.8% float on these 500 digits) and passes once fine-tuned with its tile's noise."""
+    """On mnist-cnn the largest layer (conv2) misses the 2-point threshold as trained (93.8%
+    against the 96.2% float, after a day of drift) and passes once fine-tuned with its tile's
+    noise (94.7%)."""
     steps = {s["layer"]: s for s in cnn_mapping.meta["steps"]}
     conv2 = steps["conv2"]
-    assert conv2["accepted"] and conv2["accuracy"] > conv2["accuracy_before_retraining"]
+    assert conv2["accepted"] and conv2["accuracy"] >= conv2["accuracy_before_retraining"] + 0.005
     assert conv2["accuracy_before_retraining"] < cnn_mapping.meta["baseline_accuracy"] - 0.02 <= conv2["accuracy"]
-    assert 0 < conv2["weight_noise"] < 1
+    assert conv2["output_noise"] > 0
     shipped = acc.load_weights("mnist-cnn")
     assert cnn_mapping.weights is not None and set(cnn_mapping.weights) == set(shipped)
     assert not np.allclose(cnn_mapping.weights["conv2.w"], shipped["conv2.w"])
     assert cnn_mapping.split.get("conv2") == "cols"     # each tile holds the kernel, takes a share of the pixels
 
 
-def test_retraining_is_deterministic_and_can_be_switched_off(cnn_mapping):
-    again = make_mapping("lionheart", ZOO["mnist-cnn"](), load_arch("lionheart"), seeds=2, samples=500)
-    assert again.layers == cnn_mapping.layers
-    assert all(np.array_equal(again.weights[k], cnn_mapping.weights[k]) for k in again.weights)
-    plain = make_mapping("lionheart", ZOO["mnist-cnn"](), load_arch("lionheart"), seeds=2, samples=500, retrain=0)
-    assert plain.weights is None and not any("weight_noise" in s for s in plain.meta["steps"])
+def test_retraining_is_deterministic_and_can_be_switched_off():
+    wl, arch = ZOO["mnist-mlp"](), load_arch("lionheart")
+    one, two = (make_mapping("lionheart", wl, arch, seeds=1, samples=200, epochs=1, threshold=0.05) for _ in range(2))
+    assert one.layers == two.layers and one.weights is not None
+    assert all(np.array_equal(one.weights[k], two.weights[k]) for k in one.weights)
+    plain = make_mapping("lionheart", wl, arch, seeds=1, samples=200, retrain=0)
+    assert plain.weights is None and not any("output_noise" in s for s in plain.meta["steps"])
 
 
 def test_the_mapping_carries_its_weights_and_accuracy_reads_them(tmp_path, capsys):
@@ -50,7 +52,7 @@ def test_the_mapping_carries_its_weights_and_accuracy_reads_them(tmp_path, capsy
                  "-O", "samples=200", "--out", str(out), "--no-progress"]) == 0
     npz = tmp_path / "lh.weights.npz"
     assert npz.exists() and "weights: lh.weights.npz" in out.read_text()
-    assert "retrained (weight noise" in capsys.readouterr().out
+    assert "retrained (output noise" in capsys.readouterr().out
     m = Mapping.load(out)
     assert m.weights is not None and set(m.weights) == set(acc.load_weights("mnist-mlp"))
     assert main(["accuracy", "--arch", "lionheart", "--model", "mnist-mlp", "--mapping", str(out), "--seeds", "1",

@@ -23,7 +23,7 @@ from ..workload import Workload
 
 def lionheart(workload: Workload, arch: Arch, kind: str = "reram", threshold: float = 0.02,
               t_eval: float = 86400.0, seeds: int = 5, samples: int = 1000, kernel: str = "surrogate",
-              retrain: int = 1, epochs: int = 3, seed: int = 0) -> Mapping:
+              retrain: int = 1, epochs: int = 5, seed: int = 0) -> Mapping:
     from .. import accuracy as acc
     from ..models import retrain as rt
 
@@ -43,7 +43,7 @@ def lionheart(workload: Workload, arch: Arch, kind: str = "reram", threshold: fl
     params = acc.load_weights(model)
     base = acc.evaluate(model, arch, workload, m, cfg, params).baseline_accuracy
     cal = acc.calibration_inputs(model) if retrain else {}
-    sigma: dict[str, float] = {}          # equivalent weight noise of each accepted analog layer
+    sigma: dict[str, float] = {}          # equivalent output noise of each accepted analog layer
     log, current = [], base
     for lay in sorted((x for x in workload.layers if x.op.is_gemm), key=lambda x: -x.macs):
         if can_run(units[analog[0]], lay.op) is not None:
@@ -65,10 +65,10 @@ def lionheart(workload: Workload, arch: Arch, kind: str = "reram", threshold: fl
         cand = params
         if retrain:
             w, x, _ = cal[lay.name]
-            noise = {**sigma, lay.name: rt.weight_noise(units[analog[0]], w, x, cfg, int(seed))}
+            noise = {**sigma, lay.name: rt.output_noise(units[analog[0]], w, x, cfg, int(seed))}
             step["accuracy_before_retraining"] = round(acc.evaluate(model, arch, workload, m, cfg, params).accuracy_mean, 4)
             cand = rt.finetune(model, params, noise, int(epochs), int(seed))
-            step["weight_noise"] = round(noise[lay.name], 4)
+            step["output_noise"] = round(noise[lay.name], 4)
         a = acc.evaluate(model, arch, workload, m, cfg, cand).accuracy_mean
         keep = a >= base - float(threshold)
         log.append({**step, "accuracy": round(a, 4), "accepted": keep})
