@@ -27,7 +27,8 @@ OPTION_BOUNDS: dict[str, tuple[float | None, float | None]] = {
     "pop": (2, None), "gens": (1, None), "seed": (0, None), "max_drop": (0, 1), "t_eval": (0, None),
     "accuracy_seeds": (1, None), "accuracy_samples": (1, None), "remap": (0, 1), "memory": (0, 1),
     "max_copies": (1, None), "window": (1, None), "duplicate": (0, 1), "budget": (0, 1), "refine": (0, 1),
-    "threshold": (0, 1), "seeds": (1, None), "samples": (1, None), "retrain": (0, 1), "epochs": (1, 100)}
+    "threshold": (0, 1), "seeds": (1, None), "samples": (1, None), "retrain": (0, 1), "epochs": (1, 100),
+    "layerwise": (0, 1)}
 OPEN_BELOW = {"budget"}   # options whose lower bound is excluded: a share of the arrays, > 0
 
 

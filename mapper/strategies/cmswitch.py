@@ -2,16 +2,20 @@
 
 1. Segmentation by dynamic programming over the operators in topological order:
    L[j] = min_i L[i] + T_intra(i..j) + T_inter(i), where T_intra is the segment's estimated time
-   (each static GEMM on its arrays, spilled activations over the NoC) and T_inter the weight
-   reload (weight bytes over the path from memory, plus rows x write latency) when the model
-   needs more than one segment; a segment whose weights exceed the arrays costs infinity.
+   (each static GEMM on its arrays, spilled activations over the NoC) and T_inter the transition
+   when the model needs more than one segment: the mode switch and the weight reload (weight bytes
+   over the path from memory while every array programs over its own write path: rows x write
+   latency once); live activations crossing a cut are staged like any spilled activation (in
+   T_intra); a segment whose weights exceed the arrays costs infinity.
 2. Per segment, a mixed-integer program (scipy ``milp`` / HiGHS) picks for every static GEMM its
    number of copies (weight duplication with spare arrays; copies split the output columns) and
    the arrays put in memory mode to hold its spilled output, minimising the segment's time with
    the arrays of the chip as the budget.
 3. Copies and memory arrays are packed onto the units; the mapping records each layer's segment
    and each segment's memory-mode arrays per unit, and the simulator plays the mode switches and
-   weight reloads as events. ``memory=0`` gives the all-compute baseline (every array computes).
+   weight reloads as events. ``memory=0`` gives the all-compute baseline (every array computes);
+   ``layerwise=1`` the layer-by-layer reload compiler without mode switching (PUMA/OCC-style: each
+   static GEMM a segment of its own, the whole chip for its copies, weights reloaded per layer).
 Operators other than static GEMMs run on the digital units, and so do static GEMMs that do not fit
 the whole chip (CMSwitch splits those over segments; not supported here yet) — ``meta["on_digital"]``.
 """
@@ -39,7 +43,8 @@ def _footprint(unit, layer: Layer, per_unit: int, n_units: int) -> tuple[int, in
     return None
 
 
-def cmswitch(workload: Workload, arch: Arch, memory: int = 1, max_copies: int = 6, window: int = 48) -> Mapping:
+def cmswitch(workload: Workload, arch: Arch, memory: int = 1, max_copies: int = 6, window: int = 48,
+             layerwise: int = 0) -> Mapping:
     units = arch.instances()
     cims = [u for u, x in units.items() if x.kind == "reram"]
     digital = [u for u, x in units.items() if x.kind == "digital"]
@@ -85,6 +90,18 @@ def cmswitch(workload: Workload, arch: Arch, memory: int = 1, max_copies: int = 
     index = {lay.name: i for i, lay in enumerate(layers)}
     weights_of = {lay.name: lay.op.weight_bytes for lay in static}
     reload_fixed = min(p.rows, 10 ** 9) * p.write_latency_ns * 1000
+    if layerwise:
+        memory = 0       # a layer-by-layer reload compiler has no memory mode
+
+    def inter_ps(i: int, names: list[str]) -> float:
+        """The transition into a segment starting at layer i: the mode switch (all arrays at once)
+        and the segment's weights reloaded — streamed over the path from memory while the arrays
+        program in parallel, each over its own write path (rows x write latency once). Live
+        activations crossing the cut are staged like any spilled activation (``spill_ps``,
+        already in T_intra): the simulator stages every output larger than a buffer, cut or not."""
+        w = sum(weights_of[n] for n in names)
+        switch = p.mode_switch_ns * 1000 if memory and i else 0.0
+        return switch + (w / weight_gbps * 1000 + reload_fixed if w else 0.0)
 
     def fits(names: list[str]) -> bool:
         """First-fit decreasing of one copy of each layer (u units x a arrays) onto the units."""
@@ -112,11 +129,14 @@ def cmswitch(workload: Workload, arch: Arch, memory: int = 1, max_copies: int = 
             return math.inf
         t = sum(min(o[2] for o in opts[n] if o[0] == 1) for n in holder)
         t += sum(spill_ps(x.bytes_out, False) for x in layers[i:j] if x.name not in opts)
-        w = sum(weights_of[n] for n in names)
-        return t + (w / weight_gbps * 1000 + reload_fixed if w else 0.0)
+        return t + inter_ps(i, names)
 
     L = len(layers)
-    if seg_cost(0, L) < math.inf:   # everything fits: one segment, weights stay, no reloads
+    if layerwise:   # PUMA/OCC-style: each static GEMM (with the ops after it) a segment of its own
+        cuts = sorted({0, L} | {index[x.name] for x in static if index[x.name]})
+        if any(seg_cost(i, j) == math.inf for i, j in zip(cuts, cuts[1:])):
+            raise PrismError(f"strategy cmswitch: a layer of {workload.name} does not fit arch {arch.name}")
+    elif seg_cost(0, L) < math.inf:   # everything fits: one segment, weights stay, no reloads
         cuts = [0, L]
     else:
         best, back = [0.0] + [math.inf] * L, [0] * (L + 1)
@@ -170,8 +190,8 @@ def cmswitch(workload: Workload, arch: Arch, memory: int = 1, max_copies: int = 
                            "memory_arrays": sum(mem_units.values())})
     if len(cuts) == 2:
         mapping.segments = {}
-    mapping.meta = {"segments": len(cuts) - 1, "memory_mode": bool(memory), "plan": choice_log,
-                    "on_digital": too_big}
+    mapping.meta = {"segments": len(cuts) - 1, "memory_mode": bool(memory), "layerwise": bool(layerwise),
+                    "plan": choice_log, "on_digital": too_big}
     return mapping
 
 
