@@ -33,12 +33,15 @@ from prismsim.sim.engine import simulate_plan
 
 
 def run_full(arch, wl, m) -> dict:
-    """Latency, energy, MACs per unit kind (shares) and the critical path split (shares)."""
+    """Latency, energy, MACs per unit kind (shares) and the critical path split (shares): by what
+    filled it and by what the time was for (compute, weights, switch, activations)."""
+    from prismsim.mapper.critical import critical_path, data_split
     from prismsim.sim.output import critical_parts
 
     plan = build_plan(arch, wl, m)
     res, tl = simulate_plan(plan, trace="none")
     parts = critical_parts(plan, tl.times, res.latency_ps, tl.unit_prev)
+    split = data_split(plan, critical_path(plan, tl.times, tl.unit_prev))
     macs: dict[str, int] = {}
     for v in res.per_unit.values():
         macs[v["kind"]] = macs.get(v["kind"], 0) + v["macs"]
@@ -46,7 +49,8 @@ def run_full(arch, wl, m) -> dict:
     return {"latency_us": round(res.latency_ps / 1e6, 2), "energy_uj": round(res.energy_pj / 1e6, 1),
             "mac_share": {k: round(v / total, 3) for k, v in sorted(macs.items()) if v},
             "critical": {k: round(v / res.latency_ps, 3) for k, v in sorted(parts.items(), key=lambda kv: -kv[1])
-                         if v >= res.latency_ps / 200}}
+                         if v >= res.latency_ps / 200},
+            "time_for": {k: round(v / res.latency_ps, 3) for k, v in split.items()}}
 
 
 def main() -> None:

@@ -96,6 +96,22 @@ def breakdown(plan: Plan, steps: list[Step]) -> dict[str, int]:
     return dict(sorted(out.items()))
 
 
+def data_split(plan: Plan, steps: list[Step]) -> dict[str, int]:
+    """Time on the critical path (ps) by what the time was for: ``compute`` (jobs, all kinds),
+    ``weights`` (static weights moved to their units and written there: streams and reloads,
+    contention included), ``switch`` (array mode switches) and ``activations`` (operands and
+    results between units, memories and buffers, contention included). Adds up as ``breakdown``."""
+    out = dict.fromkeys(("compute", "weights", "switch", "activations"), 0)
+    for s in steps:
+        if s.transfer:
+            key = "weights" if plan.transfers[s.id].kind == "weight" else "activations"
+        else:
+            kind = plan.jobs[s.id].kind
+            key = "compute" if kind == "compute" else "switch" if kind == "switch" else "weights"
+        out[key] += s.end_ps - s.start_ps
+    return out
+
+
 def latency_parts(plan: Plan, times: Times, latency_ps: int, unit_prev: list[int] | None = None,
                   ideal_noc: bool = False) -> dict[str, int]:
     """``breakdown`` of the critical path over ``times``, plus ``busiest_unit_bound``: what of

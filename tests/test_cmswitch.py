@@ -91,3 +91,17 @@ def test_layerwise_reload_baseline_reloads_every_layer():
     t_lw = simulate_plan(build_plan(a, w, lw), trace="none")[0].latency_ps
     t_dp = simulate_plan(build_plan(a, w, dp), trace="none")[0].latency_ps
     assert t_dp < t_lw
+
+
+def test_critical_path_split_by_what_the_time_was_for(setup):
+    """compute / weights (streams, reloads, writes) / switch / activations: the same path as
+    ``breakdown``, so the same total; a segmented LLM spends some of it reloading weights."""
+    from prismsim.mapper.critical import breakdown, critical_path, data_split
+
+    a, w, m, _ = setup
+    plan = build_plan(a, w, m)
+    res, tl = simulate_plan(plan, trace="none")
+    steps = critical_path(plan, tl.times, tl.unit_prev)
+    split = data_split(plan, steps)
+    assert sum(split.values()) == sum(breakdown(plan, steps).values())
+    assert split["compute"] > 0 and split["weights"] > 0 and split["activations"] > 0
