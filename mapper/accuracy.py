@@ -283,19 +283,6 @@ def calibration_inputs(model: str, n: int = 64) -> dict[str, tuple[np.ndarray, n
     return cap.seen
 
 
-def synthetic_inputs(workload: Workload, rows: int = 128, vectors: int = 64, seed: int = 0):
-    """Weights and inputs of the right shapes for models without trained weights: W ~ N(0, 1/D)
-    (at most ``rows`` output rows), X ~ N(0, 1)."""
-    rng = np.random.default_rng(seed)
-    out = {}
-    for lay in workload.layers:
-        if lay.op.is_gemm:
-            n, d = min(lay.n, rows), lay.d
-            out[lay.name] = (rng.standard_normal((n, d)) / np.sqrt(d), rng.standard_normal((vectors, d)),
-                             lay.static_weights)
-    return out
-
-
 def spearman(a, b) -> float:
     """Spearman rank correlation (average ranks for ties)."""
     def rank(v):

@@ -99,3 +99,8 @@ def test_digital_cores_keep_their_weights_locally_while_they_fit():
     assert weight_bytes(0) == total
     assert weight_bytes(256) == 0
     assert 0 < weight_bytes(64) < total       # fc1's 100 KB halves do not fit in 64 KiB; fc2 and fc3 do
+
+
+def test_a_model_without_a_torch_twin_maps_without_retraining_and_says_so():
+    m = make_mapping("lionheart", ZOO["tiny-transformer"](), load_arch("lionheart"), seeds=1, samples=100)
+    assert m.weights is None and not m.meta["retrained"] and "not available" in m.meta["retraining"]

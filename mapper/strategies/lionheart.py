@@ -35,9 +35,8 @@ def lionheart(workload: Workload, arch: Arch, kind: str = "reram", threshold: fl
     digital = [u for u, x in units.items() if x.kind == "digital"]
     if not analog or not digital:
         raise PrismError(f"strategy lionheart: arch {arch.name} needs {kind} and digital units")
-    if retrain and model not in rt.RETRAINABLE:
-        raise PrismError(f"strategy lionheart: retraining supports {', '.join(rt.RETRAINABLE)}, not {model!r} "
-                         "(-O retrain=0 skips it)")
+    skipped = bool(retrain) and model not in rt.RETRAINABLE   # no torch twin to fine-tune: said in meta
+    retrain = int(retrain) and not skipped
     m = Mapping({lay.name: {u: 1.0 / len(digital) for u in digital} for lay in workload.layers})
     cfg = acc.AccuracyConfig(t_s=float(t_eval), seeds=int(seeds), samples=int(samples), kernel=kernel)
     params = acc.load_weights(model)
@@ -84,6 +83,8 @@ def lionheart(workload: Workload, arch: Arch, kind: str = "reram", threshold: fl
     m.meta = {"baseline_accuracy": base, "accuracy": current, "analog_mac_fraction": on_analog / total,
               "threshold": float(threshold), "t_eval": float(t_eval), "retrained": bool(retrain and sigma),
               "steps": log}
+    if skipped:
+        m.meta["retraining"] = f"not available for {model} (retraining supports {', '.join(rt.RETRAINABLE)})"
     if retrain and sigma:
         m.weights = params
     return m
