@@ -22,7 +22,8 @@ from .engine import NOC_MODELS, TRACE_LEVELS
 from .accuracy_cmd import cmd_accuracy, parse_times as _times
 from .map_cmd import cmd_list, cmd_map
 from .noc_cmd import add_parser as add_noc_parser
-from .output import atomic_dir, check_new, default_run_dir, edp_uj_us, fmt_ps, simulate_to_dir, tops, tops_per_mm2
+from .output import (STOP, Terminated, atomic_dir, check_new, check_stop, default_run_dir, edp_uj_us, fmt_ps,
+                     simulate_to_dir, tops, tops_per_mm2)
 from .progress import Stage
 from .selection import model_spec, plan_of, select, shares, strategy_options
 from .validate_cmd import cmd_validate
@@ -298,12 +299,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if getattr(args, "mapping", None):
         args.strategy = None
+    STOP.clear()
     main_thread = threading.current_thread() is threading.main_thread()  # only it may take signals
     hangup = getattr(signal, "SIGHUP", None)
     # a kill, or the terminal closing (SIGHUP), cleans up as Ctrl-C does
     previous = {sig: signal.signal(sig, _terminated) for sig in (signal.SIGTERM, hangup) if sig} if main_thread else {}
     try:
-        return args.fn(args)
+        code = args.fn(args)
+        check_stop()      # a termination whose exception was swallowed (raised inside a finalizer)
+        return code
     except PrismError as err:
         text = " ".join(str(err).split("\n"))
         if len(text) > 2000:   # an echoed value too long to read is no use; keep both ends
@@ -313,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("prismsim: interrupted", file=sys.stderr)
         return 130
-    except _Terminated:
+    except Terminated:
         print("prismsim: terminated", file=sys.stderr)
         return 143
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
@@ -328,12 +332,9 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(sig, handler)
 
 
-class _Terminated(BaseException):
-    """SIGTERM, raised where the program is, so partial output is removed on the way out."""
-
-
 def _terminated(signum, frame) -> None:
-    raise _Terminated
+    STOP.set()
+    raise Terminated
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -128,6 +129,20 @@ def make_dirs(target: Path, *dirs: Path, what: str = "--out") -> None:
             raise PrismError(f"{what}: cannot create {str(target)!r} ({why})") from None
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised where the program is, so partial output is removed on the way out."""
+
+
+STOP = threading.Event()   # set by the signal handler: a Terminated swallowed on the way (raised
+                           # inside a finalizer, say) still keeps a run from being committed
+
+
+def check_stop() -> None:
+    """Raise Terminated if a termination signal came (even if its first raise was lost)."""
+    if STOP.is_set():
+        raise Terminated
+
+
 @contextlib.contextmanager
 def atomic_dir(target: Path, what: str = "--out") -> Iterator[Path]:
     """Yield a hidden temporary directory beside ``target``; rename it to ``target`` on success,
@@ -139,6 +154,7 @@ def atomic_dir(target: Path, what: str = "--out") -> Iterator[Path]:
     make_dirs(target, target.parent, tmp, what=what)
     try:
         yield tmp
+        check_stop()
         os.replace(tmp, target)
         _RESERVED.discard(target.resolve())
     except BaseException:
@@ -154,6 +170,7 @@ def atomic_file(target: Path) -> Iterator[Path]:
     tmp = tmp_beside(target)
     try:
         yield tmp
+        check_stop()
         try:
             os.replace(tmp, target)
         except OSError as err:   # name the user's file, not the hidden temporary one

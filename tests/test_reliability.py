@@ -266,3 +266,24 @@ def test_a_full_disk_under_a_sweep_store_is_one_line(tmp_path, capsys, monkeypat
     code = main(["sweep", str(f), "--out", str(tmp_path / "o"), "--workers", "1", "--no-progress"])
     err = capsys.readouterr().err
     assert code == 2 and "cannot store results (database or disk is full)" in err and "Traceback" not in err
+
+
+def test_a_termination_whose_exception_was_swallowed_still_stops_the_run(tmp_path, monkeypatch, capsys):
+    """A signal handler's exception raised inside a finalizer is printed and ignored by Python;
+    the handler also sets a flag, so the run is still not committed and the exit is 143."""
+    from prismsim.sim import engine, output
+
+    real = engine.simulate_plan
+
+    def swallowed(*args, **kwargs):
+        out = real(*args, **kwargs)
+        output.STOP.set()            # as the handler does, its raise lost
+        return out
+
+    monkeypatch.setattr(engine, "simulate_plan", swallowed)
+    out = tmp_path / "run"
+    assert main(["simulate", "--model", "mlp", "--out", str(out), "--no-progress"]) == 143
+    assert "terminated" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    assert main(["simulate", "--model", "mlp", "--out", str(out), "--no-progress"]) == 0   # the flag is per run
