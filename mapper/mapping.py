@@ -82,8 +82,13 @@ def parse_order(text: Any, where: str) -> list[int]:
         a, _, b = part.strip().partition("-")
         if not a.isdigit() or (b and not b.isdigit()) or (b and int(b) < int(a)):
             raise PrismError(f"{where}: {part.strip()!r} is not a row index or an ascending run a-b")
+        if int(b or a) >= MAX_ROWS or len(out) + int(b or a) - int(a) >= MAX_ROWS:
+            raise PrismError(f"{where}: more than {MAX_ROWS:,} rows (no layer has that many)")
         out.extend(range(int(a), int(b or a) + 1))
     return out
+
+
+MAX_ROWS = 1 << 24   # a row order longer than this is a typo or a memory bomb, not a layer
 
 
 @dataclass

@@ -29,6 +29,9 @@ def test_row_order_round_trips_as_runs_and_is_validated():
     doc = {"layers": dict(m.layers), "row_order": {"fc1": "9-3"}}
     with pytest.raises(PrismError, match=r"row_order.fc1: '9-3' is not"):
         Mapping.from_dict(doc)
+    doc["row_order"]["fc1"] = "0-99999999999"          # a tiny file must not allocate a huge list
+    with pytest.raises(PrismError, match=r"row_order.fc1: more than 16,777,216 rows"):
+        Mapping.from_dict(doc)
 
 
 def test_row_order_routes_each_row_to_its_unit():
