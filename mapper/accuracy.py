@@ -187,11 +187,14 @@ class MappedOps:
                            drift_nu=p.drift_nu, stuck_at_0=p.stuck_at_0, stuck_at_1=p.stuck_at_1)
                 seed = [self.seed, zlib.crc32(repr((unit.name, key)).encode())]
                 cells = partial(noise.program_cells, t_s=cfg.t_s, rng=np.random.default_rng(seed), **dev)
-                if cfg.compensation:  # calibration read right after programming vs now
-                    g0 = kernels.program_crossbar(wq, p.weight_bits, p.bits_per_cell, p.encoding, partial(
-                        noise.program_cells, t_s=0.0, rng=np.random.default_rng(seed), **dev)).g
+            # calibration read right after programming vs now; without drift the two are the same
+            # cells (same draws), so the factor is exactly 1 and the second programming is skipped
+            compensate = cfg.noise and cfg.compensation and (p.noise_model == "pcm" or p.drift_nu > 0)
+            if compensate:
+                g0 = kernels.program_crossbar(wq, p.weight_bits, p.bits_per_cell, p.encoding, partial(
+                    noise.program_cells, t_s=0.0, rng=np.random.default_rng(seed), **dev)).g
             xb = kernels.program_crossbar(wq, p.weight_bits, p.bits_per_cell, p.encoding, cells)
-            if cfg.noise and cfg.compensation:
+            if compensate:
                 alpha = noise.drift_compensation(g0, xb.g)
             hit = self._xbars[(unit.name, key)] = (xb, sw, alpha)
         return hit

@@ -67,6 +67,16 @@ def test_drift_lowers_accuracy_and_compensation_recovers_part_of_it():
     assert early > late > late_raw
 
 
+def test_compensation_is_exactly_one_without_drift():
+    """ReRAM without drift: the calibration read right after programming sees the same cells as
+    now, so compensation changes nothing (and its second programming is skipped)."""
+    arch, wl = _reram(), ZOO["mnist-mlp"]()
+    m = make_mapping("homogeneous", wl, arch)
+    on = evaluate("mnist-mlp", arch, wl, m, AccuracyConfig(t_s=3.15e7, **FAST))
+    off = evaluate("mnist-mlp", arch, wl, m, AccuracyConfig(t_s=3.15e7, compensation=False, **FAST))
+    assert on.per_seed == off.per_seed
+
+
 def test_seeds_make_results_reproducible():
     arch, wl = load_arch("hybrid"), ZOO["mnist-cnn"]()
     m = make_mapping("greedy", wl, arch)
