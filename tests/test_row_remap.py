@@ -26,6 +26,10 @@ def test_row_order_round_trips_as_runs_and_is_validated():
         m.row_order["fc1"] = bad
         with pytest.raises(PrismError, match=msg):
             validate(m, lh, wl)
+    m.row_order["fc1"] = order
+    m.split["fc1"] = "cols"
+    with pytest.raises(PrismError, match="row_order.fc1: the layer splits its columns"):
+        validate(m, lh, wl)
     doc = {"layers": dict(m.layers), "row_order": {"fc1": "9-3"}}
     with pytest.raises(PrismError, match=r"row_order.fc1: '9-3' is not"):
         Mapping.from_dict(doc)
