@@ -277,6 +277,28 @@ def layer_snr(unit: Unit, w: np.ndarray, x: np.ndarray, cfg: AccuracyConfig, see
     return snr_db(float(sig.sum()), float(err.sum()))
 
 
+def mapped_snr(arch: Arch, mapping: Mapping, layer, w: np.ndarray, x: np.ndarray, cfg: AccuracyConfig,
+               static: bool = True) -> float:
+    """Output SNR (dB) of ``layer`` as ``mapping`` places it: each row's error power on the kind
+    of unit that holds it (rows split, dealt in ``row_order``), else each kind's error weighted by
+    its share (columns split, or calibration weights that are not the whole layer)."""
+    units = arch.instances()
+    shards = resolve(mapping, layer)
+    kinds = {units[u].kind: units[u] for u, _ in shards}
+    errs = {k: row_errors(u, w, x, cfg, 0, static) for k, u in kinds.items()}
+    sig = next(iter(errs.values()))[0]
+    total = sum(c for _, c in shards)
+    if mapping.split_of(layer.name) == "rows" and w.shape[0] == total and len(kinds) > 1:
+        order = np.asarray(mapping.row_order.get(layer.name, range(total)))
+        err, start = 0.0, 0
+        for u, c in shards:
+            err += float(errs[units[u].kind][1][order[start:start + c]].sum())
+            start += c
+    else:
+        err = sum(c / total * float(errs[units[u].kind][1].sum()) for u, c in shards)
+    return snr_db(float(sig.sum()), err)
+
+
 def calibration_inputs(model: str, n: int = 64) -> dict[str, tuple[np.ndarray, np.ndarray, bool]]:
     """Every GEMM layer's weights and inputs on ``n`` training digits (calibration data)."""
     params = load_weights(model)

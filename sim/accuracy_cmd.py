@@ -36,7 +36,7 @@ def _ago(t: float) -> str:
 
 
 def cmd_accuracy(args) -> int:
-    from prismsim.mapper.accuracy import AccuracyConfig, calibration_inputs, evaluate, layer_snr, sensitivity, spearman
+    from prismsim.mapper.accuracy import AccuracyConfig, calibration_inputs, evaluate, mapped_snr, sensitivity, spearman
     from prismsim.mapper.mapping import resolve
 
     times = args.t
@@ -62,6 +62,7 @@ def cmd_accuracy(args) -> int:
                             for r in results]
     else:
         # per-layer breakdown: where each GEMM runs and its output SNR there on calibration digits
+        # (each row on the tier that holds it)
         cal = calibration_inputs(model)
         units = arch.instances()
         per_layer = []
@@ -69,10 +70,9 @@ def cmd_accuracy(args) -> int:
             if lay.name not in cal:
                 continue
             w, x, static = cal[lay.name]
-            shards = resolve(mapping, lay)
-            kinds = sorted({units[u].kind for u, _ in shards})
+            kinds = sorted({units[u].kind for u, _ in resolve(mapping, lay)})
             per_layer.append({"layer": lay.name, "units": ",".join(mapping.layers[lay.name]), "kinds": ",".join(kinds),
-                              "snr_db": round(layer_snr(units[shards[0][0]], w, x, cfg, 0, static), 2)})
+                              "snr_db": round(mapped_snr(arch, mapping, lay, w, x, cfg, static), 2)})
         doc.update(t_s=times[0], accuracy_mean=res.accuracy_mean, accuracy_std=res.accuracy_std, per_layer=per_layer)
     if args.sensitivity:
         rows = sensitivity(model, arch, wl, args.sensitivity, cfg)
@@ -97,9 +97,9 @@ def cmd_accuracy(args) -> int:
               f"{res.samples} test digits")
         print(f"  accuracy   {100 * res.accuracy_mean:.2f}% +- {100 * res.accuracy_std:.2f}   "
               f"(exact float: {100 * res.baseline_accuracy:.2f}%)")
-        print(f"  {'layer':<16} {'units':<28} {'kind':<10} {'output SNR (dB)':>15}")
+        print(f"  {'layer':<16} {'units':<28} {'kind':<18} {'output SNR (dB)':>15}")
         for r in doc["per_layer"]:
-            print(f"  {r['layer']:<16} {r['units'][:28]:<28} {r['kinds']:<10} {r['snr_db']:>15.1f}")
+            print(f"  {r['layer']:<16} {r['units'][:28]:<28} {r['kinds']:<18} {r['snr_db']:>15.1f}")
     if args.sensitivity:
         sens = doc["sensitivity"]
         print(f"  sensitivity: only one layer on {sens['kind']}, the rest digital")

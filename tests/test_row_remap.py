@@ -74,6 +74,14 @@ def test_the_most_sensitive_rows_go_to_the_precise_tier():
     least = acc.snr_db(sig.sum(), np.sort(err)[128:].sum())
     assert snr > first_half and snr > least
     assert snr == pytest.approx(acc.snr_db(sig.sum(), err[kept].sum()))
+    # what `prismsim accuracy` prints for the layer: each row's error on the tier that holds it
+    m = make_mapping("homogeneous", wl, lh, kind="digital")
+    m.layers["fc1"], m.row_order["fc1"] = {analog: 0.5, digital: 0.5}, order
+    w, x, _ = acc.calibration_inputs("mnist-mlp")["fc1"]
+    cfg = acc.AccuracyConfig(kernel="surrogate")
+    assert acc.mapped_snr(lh, m, wl.layer("fc1"), w, x, cfg) == pytest.approx(snr)
+    m.layers["fc1"] = {analog: 1.0}
+    assert acc.mapped_snr(lh, m, wl.layer("fc1"), w, x, cfg) == acc.layer_snr(units[analog], w, x, cfg)
 
 
 def test_stage_two_moves_the_fewest_sensitive_rows():
