@@ -277,26 +277,35 @@ def layer_snr(unit: Unit, w: np.ndarray, x: np.ndarray, cfg: AccuracyConfig, see
     return snr_db(float(sig.sum()), float(err.sum()))
 
 
+def assigned_error(shards: list[tuple[str, int]], kind_of: dict[str, str], errors: dict[str, np.ndarray],
+                   order=None) -> float:
+    """Error power of a layer dealt to ``shards`` ((unit, rows or columns) in mapping order), given
+    each kind's error power per row (``row_errors``): with ``order`` each row's error on the kind
+    of the unit holding it, rows dealt in that order; without, each kind's total error weighted by
+    its share (a column split, or errors measured on a sample of the rows)."""
+    total = sum(c for _, c in shards) or 1
+    if order is None:
+        return sum(c / total * float(errors[kind_of[u]].sum()) for u, c in shards)
+    order, err, start = np.asarray(order), 0.0, 0
+    for u, c in shards:
+        err += float(errors[kind_of[u]][order[start:start + c]].sum())
+        start += c
+    return err
+
+
 def mapped_snr(arch: Arch, mapping: Mapping, layer, w: np.ndarray, x: np.ndarray, cfg: AccuracyConfig,
                static: bool = True) -> float:
-    """Output SNR (dB) of ``layer`` as ``mapping`` places it: each row's error power on the kind
-    of unit that holds it (rows split, dealt in ``row_order``), else each kind's error weighted by
-    its share (columns split, or calibration weights that are not the whole layer)."""
+    """Output SNR (dB) of ``layer`` as ``mapping`` places it (``assigned_error``: rows dealt in
+    ``row_order`` when its rows are split and ``w`` holds all of them, else by share)."""
     units = arch.instances()
     shards = resolve(mapping, layer)
-    kinds = {units[u].kind: units[u] for u, _ in shards}
-    errs = {k: row_errors(u, w, x, cfg, 0, static) for k, u in kinds.items()}
-    sig = next(iter(errs.values()))[0]
+    kind_of = {u: units[u].kind for u, _ in shards}
+    rows = {k: row_errors(units[u], w, x, cfg, 0, static) for u, k in kind_of.items()}
     total = sum(c for _, c in shards)
-    if mapping.split_of(layer.name) == "rows" and w.shape[0] == total and len(kinds) > 1:
-        order = np.asarray(mapping.row_order.get(layer.name, range(total)))
-        err, start = 0.0, 0
-        for u, c in shards:
-            err += float(errs[units[u].kind][1][order[start:start + c]].sum())
-            start += c
-    else:
-        err = sum(c / total * float(errs[units[u].kind][1].sum()) for u, c in shards)
-    return snr_db(float(sig.sum()), err)
+    by_row = mapping.split_of(layer.name) == "rows" and w.shape[0] == total
+    order = mapping.row_order.get(layer.name, range(total)) if by_row else None
+    sig = next(iter(rows.values()))[0]
+    return snr_db(float(sig.sum()), assigned_error(shards, kind_of, {k: e for k, (_, e) in rows.items()}, order))
 
 
 def calibration_inputs(model: str, n: int = 64) -> dict[str, tuple[np.ndarray, np.ndarray, bool]]:

@@ -11,7 +11,7 @@ from pathlib import Path
 from prismsim.hw.errors import PrismError
 
 from .output import check_new
-from .selection import select
+from .selection import duration, select
 
 
 def parse_times(text: str) -> list[float]:
@@ -26,13 +26,6 @@ def parse_times(text: str) -> list[float]:
             raise argparse.ArgumentTypeError(f"{part.strip()!r}: seconds must be finite and >= 0")
         out.append(t)
     return out
-
-
-def _ago(t: float) -> str:
-    for unit, size in (("year", 31536000), ("month", 2592000), ("day", 86400), ("hour", 3600), ("min", 60)):
-        if t >= size:
-            return f"{t / size:g} {unit}"
-    return f"{t:g} s"
 
 
 def cmd_accuracy(args) -> int:
@@ -90,7 +83,7 @@ def cmd_accuracy(args) -> int:
               f"exact float: {100 * res.baseline_accuracy:.2f}%")
         print(f"  {'after programming':>18}  {'accuracy':>8}  {'std':>5}  {'drop':>6}")
         for r in results:
-            print(f"  {_ago(r.t_s):>18}  {100 * r.accuracy_mean:7.2f}%  {100 * r.accuracy_std:5.2f}  "
+            print(f"  {duration(r.t_s):>18}  {100 * r.accuracy_mean:7.2f}%  {100 * r.accuracy_std:5.2f}  "
                   f"{100 * (res.baseline_accuracy - r.accuracy_mean):+5.2f}")
     else:
         print(f"{model} on {arch.label} ({mapping.strategy}{weights}), t = {times[0]:g} s, {args.seeds} seeds x "

@@ -77,7 +77,8 @@ LONG_RUN_S = 60.0
 
 
 def duration(seconds: float) -> str:
-    for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
+    """Seconds in the largest unit they fill: "4.0 days", "1.0 years", "12 s"."""
+    for unit, size in (("years", 31536000), ("months", 2592000), ("days", 86400), ("hours", 3600), ("minutes", 60)):
         if seconds >= size:
             return f"{seconds / size:,.1f} {unit}"
     return f"{seconds:.0f} s"

@@ -20,7 +20,7 @@ from .data import split
 HERE = Path(__file__).parent / "weights"
 
 
-def _torch_models():
+def torch_models():
     import torch
     from torch import nn
 
@@ -80,7 +80,7 @@ def _torch_models():
     return {"mnist-mlp": MLP, "mnist-cnn": CNN, "tiny-transformer": ViT}
 
 
-def _export(name: str, model) -> dict[str, np.ndarray]:
+def export(name: str, model) -> dict[str, np.ndarray]:
     sd = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
     if name != "tiny-transformer":
         return {k.replace(".weight", ".w").replace(".bias", ".b"): v for k, v in sd.items()}
@@ -107,7 +107,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     xtr, ytr, xte, yte = split()
     Xtr, Ytr, Xte = torch.tensor(xtr), torch.tensor(ytr), torch.tensor(xte)
-    for name, cls in _torch_models().items():
+    for name, cls in torch_models().items():
         torch.manual_seed(args.seed)
         model = cls()
         opt = torch.optim.AdamW(model.parameters(), lr=3e-3 if name != "tiny-transformer" else 2e-3, weight_decay=1e-4)
@@ -124,7 +124,7 @@ def main() -> None:
         model.eval()
         with torch.no_grad():
             pred_t = model(Xte).argmax(1).numpy()
-        params = _export(name, model)
+        params = export(name, model)
         pred_np = nets.FORWARDS[name](params, xte, nets.FloatOps()).argmax(1)
         agree = float((pred_np == pred_t).mean())
         np.savez_compressed(out / f"{name}.npz", **params)

@@ -93,32 +93,29 @@ def deal(noise: RowNoise, name: str, shards: dict[str, float], kind_of: dict[str
     """(row order, output SNR dB) of ``name`` with its rows split as ``shards``: the most
     sensitive rows (largest error on the noisiest tier among the shards) go to the most precise
     tier. Without row-level data (or on one tier) the order is None and each tier's noise power
-    counts by its share of the rows."""
+    counts by its share of the rows (``accuracy.assigned_error``)."""
     units = list(shards)
     kinds = list(dict.fromkeys(kind_of[u] for u in units))
-    snrs = {k: noise.snr(name, k) for k in kinds}
-    if len(kinds) == 1 or not noise.row_level(name):
-        total = sum(shards.values()) or 1.0
-        p = sum(s / total * 10 ** (-snrs[kind_of[u]] / 10) for u, s in shards.items())
-        return None, (float("inf") if p <= 0 else -10 * float(np.log10(p)))
+    errors = {k: noise.rows(name, k)[1] for k in kinds}
     sig = noise.rows(name, kinds[0])[0]
     n = len(sig)
     counts = split_counts(n, [shards[u] for u in units])
-    per_kind = {k: sum(c for u, c in zip(units, counts) if kind_of[u] == k) for k in kinds}
-    worst = min(kinds, key=lambda k: snrs[k])
-    ranked = np.argsort(-noise.rows(name, worst)[1], kind="stable")
-    pools, pos, err = {}, 0, 0.0
+    dealt = list(zip(units, counts))
+    if len(kinds) == 1 or not noise.row_level(name):
+        return None, acc.snr_db(float(sig.sum()), acc.assigned_error(dealt, kind_of, errors))
+    snrs = {k: noise.snr(name, k) for k in kinds}
+    per_kind = {k: sum(c for u, c in dealt if kind_of[u] == k) for k in kinds}
+    ranked = np.argsort(-errors[min(kinds, key=lambda k: snrs[k])], kind="stable")
+    pools, pos = {}, 0
     for k in sorted(kinds, key=lambda k: -snrs[k]):        # most precise tier first
-        rows = np.sort(ranked[pos:pos + per_kind[k]])
-        pools[k], pos = list(rows), pos + per_kind[k]
-        err += float(noise.rows(name, k)[1][rows].sum())
+        pools[k], pos = [int(r) for r in np.sort(ranked[pos:pos + per_kind[k]])], pos + per_kind[k]
     order: list[int] = []
     taken = dict.fromkeys(kinds, 0)
-    for u, c in zip(units, counts):
+    for u, c in dealt:
         k = kind_of[u]
-        order += [int(r) for r in pools[k][taken[k]:taken[k] + c]]
+        order += pools[k][taken[k]:taken[k] + c]
         taken[k] += c
-    return order, acc.snr_db(float(sig.sum()), err)
+    return order, acc.snr_db(float(sig.sum()), acc.assigned_error(dealt, kind_of, errors, order))
 
 
 def rows_per_kind(n: int, shards: dict[str, float], kind_of: dict[str, str]) -> dict[str, int]:
