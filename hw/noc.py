@@ -322,9 +322,11 @@ def _memo(p: NocParams) -> dict:
     return ent[1]
 
 
-def route(p: NocParams, src: Node, dst: Node) -> tuple[Node, ...]:
+def route(p: NocParams, src: Node, dst: Node, cache: bool = True) -> tuple[Node, ...]:
     """The deterministic route from ``src`` to ``dst``, both end routers included (memoized per
-    NocParams object)."""
+    NocParams object unless ``cache`` is False: for sweeps over every pair of a large NoC)."""
+    if not cache:
+        return _route(p, tuple(src), tuple(dst))
     memo = _memo(p)
     key = (src, dst)
     r = memo.get(key)

@@ -159,12 +159,17 @@ def _build_grid(noc: NocParams) -> Fabric:
         for i, a in enumerate(ns):
             for j, b in enumerate(ns):
                 nxt[i, j] = _torus_port(a, b, noc.grid)
-    else:
+    elif noc.topology in ("mesh", "mesh3d"):
+        nxt = _dor_ports(np.array(ns, np.int32))
+        for key in noc.route_table:
+            s, d = parse_pair(key)
+            nxt[idx[s], idx[d]] = _port_of(nbr, idx[s], idx[tuple(route(noc, s, d)[1])])
+    else:  # chiplets: the first hop of each route (not memoized: N^2 routes would hold gigabytes)
         for i, a in enumerate(ns):
             for j, b in enumerate(ns):
                 if i != j:
-                    path = route(noc, a, b)
-                    nxt[i, j] = _port_of(nbr, i, idx[tuple(path[1])])
+                    nxt[i, j] = _port_of(nbr, i, idx[tuple(route(noc, a, b, cache=False)[1])])
+    if not torus:
         for key, path in noc.route_table.items():
             s, d = parse_pair(key)
             ids = [idx[tuple(n)] for n in path]
@@ -176,6 +181,20 @@ def _build_grid(noc: NocParams) -> Fabric:
     if code in (1, 2) and (noc.topology != "mesh" or len(noc.grid) != 2):
         raise PrismError(f"noc: routing {noc.routing} needs a 2D mesh (got topology {noc.topology})")
     return Fabric(ns, idx, P, nbr, nbr_in, lat, ser, up, up_port, up_lat, nxt, wrap, dim, coord, code, kinds, overrides)
+
+
+def _dor_ports(coord: np.ndarray) -> np.ndarray:
+    """First-hop port from every router to every other under dimension order (x, then y, then z:
+    ``hw.noc``'s routes), from the coordinates alone: port 1 + 2 axis, + 1 going down the axis."""
+    n = len(coord)
+    nxt = np.zeros((n, n), np.int8)
+    done = np.zeros((n, n), bool)
+    for axis in range(coord.shape[1]):
+        dv = coord[None, :, axis] - coord[:, None, axis]
+        move = ~done & (dv != 0)
+        nxt[move] = np.where(dv > 0, 1 + 2 * axis, 2 + 2 * axis)[move]
+        done |= dv != 0
+    return nxt
 
 
 def _opposite(port: int) -> int:

@@ -26,6 +26,7 @@ from prismsim.hw.spec import Arch
 
 from ..mapping import Mapping
 from ..workload import Workload
+from .parallelism import refine_counts
 from .remap import remap as row_remap
 from .search import Options, build_options, mip_front
 
@@ -101,7 +102,7 @@ def h3pimap(workload: Workload, arch: Arch, objective="edp", pop: int = 80, gens
     front = _front(F)
     X, F = X[front], F[front]
     best = _pick(F, objective)
-    mapping = opts.mapping(X[best])
+    mapping = refine_counts(workload, arch, opts.mapping(X[best]), "h3pimap")
     mapping.meta = {"pareto": [{"latency_ps": float(f[0]), "energy_pj": float(f[1]), "chosen": i == best}
                                for i, f in enumerate(F)], "objective": str(objective)}
     if remap:
