@@ -9,7 +9,7 @@ from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import load_arch
 from prismsim.mapper.mapping import split_counts, validate
 from prismsim.mapper.strategies import check_options, make_mapping
-from prismsim.mapper.strategies.baselines import shard_estimate
+from prismsim.mapper.strategies.estimates import shard_estimate
 from prismsim.mapper.strategies.search import build_options, mip_front
 from prismsim.mapper.zoo import ZOO
 from prismsim.sim.cli import main

@@ -9,7 +9,7 @@ from prismsim.hw.noc import route
 from prismsim.hw.spec import load_arch, parse_arch
 from prismsim.mapper.plan import build_plan
 from prismsim.mapper.strategies import make_mapping
-from prismsim.mapper.strategies.parallelism import (Shards, counts_to_try, pick_count, receive, row_shards,
+from prismsim.mapper.strategies.parallelism import (counts_to_try, pick_count, receive, row_shards,
                                                     split_cost)
 from prismsim.mapper.workload import Builder
 from prismsim.mapper.zoo import ZOO

@@ -9,7 +9,7 @@ from prismsim.hw.units import RESIDENT
 
 from ..mapping import Mapping
 from ..workload import Layer, Workload
-from .estimates import Capacity, capable, layer_estimate, shard_estimate  # noqa: F401 (shard_estimate: public here too)
+from .estimates import Capacity, capable
 from .parallelism import UnitPicker, best_alone, choose_counts
 
 

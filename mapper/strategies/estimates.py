@@ -80,8 +80,3 @@ def shard_estimate(arch: Arch, layer: Layer, counts: dict[str, int]) -> tuple[in
         flits = -(-nbytes // arch.noc.flit_bytes) // len(first_links[ch])
         lat = max(lat, mem_ps(chans[ch], nbytes), flits_ps(arch.noc, flits))
     return lat, energy
-
-
-def layer_estimate(arch: Arch, layer: Layer, names: list[str]) -> tuple[int, float]:
-    """``shard_estimate`` of ``layer`` split equally over ``names``."""
-    return shard_estimate(arch, layer, dict(zip(names, split_counts(layer.op.split_size, [1.0] * len(names)))))

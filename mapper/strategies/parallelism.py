@@ -172,6 +172,7 @@ class UnitPicker:
     def __init__(self, arch: Arch, units: dict[str, Unit]):
         rank = {n: i for i, n in enumerate(curve_order(arch.noc))} if arch.noc.topology != "graph" else {}
         self.arch, self.units = arch, units
+        self.decl = {u: i for i, u in enumerate(units)}   # declaration order
         self.rank = {u: rank.get(x.pos, i) for i, (u, x) in enumerate(units.items())}
 
     def order(self, names: list[str], sources: list[tuple[Shards, float]]) -> list[str]:
@@ -233,7 +234,7 @@ def best_alone(arch: Arch, workload: Workload, units: dict[str, Unit], layer: La
     prods = workload.producers(layer.name)
     costs = []
     for n in counts_to_try(len(ordered)):
-        sub = ordered[:n]
+        sub = sorted(ordered[:n], key=picker.decl.__getitem__)
         if not fits_empty(units, layer, sub):
             continue
         if prods:
@@ -245,11 +246,12 @@ def best_alone(arch: Arch, workload: Workload, units: dict[str, Unit], layer: La
     return (best[0], best[1]) if best else (1 << 62, float("inf"))
 
 
-def _subset(units: dict[str, Unit], layer: Layer, ordered: list[str], n: int, cap: Capacity) -> list[str] | None:
+def _subset(units: dict[str, Unit], layer: Layer, ordered: list[str], n: int, cap: Capacity,
+            decl: dict[str, int]) -> list[str] | None:
     """The first ``n`` of ``ordered`` that can hold a 1/n share of ``layer``'s weights, if they fit."""
     share = layer.op.rows(-(-layer.op.split_size // n))
     room = [u for u in ordered if u not in cap.free or cap.free[u] >= arrays_needed(units[u], share)]
-    sub = room[:n]
+    sub = sorted(room[:n], key=decl.__getitem__)   # shards in declaration order, as a full split has them
     return sub if len(sub) == n and cap.fits(layer, sub) else None
 
 
@@ -262,7 +264,7 @@ def _best_split(arch: Arch, units: dict[str, Unit], layer: Layer, names: list[st
     ordered = picker.order(names, sources)
     costs = []
     for n in counts_to_try(len(ordered)):
-        sub = _subset(units, layer, ordered, n, cap)
+        sub = _subset(units, layer, ordered, n, cap, picker.decl)
         if sub is not None:
             costs.append((*split_cost(arch, units, layer, sub, sources), sub))
     return pick_count(costs)

@@ -9,7 +9,7 @@ the largest error move first, and the mapping's ``row_order`` records which rows
 Per layer the candidates are stage 1's options (the whole layer on one tier, or two tiers sharing
 its rows 1:3, 1:1, 3:1), each with its rows dealt by sensitivity, and the fewest rows that meet
 the SNR target moved to each more precise tier. The cheapest candidate (latency x energy, the
-``hw`` costs of ``baselines.shard_estimate``) that meets the target and fits the weight-resident
+``hw`` costs of ``estimates.shard_estimate``) that meets the target and fits the weight-resident
 arrays wins; else the one with the best SNR above the current. The target is the accuracy
 (baseline - ``max_drop``, after drift to ``t_eval``) on the trained models, and an output SNR of
 ``snr_db`` per layer on synthetic weights (where rows are statistically alike, so the choice of
@@ -29,7 +29,7 @@ from prismsim.hw.units import RESIDENT, arrays_needed, can_run
 from .. import accuracy as acc
 from ..mapping import Mapping, split_counts
 from ..workload import Workload
-from .baselines import shard_estimate
+from .estimates import shard_estimate
 from .search import Options
 
 NOISY = ("reram", "photonic")

@@ -2,7 +2,7 @@
 
 Each layer gets a menu of options — all units of one capable kind, or two kinds sharing its
 rows 1:3, 1:1 or 3:1, less those with a shard larger than its unit's arrays — each costed once
-with the same ``hw`` functions the plan uses (``baselines.shard_estimate``). A mapping is then
+with the same ``hw`` functions the plan uses (``estimates.shard_estimate``). A mapping is then
 one option per layer, and its analytical score is a sum over layers: latency (sequential
 schedule) and energy (plus leakage over that latency), with the arrays each option writes into
 weight-resident units as a capacity constraint. Layers that share a weight matrix
@@ -23,7 +23,7 @@ from prismsim.hw.units import RESIDENT, arrays_available, arrays_needed, can_run
 
 from ..mapping import Mapping, split_counts
 from ..workload import Workload
-from .baselines import shard_estimate
+from .estimates import shard_estimate
 
 RATIOS = (0.25, 0.5, 0.75)
 
