@@ -49,12 +49,21 @@ def test_a_lone_transfer_takes_the_router_models_zero_load_time():
             assert deliver([(src, dst, nb)]) == [head_latency_ps(a.noc, path) + serialization_ps(a.noc, path, nb)]
 
 
-def test_two_transfers_sharing_an_injection_port_end_together():
+def test_a_port_sends_its_flows_in_turn_until_the_buffers_ahead_take_the_rest():
+    """As the router model's endpoints, a source port sends its transfers one after another, but
+    the next starts once what is left of the current one fits the input buffers along its route
+    (one VC's, ``buffer_flits`` a router): from then on the two share the port."""
     one, = deliver([((0, 0), (2, 0), 64 * 32)])
     a, b = deliver([((0, 0), (2, 0), 64 * 32), ((0, 0), (2, 1), 64 * 32)])
-    # each at half a flit per cycle: their 63 flits after the first take 126 cycles, not 63; the
-    # second one's route is a hop longer (5 cycles of head latency)
-    assert a - one == 63 * C and b - a == 5 * C
+    # A's 63 flits after its first: 15 alone, then its last 48 (3 routers x 16) at half the port
+    # beside B; B (its 63 fit its 4 routers' 64) sends 48 beside A, its last 15 alone, and its
+    # route is a hop longer (5 cycles of head latency)
+    assert a - one == 48 * C and b - a == (15 + 5) * C
+
+
+def test_a_long_queue_at_one_port_drains_in_order_at_the_ports_rate():
+    done = deliver([((0, 0), (2, 1), 100 * 32)] * 2000)   # 100 flits each, a flit a cycle at most
+    assert done == sorted(done) and done[-1] >= 2000 * 99 * C   # each flit after a first
 
 
 def test_flow_against_router_on_a_small_model(tmp_path, capsys):
