@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from heapq import heappop, heappush
+from heapq import heapify, heappop, heappush
 from typing import Callable
 
 import simpy
@@ -37,38 +37,51 @@ EPS = 1e-9
 
 
 class _Flow:
-    __slots__ = ("res", "left", "rate", "nbytes", "on_done", "lat_out", "tag", "head", "id", "hold", "holding")
+    __slots__ = ("res", "left", "rate", "nbytes", "on_done", "lat_out", "tag", "head", "id", "hold", "holding",
+                 "flits")
 
     def __init__(self, res, flits, nbytes, on_done, lat_out, tag, head, fid, hold=0.0):
         self.res, self.left, self.rate, self.nbytes = res, float(flits), 0.0, nbytes
+        self.flits = float(flits)
         self.hold, self.holding = hold, False   # flits the network's buffers can take; holds its source port
         self.on_done, self.lat_out, self.tag, self.head, self.id = on_done, lat_out, tag, head, fid
 
 
 def max_min_rates(flows: list, cap: dict) -> None:
     """Set every flow's ``rate`` (flits per cycle) max–min fair over the resources' capacities
-    ``cap`` (flits per cycle), by progressive filling."""
-    left = dict(cap)
+    ``cap`` (flits per cycle), by progressive filling: the resource whose fair share (capacity
+    left over its unfixed flows) is least fixes its flows at that share, then the next. A
+    resource's share only grows as flows elsewhere are fixed (each takes at most the share that
+    was least), so a heap of shares with stale entries re-pushed finds each in turn (ties: the
+    resource met first)."""
     users: dict = {}
     for f in flows:
         for r in f.res:
             users.setdefault(r, []).append(f)
-    open_flows = set(id(f) for f in flows)
-    count = {r: len(u) for r, u in users.items()}
-    while open_flows:
-        r_min, share = None, math.inf
-        for r, n in count.items():
-            if n > 0 and left[r] / n < share:
-                r_min, share = r, left[r] / n
-        if r_min is None:
-            break
-        for f in users[r_min]:
-            if id(f) in open_flows:
-                f.rate = share
-                open_flows.discard(id(f))
-                for r in f.res:
-                    left[r] -= share
-                    count[r] -= 1
+    names = list(users)
+    left = [cap[r] for r in names]
+    count = [len(users[r]) for r in names]
+    rid = {r: i for i, r in enumerate(names)}
+    heap = [(left[i] / count[i], i) for i in range(len(names))]
+    heapify(heap)
+    fixed: set = set()
+    while heap:
+        share, i = heappop(heap)
+        if count[i] <= 0:
+            continue
+        now = left[i] / count[i]
+        if now != share:
+            heappush(heap, (now, i))
+            continue
+        for f in users[names[i]]:
+            if id(f) in fixed:
+                continue
+            f.rate = share
+            fixed.add(id(f))
+            for r in f.res:
+                j = rid[r]
+                left[j] -= share
+                count[j] -= 1
 
 
 class FlowNetwork:
@@ -158,10 +171,7 @@ class FlowNetwork:
         dt = (t - self.t) / self.cyc
         if dt > 0:
             for f in self.flows.values():
-                sent = f.rate * dt
-                f.left = max(0.0, f.left - sent)
-                for r in f.res:
-                    self._busy[r] = self._busy.get(r, 0.0) + sent / self.cap[r]
+                f.left = max(0.0, f.left - f.rate * dt)
         self.t = t
 
     def _solve(self) -> None:
@@ -207,6 +217,8 @@ class FlowNetwork:
                     self._next_of(f.res[0], t)
                 for f in [f for f in self.flows.values() if f.left <= 1e-6]:
                     del self.flows[f.id]
+                    for r in f.res:   # its channels carried its flits after the first
+                        self._busy[r] = self._busy.get(r, 0.0) + f.flits / self.cap[r]
                     self._later(t + f.head + f.lat_out, 1, f)
                 self._solve()
         self._pumping = False

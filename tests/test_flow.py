@@ -1,5 +1,6 @@
 """The flow-level network (``--noc flow``): max–min fairness on hand-built cases, its zero-load
 time against the router model, and its error against the router model on a small model."""
+import pytest
 import simpy
 
 from conftest import small_arch
@@ -79,3 +80,18 @@ def test_simulate_with_the_flow_network_records_it(tmp_path):
     from prismsim.sim.cli import main
     assert main(["simulate", "--noc", "flow", "--model", "mlp", "--out", str(tmp_path / "r"), "--no-progress"]) == 0
     assert json.loads((tmp_path / "r" / "summary.json").read_text())["noc_model"] == "flow"
+
+
+@pytest.mark.parametrize("model", ["resnet18", "pythia-70m?seq_len=32"])
+def test_flow_within_five_percent_of_the_router_model_on_hybrid(model):
+    """The stated error (benchmarks/compare_flow.py: every zoo model on hybrid within 4%)."""
+    from prismsim.hw.spec import load_arch
+    from prismsim.mapper.load import load_model
+    from prismsim.mapper.plan import build_plan
+    from prismsim.mapper.strategies import make_mapping
+    from prismsim.sim.engine import simulate_plan
+    arch, wl = load_arch("hybrid"), load_model(model)
+    plan = build_plan(arch, wl, make_mapping("greedy", wl, arch))
+    router, _ = simulate_plan(plan, trace="none")
+    flow, _ = simulate_plan(plan, trace="none", noc="flow")
+    assert abs(flow.latency_ps / router.latency_ps - 1) < 0.05
