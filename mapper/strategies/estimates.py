@@ -29,7 +29,12 @@ class Capacity:
         """(unit, weight slice, arrays) per non-empty shard of a row split by ``shares`` (equal by default)."""
         counts = split_counts(layer.op.split_size, shares or [1.0] * len(names))
         shards = [(u, c) for u, c in zip(names, counts) if c]
-        return [(u, piece, arrays_needed(self.units[u], layer.op.rows(c)))
+        need: dict[tuple, int] = {}   # a unit group's shards of one size need alike
+        for u, c in shards:
+            key = (id(self.units[u].params), c)
+            if key not in need:
+                need[key] = arrays_needed(self.units[u], layer.op.rows(c))
+        return [(u, piece, need[id(self.units[u].params), c])
                 for (u, c), piece in zip(shards, weight_slices(layer, [c for _, c in shards]))]
 
     def fits(self, layer: Layer, names: list[str], shares: list[float] | None = None) -> bool:
@@ -48,22 +53,28 @@ def capable(units: dict[str, Unit], layer: Layer, kind: str | None = None) -> li
     return [u for u, x in units.items() if (kind is None or x.kind == kind) and can_run(x, layer.op) is None]
 
 
-def shard_estimate(arch: Arch, layer: Layer, counts: dict[str, int]) -> tuple[int, float]:
+def shard_estimate(arch: Arch, layer: Layer, counts: dict[str, int],
+                   units: dict[str, Unit] | None = None) -> tuple[int, float]:
     """(latency ps, energy pJ) of ``layer`` with ``counts[unit]`` rows on each unit, its static
     weights streamed from DRAM where the unit does not hold them — the same ``hw`` costs the plan
     uses. Streams share the DRAM channel and the memory controller's first links, so their total
-    bytes bound the layer's time from below."""
-    units = arch.instances()
+    bytes bound the layer's time from below. ``units``: ``arch.instances()``, if at hand."""
+    units = units if units is not None else arch.instances()
     chans = arch.dram_channels()
     lat, energy = 0, 0.0
     streamed: dict[str, int] = {}            # bytes per memory controller
     first_links: dict[str, set] = {}
+    costs: dict[tuple, tuple[int, float]] = {}   # a unit group's shards of one size cost alike
+    whole = layer.op
     for u, c in counts.items():
         if not c:
             continue
-        op = layer.op.rows(c)
-        cost = unit_cost(units[u], op)
-        t, e = cost.time_ps, cost.total_pj
+        op = whole.rows(c)
+        key = (id(units[u].params), units[u].kind, c)
+        if key not in costs:
+            cost = unit_cost(units[u], op)
+            costs[key] = cost.time_ps, cost.total_pj
+        t, e = costs[key]
         wbytes = streamed_weight_bytes(units[u], op)
         if wbytes and units[u].kind not in RESIDENT and wbytes > local_weight_bytes(units[u]):
             ch = arch.nearest_dram(units[u].pos)

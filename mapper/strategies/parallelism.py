@@ -208,7 +208,7 @@ def split_cost(arch: Arch, units: dict[str, Unit], layer: Layer, names: list[str
     """(latency ps, energy pJ) of ``layer`` split equally by rows over ``names`` with its inputs
     coming from ``sources``: receiving them (``receive``), then computing
     (``estimates.shard_estimate``, weight streams included)."""
-    lat, e = shard_estimate(arch, layer, dict(zip(names, split_counts(layer.op.split_size, [1.0] * len(names)))))
+    lat, e = shard_estimate(arch, layer, dict(zip(names, split_counts(layer.op.split_size, [1.0] * len(names)))), units)
     cons = row_shards(arch, units, layer, names)
     buffers = np.array([units[u].params.buffer_kib * 1024.0 for u in cons.names])
     t, ne = receive(arch, layer, cons, sources, buffers)
@@ -250,7 +250,15 @@ def _subset(units: dict[str, Unit], layer: Layer, ordered: list[str], n: int, ca
             decl: dict[str, int]) -> list[str] | None:
     """The first ``n`` of ``ordered`` that can hold a 1/n share of ``layer``'s weights, if they fit."""
     share = layer.op.rows(-(-layer.op.split_size // n))
-    room = [u for u in ordered if u not in cap.free or cap.free[u] >= arrays_needed(units[u], share)]
+    need: dict[int, int] = {}   # arrays per unit group (units of a group share their params)
+
+    def arrays(u: str) -> int:
+        key = id(units[u].params)
+        if key not in need:
+            need[key] = arrays_needed(units[u], share)
+        return need[key]
+
+    room = [u for u in ordered if u not in cap.free or cap.free[u] >= arrays(u)]
     sub = sorted(room[:n], key=decl.__getitem__)   # shards in declaration order, as a full split has them
     return sub if len(sub) == n and cap.fits(layer, sub) else None
 
