@@ -110,18 +110,19 @@ def test_compute_bound_layers_spread_and_traffic_bound_ones_do_not():
 
 def test_greedy_on_a_larger_chip_is_never_slower():
     """ResNet-18 under greedy on 4x4, 8x8 and 16x16 meshes of ReRAM PEs (4 digital units each),
-    simulated event by event: each larger chip at least as fast, and its plan far smaller than an
-    all-to-all between every unit (16x16 had 337,412 transfers when every layer took every PE)."""
+    simulated event by event: each larger chip at least as fast, and its plan growing at most
+    linearly with the PEs (16x16 had 337,412 transfers when every layer took every PE)."""
     wl = ZOO["resnet18"]()
-    lat, transfers = [], []
+    lat, size = [], []
     for k in (4, 8, 16):
         arch = bench_sim.mesh_arch(k)
         plan = build_plan(arch, wl, make_mapping("greedy", wl, arch))
         res, _ = simulate_plan(plan, trace="none")
         lat.append(res.latency_ps)
-        transfers.append(len(plan.transfers))
+        size.append(len(plan.jobs) + len(plan.transfers))
     assert lat[1] <= lat[0] and lat[2] <= lat[1], lat
-    assert transfers[2] < 16 * transfers[0] and transfers[2] < 20_000, transfers
+    # plan size at most linear in the PEs (16, 64, 256): measured 1.8 k, 6.8 k, 8.1 k
+    assert size[1] <= 4 * size[0] and size[2] <= 16 * size[0] and size[2] < 20_000, size
 
 
 def test_greedy_keeps_shared_weights_on_one_set_of_units():

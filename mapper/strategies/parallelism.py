@@ -5,7 +5,7 @@ its producers' outputs it reads (a GEMM shard computing output rows reads every 
 the bytes on the network grow with the shard count: a layer split over ``n`` units after a layer
 split over ``p`` receives about ``n`` copies of its input, ``p x n`` transfers. This module prices a
 candidate split with the plan's own data rules (``plan.input_need``, ``plan.shard_regions``'s row
-regions) and the ``hw`` costs, and the strategies pick the count whose latency x energy is least.
+regions) and the ``hw`` costs, and the strategies take the fastest count (``pick_count``).
 
 The time to deliver a layer's inputs is bounded below by the busiest of (a) a producer's injection
 port (or a memory's read port), (b) a consumer's ejection port, (c) the links of the region the
@@ -173,6 +173,7 @@ class UnitPicker:
         rank = {n: i for i, n in enumerate(curve_order(arch.noc))} if arch.noc.topology != "graph" else {}
         self.arch, self.units = arch, units
         self.decl = {u: i for i, u in enumerate(units)}   # declaration order
+        self.memo: dict = {}   # prices already worked out in this mapping (decode steps repeat layers)
         self.rank = {u: rank.get(x.pos, i) for i, (u, x) in enumerate(units.items())}
 
     def order(self, names: list[str], sources: list[tuple[Shards, float]]) -> list[str]:
@@ -230,8 +231,17 @@ def best_alone(arch: Arch, workload: Workload, units: dict[str, Unit], layer: La
     of ``names`` in curve order, its producers assumed split alike over the same units (their
     real places are not known yet when a strategy weighs unit kinds largest layer first)."""
     picker = picker or UnitPicker(arch, units)
-    ordered = picker.order(names, [])
     prods = workload.producers(layer.name)
+    key = ("alone", layer.op, tuple(names), tuple((workload.layer(p).op, f) for p, f, _ in prods)
+           or workload.input_bytes.get(layer.name, 0))
+    if key not in picker.memo:
+        picker.memo[key] = _best_alone(arch, workload, units, layer, names, picker, prods)
+    return picker.memo[key]
+
+
+def _best_alone(arch: Arch, workload: Workload, units: dict[str, Unit], layer: Layer, names: list[str],
+                picker: "UnitPicker", prods: list) -> tuple[int, float]:
+    ordered = picker.order(names, [])
     costs = []
     for n in counts_to_try(len(ordered)):
         sub = sorted(ordered[:n], key=picker.decl.__getitem__)
@@ -269,13 +279,22 @@ def _best_split(arch: Arch, units: dict[str, Unit], layer: Layer, names: list[st
     ``sources`` first) over the ``counts_to_try`` that fit; None if none does."""
     if not names:
         return None
+    key = None
+    if not layer.op.weight_bytes or not any(u in cap.free for u in names):   # no arrays taken: a fixed price
+        key = ("split", layer.op, tuple(names), tuple((tuple(s.names), s.regions.tobytes(), s.out_bytes.tobytes(),
+                                                       f) for s, f in sources))
+        if key in picker.memo:
+            return picker.memo[key]
     ordered = picker.order(names, sources)
     costs = []
     for n in counts_to_try(len(ordered)):
         sub = _subset(units, layer, ordered, n, cap, picker.decl)
         if sub is not None:
             costs.append((*split_cost(arch, units, layer, sub, sources), sub))
-    return pick_count(costs)
+    best = pick_count(costs)
+    if key is not None:
+        picker.memo[key] = best
+    return best
 
 
 def _fill(layer: Layer, names: list[str], cap: Capacity) -> dict[str, float] | None:
