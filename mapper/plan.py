@@ -172,7 +172,7 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
     transfers: list[Transfer] = []
     # layer -> shards: (unit, count, job id per chunk, m per chunk, output region per chunk)
     placed: dict[str, list[tuple]] = {}
-    prev_layer_jobs: list[int] = []
+    prev_layer_jobs: dict[str, list[int]] = {}   # per model (co-located models run side by side)
     writes: dict[str, int] = {}
     write_of: dict[tuple, int] = {}    # (segment, unit, weight slice) -> the job that wrote it
     seg_jobs: dict[int, list[int]] = {}
@@ -248,7 +248,8 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                                     list(seg_barrier), [], "switch"))
                     seg_jobs.setdefault(seg, []).append(switched[u])
             current_seg = seg
-        barrier = list(seg_barrier) if pipelined else list(prev_layer_jobs)
+        part = workload.parts.get(lname, "")
+        barrier = list(seg_barrier) if pipelined else list(prev_layer_jobs.get(part, []))
         producers = workload.producers(lname)
         shards = []
         this_layer_jobs: list[int] = []
@@ -318,7 +319,7 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                             else:
                                 jobs[cid].inputs.append(send_activation(pu, cu, nb, [pj], lname, seg))
         placed[lname] = shards
-        prev_layer_jobs = this_layer_jobs
+        prev_layer_jobs[part] = this_layer_jobs
     for lname in workload.sinks():  # model outputs back to DRAM
         layer = workload.layer(lname)
         for (u, count, ids, sizes, _) in placed[lname]:

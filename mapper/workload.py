@@ -58,10 +58,11 @@ class Workload:
     reads (default 1) and ``stream`` (True: chunk i needs the producer's chunk i; False: it needs
     the whole tensor, e.g. the keys of attention)."""
 
-    def __init__(self, name: str, graph: nx.DiGraph, input_bytes: dict[str, int]):
+    def __init__(self, name: str, graph: nx.DiGraph, input_bytes: dict[str, int], parts: dict[str, str] | None = None):
         self.name = name
         self.graph = graph
         self.input_bytes = input_bytes  # bytes each source layer reads from DRAM
+        self.parts = parts or {}        # layer -> the model it belongs to, when models share a run
         order = {n: i for i, n in enumerate(graph.nodes)}
         self.order: list[str] = list(nx.lexicographical_topological_sort(graph, key=order.__getitem__))
         # layer -> the first layer (in order) using its weight matrix: itself unless it shares one

@@ -70,11 +70,13 @@ class Run:
         return self._table("critical_path")
 
 
-def simulate(arch: str | Arch = "hybrid", model: str | Workload = "pythia-70m", mapping: str | Path | Mapping | None = None,
+def simulate(arch: str | Arch = "hybrid", model: str | Workload | list = "pythia-70m",
+             mapping: str | Path | Mapping | None = None,
              strategy: str = "greedy", *, schedule: str | None = None, chunks: int | None = None,
              program_weights: bool = False, out: str | Path | None = None, trace: str = "events", seed: int = 0,
              ideal_noc: bool = False, **options) -> Run:
-    """Simulate ``model`` on ``arch`` event by event. With ``out`` the run is written there as by
+    """Simulate ``model`` (a list: several models side by side, ``mapper.colocate``) on ``arch``
+    event by event. With ``out`` the run is written there as by
     ``prismsim simulate`` (and read back lazily); without it the events stay in memory.
 
     ``schedule``, ``chunks``, ``program_weights``: as ``--schedule``, ``--chunks`` and
@@ -85,7 +87,11 @@ def simulate(arch: str | Arch = "hybrid", model: str | Workload = "pythia-70m", 
     from .output import critical, simulate_to_dir
 
     a = load_arch(arch) if isinstance(arch, (str, Path)) else arch
-    wl = load_model(model) if isinstance(model, str) else model
+    if isinstance(model, (list, tuple)):   # co-located models
+        from prismsim.mapper.colocate import colocate
+        wl = colocate([load_model(m) if isinstance(m, str) else m for m in model])
+    else:
+        wl = load_model(model) if isinstance(model, str) else model
     sched, asked = chosen_schedule(schedule, chunks, program_weights)
     if mapping is None:
         m = make_mapping(strategy, wl, a, schedule=sched, **options)

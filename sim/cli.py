@@ -11,6 +11,7 @@ from pathlib import Path
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import load_arch
+from prismsim.mapper.colocate import per_model
 from prismsim.mapper.load import load_model
 from prismsim.mapper.mapping import SCHEDULES, chosen_schedule
 from prismsim.mapper.plan import Plan
@@ -25,10 +26,10 @@ from .noc_cmd import add_parser as add_noc_parser
 from .output import (STOP, Terminated, atomic_dir, check_new, check_stop, default_run_dir, edp_uj_us, fmt_ps,
                      simulate_to_dir, tops, tops_per_mm2)
 from .progress import Stage
-from .selection import model_spec, plan_of, select, shares, strategy_options
+from .selection import DEFAULT_MODEL, model_spec, plan_of, select, shares, strategy_options
 from .validate_cmd import cmd_validate
 
-DEFAULT_ARCH, DEFAULT_MODEL, DEFAULT_STRATEGY = "hybrid", "pythia-70m", "greedy"
+DEFAULT_ARCH, DEFAULT_STRATEGY = "hybrid", "greedy"
 MODEL_HELP = ("zoo model with parameters (pythia-70m?seq_len=256), hf:TYPE?field=value (a Hugging Face config), "
               "torch:pkg.module:factory, or FILE.onnx (default: pythia-70m)")
 
@@ -61,6 +62,10 @@ def _print_summary(res: Result, wall_s: float, out: Path | None, simulated: int 
               f"for busy links, a job {fmt_ps(res.stall_ps.get('unit_busy', 0) // n_jobs)} for its busy unit")
     if critical and res.latency_ps:
         print(f"  critical     {shares(critical, res.latency_ps)}  (of the latency, critical_path.csv)")
+    if plan is not None and plan.workload.parts:
+        for tag, m in per_model(plan.workload, res.per_layer).items():
+            print(f"  model        {tag}: latency {fmt_ps(m['latency_ps'])}, {m['macs'] / 1e9:.4f} G MACs, "
+                  f"{m['energy_pj'] / 1e6:,.3f} uJ in its jobs and transfers")
     counts = f"{len(plan.jobs):,} jobs and {len(plan.transfers):,} transfers" if plan is not None else \
         f"{res.events:,} jobs and transfers"
     sim = f"; {simulated:,} simulation events" if simulated is not None else ""
@@ -184,10 +189,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="prismsim", description="Simulate DNN mappings on heterogeneous photonic + ReRAM chips.")
     sub = p.add_subparsers(dest="cmd", parser_class=_Parser)
 
-    def selection(sp, out_help: str | None, out_required: bool = False) -> None:
-        """The shared arch/model/mapping flags; ``--out`` too unless ``out_help`` is None."""
+    def selection(sp, out_help: str | None, out_required: bool = False, models: bool = False) -> None:
+        """The shared arch/model/mapping flags; ``--out`` too unless ``out_help`` is None; with
+        ``models``, ``--model`` may be given several times (co-located models)."""
         sp.add_argument("--arch", default=DEFAULT_ARCH, help="preset name or YAML file (default: hybrid)")
-        sp.add_argument("--model", default=DEFAULT_MODEL, help=MODEL_HELP)
+        if models:
+            sp.add_argument("--model", action="append", default=None,
+                            help=MODEL_HELP + "; give it again to co-locate several models in one run")
+        else:
+            sp.add_argument("--model", default=DEFAULT_MODEL, help=MODEL_HELP)
         g = sp.add_mutually_exclusive_group()
         g.add_argument("--mapping", help="mapping YAML file")
         g.add_argument("--strategy", default=DEFAULT_STRATEGY, help=f"one of {', '.join(STRATEGIES)}")
@@ -212,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--no-progress", action="store_true", help="no progress on stderr (shown after 2 s)")
 
     s = sub.add_parser("simulate", help="run a mapping event by event")
-    selection(s, "run directory (default runs/<timestamp>)")
+    selection(s, "run directory (default runs/<timestamp>)", models=True)
     s.add_argument("--ideal-noc", action="store_true", help="no NoC/memory contention, infinite bandwidth")
     s.add_argument("--noc", choices=NOC_MODELS, default="router",
                    help="network model: the flit-level router model (default) or max-min fair flows (fast)")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from prismsim.hw.errors import PrismError, shown
 from prismsim.hw.spec import Arch, arch_yaml
+from prismsim.mapper.colocate import per_model
 from prismsim.mapper.critical import COLUMNS as PATH_COLUMNS, breakdown, critical_path, latency_parts, path_rows
 from prismsim.mapper.mapping import Mapping
 from prismsim.mapper.plan import Plan
@@ -317,7 +318,8 @@ def simulate_to_dir(out: Path, arch: Arch, mapping: Mapping, plan: Plan, *, trac
                               "schedule": mapping.schedule.kind, "chunks": mapping.schedule.chunks,
                               "program_weights": mapping.schedule.program_weights, "ideal_noc": ideal_noc,
                               "noc_model": noc,
-                              "critical_path_ps": crit})
+                              "critical_path_ps": crit,
+                              **({"models": per_model(plan.workload, res.per_layer)} if plan.workload.parts else {})})
         write_csv(d / "critical_path.csv", list(PATH_COLUMNS), path)
         (d / "mapping.yaml").write_text(mapping.to_yaml())
         (d / "arch.yaml").write_text(arch_yaml(arch))

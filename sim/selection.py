@@ -5,6 +5,7 @@ import sys
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch, load_arch
+from prismsim.mapper.colocate import colocate
 from prismsim.mapper.load import load_model
 from prismsim.mapper.mapping import Mapping, chosen_schedule, validate
 from prismsim.mapper.params import parse_params
@@ -17,9 +18,9 @@ from .engine import US_PER_EVENT, estimate
 from .progress import Stage
 
 
-def model_spec(args) -> str:
-    """--model plus --phase / --decode-tokens as zoo parameters."""
-    spec = args.model
+def model_spec(args, spec: str | None = None) -> str:
+    """--model (or ``spec``, one of several) plus --phase / --decode-tokens as zoo parameters."""
+    spec = args.model if spec is None else spec
     extra = []
     if getattr(args, "phase", None):
         extra.append(f"phase={args.phase}")
@@ -34,12 +35,24 @@ def model_spec(args) -> str:
     return spec
 
 
+DEFAULT_MODEL = "pythia-70m"
+
+
+def load_models(args) -> Workload:
+    """The model --model names; several --model flags: them all in one run (``colocate``)."""
+    specs = args.model if isinstance(args.model, list) else [args.model]
+    loaded = []
+    for spec in specs or [DEFAULT_MODEL]:
+        spec = model_spec(args, spec)
+        with Stage(f"loading {spec}", not args.no_progress):
+            loaded.append(load_model(spec))
+    return loaded[0] if len(loaded) == 1 else colocate(loaded)
+
+
 def select(args) -> tuple[Arch, Workload, Mapping]:
     arch = load_arch(args.arch)
     warn_resolution(arch)
-    spec = model_spec(args)
-    with Stage(f"loading {spec}", not args.no_progress):
-        wl = load_model(spec)
+    wl = load_models(args)
     sched, asked = chosen_schedule(args.schedule, args.chunks, args.program_weights)
     if args.mapping:
         mapping = Mapping.load(args.mapping)
