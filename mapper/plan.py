@@ -183,20 +183,25 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
     def node(u: str):
         return tuple(mems[u].position) if u in mems else units[u].pos
 
+    priced: dict[tuple, tuple] = {}   # (src, dst, bytes) -> hops, energies, times: LLM steps repeat them
+
     def add_transfer(src: str, dst: str, nbytes: int, after: list[int], layer: str, kind: str,
                      after_tr: list[int] | None = None) -> int:
         sn, dn = node(src), node(dst)
-        src_mem, dst_mem = (src if src in mems else None), (dst if dst in mems else None)
-        path = route(arch.noc, sn, dn)
-        n_hops = len(path) - 1
-        ideal, zl = transfer_times(arch, sn, dn, nbytes, src_mem, dst_mem, mems)
-        mem_e: dict[str, float] = {}
-        for m in (src_mem, dst_mem):
-            if m:
-                for k, v in mem_cost(mems[m], nbytes).energy_pj.items():
-                    mem_e[k] = mem_e.get(k, 0.0) + v
+        key = (src, dst, nbytes)
+        if key not in priced:
+            src_mem, dst_mem = (src if src in mems else None), (dst if dst in mems else None)
+            path = route(arch.noc, sn, dn)
+            mem_e: dict[str, float] = {}
+            for m in (src_mem, dst_mem):
+                if m:
+                    for k, v in mem_cost(mems[m], nbytes).energy_pj.items():
+                        mem_e[k] = mem_e.get(k, 0.0) + v
+            priced[key] = (len(path) - 1, transfer_energy(arch.noc, path, nbytes).energy_pj, mem_e,
+                           *transfer_times(arch, sn, dn, nbytes, src_mem, dst_mem, mems))
+        n_hops, noc_e, mem_e, ideal, zl = priced[key]
         t = Transfer(len(transfers), src, dst, sn, dn, nbytes, after, layer, kind, n_hops,
-                     transfer_energy(arch.noc, path, nbytes).energy_pj, mem_e, ideal, zl, after_tr or [])
+                     noc_e, mem_e, ideal, zl, after_tr or [])
         transfers.append(t)
         return t.id
 
@@ -217,6 +222,7 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
         first = add_transfer(src, stage, nbytes, after, layer, "staging")
         return add_transfer(stage, dst, nbytes, [], layer, "staging", after_tr=[first])
 
+    costed: dict[tuple, Cost] = {}             # (unit params, kind, op) -> its cost
     local_used: dict[str, int] = {}            # bytes of weights each non-resident unit keeps
     local_held: set[tuple[str, tuple]] = set()
 
@@ -289,7 +295,10 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                 jid = len(jobs)
                 if uname in switched and not written:
                     deps.append(switched[uname])
-                jobs.append(Job(jid, lname, uname, si, ci, unit_cost(unit, cop), cop.macs, deps, inputs))
+                ckey = (id(unit.params), unit.kind, cop)   # a unit group's equal shards cost alike
+                if ckey not in costed:
+                    costed[ckey] = unit_cost(unit, cop)
+                jobs.append(Job(jid, lname, uname, si, ci, costed[ckey], cop.macs, deps, inputs))
                 ids.append(jid)
                 this_layer_jobs.append(jid)
                 seg_jobs.setdefault(seg, []).append(jid)

@@ -40,9 +40,9 @@ DEFAULT_MODEL = "pythia-70m"
 
 def load_models(args) -> Workload:
     """The model --model names; several --model flags: them all in one run (``colocate``)."""
-    specs = args.model if isinstance(args.model, list) else [args.model]
+    specs = args.model if isinstance(args.model, list) else [args.model or DEFAULT_MODEL]
     loaded = []
-    for spec in specs or [DEFAULT_MODEL]:
+    for spec in specs:
         spec = model_spec(args, spec)
         with Stage(f"loading {spec}", not args.no_progress):
             loaded.append(load_model(spec))

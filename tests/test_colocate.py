@@ -66,3 +66,11 @@ def test_the_api_takes_a_list_of_models():
     from prismsim.sim.api import simulate
     run = simulate("hybrid", ["mlp", "mnist-mlp"], trace="none")
     assert set(run.layers["layer"].str.split("/").str[0]) == {"mlp", "mnist-mlp"}
+
+
+def test_simulate_without_model_runs_the_default(tmp_path):
+    assert main(["simulate", "--model", "mlp", "--out", str(tmp_path / "one"), "--no-progress"]) == 0
+    from prismsim.sim.cli import build_parser
+    from prismsim.sim.selection import load_models
+    args = build_parser().parse_args(["simulate", "--no-progress"])
+    assert load_models(args).name.startswith("pythia-70m")

@@ -103,6 +103,7 @@ def trace_steps(model, steps: list, name: str) -> Workload:
             ins = [t for t in tensors(list(args) + list(kwargs.values()))]
             outs = list(tensors(out))
             keep.extend(outs)
+            keep.extend(ins)   # every tensor seen stays alive: a freed one's id could be reused
             lname = None
             if op in ("mm", "addmm"):
                 x, w = (args[1], args[2]) if op == "addmm" else (args[0], args[1])
@@ -189,6 +190,7 @@ def trace_steps(model, steps: list, name: str) -> Workload:
     try:
         for prefix, make in steps:
             inputs, resident = make()
+            keep.extend(tensors(list(inputs.values())))
             memory = {id(t) for t in resident}
             for t in resident:  # read from memory, whichever earlier step wrote it
                 producer.pop(id(t), None)
