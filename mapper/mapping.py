@@ -24,7 +24,8 @@ SPLITS = ("rows", "cols")
 
 @dataclass(frozen=True)
 class Schedule:
-    """``sequential``: layer after layer in topological order, each layer's shards in parallel.
+    """``sequential``: layer after layer in topological order, each layer's shards in parallel
+    (co-located models, ``mapper.colocate``, each in its own sequence, side by side).
     ``pipelined``: every layer's output columns (tokens / pixels) split into ``chunks`` jobs that
     stream to consumers as soon as each is ready. ``program_weights``: the run starts by writing
     the static weights into weight-resident units (ReRAM program-and-verify, SRAM-PIM writes);

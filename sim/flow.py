@@ -12,12 +12,12 @@ buffers along its route (one VC's, ``buffer_flits`` per router: flits the networ
 destination is busy), and from then on they share the port. Without that turn-taking (every flow
 of a port sharing it at once) the model was 8-11% fast on Pythia-70M and BERT-base and 14% slow
 on MobileViT-S on ``hybrid``; with strict turns (the next only once the last flit has left) up to
-25% slow on ResNet-50. A flow of F flits sends its F - 1 flits after the first at its rate; it arrives the router model's
-zero-load head latency (``hw.noc.head_latency_ps``) after its last byte leaves, plus the
-memories' latencies. Alone on an idle network it takes the router model's zero-load time on links
-a flit wide (``serialization_ps``: a flit per cycle); it has no buffers, packets, VCs or head-of-
-line blocking, so under contention it is an approximation whose error ``prismsim validate --noc
-flow`` measures against the router model. It interfaces like ``sim.noc.Network``.
+25% slow on ResNet-50. A flow of F flits sends its F - 1 flits after the first at its rate; it
+arrives the router model's zero-load head latency (``hw.noc.head_latency_ps``) after its last byte
+leaves, plus the memories' latencies. Alone on an idle network it takes the router model's
+zero-load time on links a flit wide (``serialization_ps``: a flit per cycle); it has no packets,
+VCs or head-of-line blocking beyond its ports' turns, so under contention it is an approximation
+whose error ``prismsim validate --noc flow`` measures against the router model. It interfaces like ``sim.noc.Network``.
 """
 from __future__ import annotations
 
