@@ -232,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--perfetto", help="also write a Chrome/Perfetto trace-event JSON file")
     s.set_defaults(fn=cmd_simulate)
     v = sub.add_parser("validate", help="analytical model vs event-driven simulation")
-    selection(v, "directory for validation.csv (default runs/<timestamp>-validate)")
+    selection(v, "directory for validation.csv (default runs/<timestamp>-validate)", models=True)
     v.add_argument("--ideal-noc", action="store_true", help="remove contention: the two must agree within 0.1%%")
     v.add_argument("--noc", choices=NOC_MODELS, default="router",
                    help="flow: the flow-level network against the router model, per layer and in total")
@@ -280,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "of it (default: per model)")
     rp.set_defaults(fn=cmd_report)
     m = sub.add_parser("map", help="write a strategy's mapping as YAML")
-    selection(m, "mapping YAML file to write", out_required=True)
+    selection(m, "mapping YAML file to write", out_required=True, models=True)
     m.set_defaults(fn=cmd_map)
     c = sub.add_parser("cost", help="one GEMM on one unit, per component (energy, busy time, area); "
                        "without --gemm the chip's area and peak efficiency")
