@@ -9,17 +9,23 @@ from __future__ import annotations
 
 from typing import Callable
 
+from prismsim.hw.errors import PrismError
+
 from .blocks import attention, encoder_block
 from .workload import Builder, Workload
 
 
-def pythia_70m(seq_len: int = 128, phase: str = "prefill", decode_tokens: int = 1, vocab: int = 50304) -> Workload:
+def pythia_70m(seq_len: int = 128, phase: str = "prefill", decode_tokens: int = 1, vocab: int = 50304,
+               batch: int = 1) -> Workload:
     """EleutherAI Pythia-70M (GPT-NeoX): 6 layers, d 512, 8 heads, FFN 2048, vocab 50304, parallel
     attention + MLP residual. Prefill of ``seq_len`` tokens, lm_head included; or ``decode``:
-    ``decode_tokens`` autoregressive steps after a ``seq_len``-token prompt. ``vocab`` resizes the
-    head (the published model has 50304)."""
+    ``decode_tokens`` autoregressive steps after a ``seq_len``-token prompt, for ``batch`` requests
+    at once (their GEMMs share each weight read; each attends over its own KV cache). ``vocab``
+    resizes the head (the published model has 50304)."""
     if phase == "decode":
-        return _pythia_decode(seq_len, decode_tokens, vocab)
+        return _pythia_decode(seq_len, decode_tokens, vocab, batch)
+    if batch != 1:
+        raise PrismError("--model pythia-70m: batch is for phase=decode (a prefill batch is seq_len tokens)")
     d, heads, ffn = 512, 8, 2048
     b = Builder(f"pythia-70m[seq={seq_len}]" if vocab == 50304 else f"pythia-70m[seq={seq_len},vocab={vocab}]")
     x = b.add("embed", "embedding", d, 1, seq_len, input_elements=seq_len * d)
@@ -34,32 +40,35 @@ def pythia_70m(seq_len: int = 128, phase: str = "prefill", decode_tokens: int = 
     return b.build()
 
 
-def _pythia_decode(prompt: int, steps: int, vocab: int = 50304) -> Workload:
-    """Autoregressive decode: step t handles one token against a KV cache of prompt + t + 1 tokens,
-    read from memory (``kv_cache`` layers); each step waits for the previous step's lm_head. The
-    steps' GEMMs share their weights (``Layer.weights``)."""
+def _pythia_decode(prompt: int, steps: int, vocab: int = 50304, batch: int = 1) -> Workload:
+    """Autoregressive decode: step t handles one token per request against a KV cache of prompt +
+    t + 1 tokens, read from memory (``kv_cache`` layers); each step waits for the previous step's
+    lm_head. The steps' GEMMs share their weights (``Layer.weights``); ``batch`` requests share
+    each step's weight reads (GEMMs over ``batch`` tokens), each attending over its own cache."""
     d, heads, ffn = 512, 8, 2048
     hd = d // heads
-    b = Builder(f"pythia-70m[decode,prompt={prompt},steps={steps}]")
+    r = batch
+    b = Builder(f"pythia-70m[decode,prompt={prompt},steps={steps}" + (f",batch={r}]" if r > 1 else "]"))
     prev = None
     for t in range(steps):
         kv = prompt + t + 1
         s = f"t{t}."
-        x = b.add(s + "embed", "embedding", d, 1, 1, inputs=[(prev, 1 / vocab)] if prev else (), input_elements=d)
+        x = b.add(s + "embed", "embedding", d, 1, r, inputs=[(prev, 1 / vocab)] if prev else (), input_elements=d * r)
         for i in range(6):
             p = f"{s}l{i}"
             w = f"l{i}"   # every step uses the same weights
-            qkv = b.gemm(f"{p}.attn.qkv", 3 * d, d, 1, [b.norm(f"{p}.ln1", d, 1, [x])], weights=f"{w}.attn.qkv")
-            cache = b.add(f"{p}.attn.kv_cache", "embedding", 2 * d, 1, kv - 1, input_elements=2 * d * (kv - 1))
-            qk = b.add(f"{p}.attn.qk", "matmul", kv, hd, 1, batch=heads, inputs=[(qkv, 2 / 3, False), (cache, 0.5, False)])
-            sm = b.add(f"{p}.attn.softmax", "softmax", kv, 1, 1, batch=heads, inputs=[qk])
-            av = b.add(f"{p}.attn.av", "matmul", hd, kv, 1, batch=heads,
+            qkv = b.gemm(f"{p}.attn.qkv", 3 * d, d, r, [b.norm(f"{p}.ln1", d, r, [x])], weights=f"{w}.attn.qkv")
+            cache = b.add(f"{p}.attn.kv_cache", "embedding", 2 * d, 1, r * (kv - 1), input_elements=2 * d * r * (kv - 1))
+            qk = b.add(f"{p}.attn.qk", "matmul", kv, hd, 1, batch=heads * r,
+                       inputs=[(qkv, 2 / 3, False), (cache, 0.5, False)])
+            sm = b.add(f"{p}.attn.softmax", "softmax", kv, 1, 1, batch=heads * r, inputs=[qk])
+            av = b.add(f"{p}.attn.av", "matmul", hd, kv, 1, batch=heads * r,
                        inputs=[sm, (qkv, 1 / 3, False), (cache, 0.5, False)])
-            a = b.gemm(f"{p}.attn.proj", d, d, 1, [av], weights=f"{w}.attn.proj")
-            h = b.gemm(f"{p}.fc1", ffn, d, 1, [b.norm(f"{p}.ln2", d, 1, [x])], weights=f"{w}.fc1")
-            h = b.gemm(f"{p}.fc2", d, ffn, 1, [b.eltwise(f"{p}.gelu", ffn, 1, [h])], weights=f"{w}.fc2")
-            x = b.eltwise(f"{p}.add", d, 1, [x, a, h])
-        prev = b.gemm(s + "lm_head", vocab, d, 1, [b.norm(s + "ln_f", d, 1, [x])], weights="lm_head")
+            a = b.gemm(f"{p}.attn.proj", d, d, r, [av], weights=f"{w}.attn.proj")
+            h = b.gemm(f"{p}.fc1", ffn, d, r, [b.norm(f"{p}.ln2", d, r, [x])], weights=f"{w}.fc1")
+            h = b.gemm(f"{p}.fc2", d, ffn, r, [b.eltwise(f"{p}.gelu", ffn, r, [h])], weights=f"{w}.fc2")
+            x = b.eltwise(f"{p}.add", d, r, [x, a, h])
+        prev = b.gemm(s + "lm_head", vocab, d, r, [b.norm(s + "ln_f", d, r, [x])], weights="lm_head")
     return b.build()
 
 

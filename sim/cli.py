@@ -23,6 +23,7 @@ from .engine import NOC_MODELS, TRACE_LEVELS
 from .accuracy_cmd import cmd_accuracy, parse_times as _times
 from .map_cmd import cmd_list, cmd_map
 from .noc_cmd import add_parser as add_noc_parser
+from .serve_cmd import add_parser as add_serve_parser
 from .output import (STOP, Terminated, atomic_dir, check_new, check_stop, default_run_dir, edp_uj_us, fmt_ps,
                      simulate_to_dir, tops, tops_per_mm2)
 from .progress import Stage
@@ -294,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("list", help="presets, models, strategies; --arch NAME prints a preset as YAML")
     lst.add_argument("--arch", help="a preset name or YAML file to print as complete YAML (with its area)")
     lst.set_defaults(fn=cmd_list)
+    add_serve_parser(sub)
     return p
 
 

@@ -1,0 +1,185 @@
+"""Request streams (``prismsim serve``): how many requests per second a chip serves an LLM, and
+with what latency.
+
+Each request is a prefill of its prompt (which yields its first token) and then one decode step
+per further token. The chip's times come from the event-driven simulator, played once per shape:
+the prefill of one prompt, and one decode step of ``b`` requests at once (their GEMMs share each
+weight read; each attends over its own KV cache) for b = 1, 2, 4, … up to the batch limit, at the
+context a request has halfway through its decode; other batch sizes interpolate linearly
+(``ServiceTimes``). The requests then run through a discrete-event queue (SimPy): arrivals
+(Poisson for a seed, or evenly spaced), and a scheduler — ``fcfs`` serves one request at a time;
+``continuous`` (continuous batching) admits waiting requests first come first served between
+decode steps while the batch has room and the KV cache has space for their prompt and output,
+runs each admitted request's prefill alone, then advances every running request one token per
+step. A request whose prompt and output exceed the whole KV cache is refused.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from prismsim.hw.errors import PrismError
+from prismsim.hw.spec import Arch
+from prismsim.mapper.plan import build_plan
+from prismsim.mapper.strategies import make_mapping
+from prismsim.mapper.strategies.parallelism import counts_to_try
+from prismsim.mapper.zoo import ZOO
+
+from .engine import simulate_plan
+
+SCHEDULERS = ("fcfs", "continuous")
+ARRIVALS = ("poisson", "fixed")
+
+
+@dataclass
+class ServiceTimes:
+    """The chip's times for one model: a prompt's prefill, and a decode step per batch size (ps)."""
+
+    prefill_ps: int
+    step_ps: dict[int, int]
+
+    def step(self, b: int) -> int:
+        """One decode step of ``b`` requests: measured, or linear between the batch sizes measured."""
+        if b in self.step_ps:
+            return self.step_ps[b]
+        sizes = sorted(self.step_ps)
+        lo = max(x for x in sizes if x < b)
+        hi = min(x for x in sizes if x > b)
+        return int(round(self.step_ps[lo] + (self.step_ps[hi] - self.step_ps[lo]) * (b - lo) / (hi - lo)))
+
+
+def service_times(arch: Arch, model: str, prompt: int, decode_tokens: int, max_batch: int,
+                  strategy: str = "greedy", noc: str = "router") -> ServiceTimes:
+    """Simulate the prefill of ``prompt`` tokens and a decode step per batch size of
+    ``counts_to_try(max_batch)`` (context: prompt + half the output) with ``strategy``'s mapping."""
+    fn = ZOO.get(model)
+    if fn is None or model != "pythia-70m":
+        raise PrismError(f"--model: serve runs a zoo LLM with batched decode steps: pythia-70m (got {model!r})")
+
+    def latency(wl) -> int:
+        plan = build_plan(arch, wl, make_mapping(strategy, wl, arch))
+        res, _ = simulate_plan(plan, trace="none", noc=noc)
+        return res.latency_ps
+
+    context = prompt + max(0, decode_tokens - 1) // 2
+    steps = {b: latency(fn(seq_len=context, phase="decode", decode_tokens=1, batch=b))
+             for b in counts_to_try(max_batch)}
+    return ServiceTimes(latency(fn(seq_len=prompt)), steps)
+
+
+def _arrivals(n: int, rate_rps: float, kind: str, seed: int) -> np.ndarray:
+    """Arrival times (ps) of ``n`` requests at ``rate_rps``: Poisson (exponential gaps) or even."""
+    gap = 1e12 / rate_rps
+    if kind == "fixed":
+        return np.arange(n) * gap
+    gaps = np.random.default_rng(seed).exponential(gap, n)
+    return np.concatenate([[0.0], np.cumsum(gaps[:-1])])   # the first at 0, as the fixed stream
+
+
+def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_tokens: int, prompt: int,
+               max_batch: int = 8, scheduler: str = "continuous", arrivals: str = "poisson",
+               kv_tokens: int | None = None, seed: int = 0) -> dict:
+    """Serve ``requests`` requests arriving at ``rate_rps``; the stream's metrics (times in ps)."""
+    if scheduler not in SCHEDULERS:
+        raise PrismError(f"--scheduler: one of {', '.join(SCHEDULERS)} (got {scheduler!r})")
+    if arrivals not in ARRIVALS:
+        raise PrismError(f"--arrivals: one of {', '.join(ARRIVALS)} (got {arrivals!r})")
+    batch = 1 if scheduler == "fcfs" else max_batch
+    need = prompt + decode_tokens            # KV-cache tokens a request holds while it runs
+    cap = kv_tokens if kv_tokens is not None else math.inf
+    env = simpy.Environment()
+    t_arr = _arrivals(requests, rate_rps, arrivals, seed)
+    admitted = np.full(requests, np.nan)
+    first = np.full(requests, np.nan)
+    done = np.full(requests, np.nan)
+    refused: list[int] = []
+    waiting: deque = deque()
+    running: list[list[int]] = []            # [request, tokens still to make]
+    state = {"kv": 0, "busy": 0, "in_system": 0, "area": 0.0, "last": 0.0, "finished": 0}
+    wake = [env.event()]
+
+    def count(delta: int) -> None:           # requests in the system, integrated over time
+        state["area"] += state["in_system"] * (env.now - state["last"])
+        state["last"] = env.now
+        state["in_system"] += delta
+
+    def source():
+        for i, t in enumerate(t_arr):
+            yield env.timeout(max(0.0, t - env.now))
+            if need > cap:
+                refused.append(i)
+                state["finished"] += 1
+            else:
+                count(+1)
+                waiting.append(i)
+            if not wake[0].triggered:
+                wake[0].succeed()
+
+    def server():
+        while state["finished"] < requests:
+            while waiting and len(running) < batch and state["kv"] + need <= cap:
+                i = waiting.popleft()
+                admitted[i] = env.now
+                state["kv"] += need
+                yield env.timeout(times.prefill_ps)
+                state["busy"] += times.prefill_ps
+                first[i] = env.now
+                running.append([i, decode_tokens - 1])
+            if running:
+                dt = times.step(len(running))
+                yield env.timeout(dt)
+                state["busy"] += dt
+                for r in running:
+                    r[1] -= 1
+            for r in [r for r in running if r[1] <= 0]:
+                running.remove(r)
+                done[r[0]] = env.now
+                state["kv"] -= need
+                state["finished"] += 1
+                count(-1)
+            if not running and not waiting and state["finished"] < requests:
+                wake[0] = env.event()
+                yield wake[0]
+
+    env.process(source())
+    env.process(server())
+    env.run()
+    ok = ~np.isnan(done)
+    span = float(np.nanmax(done) - t_arr[0]) if ok.any() else 0.0
+    ttft = first[ok] - t_arr[ok]
+    tpot = (done[ok] - first[ok]) / max(1, decode_tokens - 1)
+    wait = admitted[ok] - t_arr[ok]
+    in_sys = done[ok] - t_arr[ok]
+
+    def pct(x, q):
+        return int(round(float(np.percentile(x, q)))) if len(x) else 0
+
+    served = int(ok.sum())
+    return {"rate": rate_rps, "requests": requests, "served": served, "refused": len(refused),
+            "throughput_rps": served / span * 1e12 if span else 0.0,
+            "tokens_per_s": served * decode_tokens / span * 1e12 if span else 0.0,
+            "ttft_p50_ps": pct(ttft, 50), "ttft_p99_ps": pct(ttft, 99),
+            "tpot_p50_ps": pct(tpot, 50), "tpot_p99_ps": pct(tpot, 99),
+            "queueing_mean_ps": int(round(float(wait.mean()))) if served else 0, "queueing_p99_ps": pct(wait, 99),
+            "utilization": state["busy"] / span if span else 0.0,
+            "mean_in_system": state["area"] / span if span else 0.0,
+            "mean_time_in_system_ps": float(in_sys.mean()) if served else 0.0,
+            "tokens": served * decode_tokens}
+
+
+def estimate(times: ServiceTimes, rate_rps: float, decode_tokens: int, max_batch: int, scheduler: str) -> dict:
+    """A queueing estimate beside the simulated stream: the most requests per second the scheduler
+    can serve (``capacity_rps``: a full batch's prefills one after another, then its steps), and
+    for ``fcfs`` the M/D/1 mean TTFT (Poisson arrivals, a fixed service time per request)."""
+    b = 1 if scheduler == "fcfs" else max_batch
+    per_batch = b * times.prefill_ps + max(0, decode_tokens - 1) * times.step(b)
+    out = {"capacity_rps": b / per_batch * 1e12}
+    if scheduler == "fcfs":
+        s = per_batch
+        rho = rate_rps * s / 1e12
+        out["mdl_ttft_mean_ps"] = (int(round(rho * s / (2 * (1 - rho)) + times.prefill_ps)) if rho < 1 else None)
+    return out

@@ -1,0 +1,92 @@
+"""``prismsim serve``: an LLM's request stream on a chip, one row (or JSON object) per arrival rate."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+from prismsim.hw.errors import PrismError
+from prismsim.hw.spec import load_arch
+
+from .output import fmt_ps
+from .progress import Stage
+from .serve import ARRIVALS, SCHEDULERS, estimate, run_stream, service_times
+
+COLUMNS = ("rate", "throughput_rps", "tokens_per_s", "ttft_p50_ps", "ttft_p99_ps", "tpot_p50_ps", "tpot_p99_ps",
+           "queueing_mean_ps", "utilization")
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
+    return int(text)
+
+
+def _seed(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0 (got {text!r})")
+    return int(text)
+
+
+def add_parser(sub) -> None:
+    """The ``serve`` subcommand's flags."""
+    sv = sub.add_parser("serve", help="an LLM's request stream: throughput, TTFT and TPOT against arrival rate")
+    sv.add_argument("--arch", default="hybrid", help="preset name or YAML file (default: hybrid)")
+    sv.add_argument("--model", default="pythia-70m", help="zoo LLM with batched decode (default: pythia-70m)")
+    sv.add_argument("--strategy", default="greedy", help="mapping strategy of every step (default: greedy)")
+    sv.add_argument("--rate", required=True, help="arrival rates in requests/s, comma-separated, e.g. 100,1000")
+    sv.add_argument("--requests", type=_count, default=200, help="requests per rate (default 200)")
+    sv.add_argument("--prompt", type=_count, default=128, help="prompt tokens per request (default 128)")
+    sv.add_argument("--decode-tokens", type=_count, default=64, help="output tokens per request (default 64)")
+    sv.add_argument("--max-batch", type=_count, default=8, help="requests decoding at once (default 8)")
+    sv.add_argument("--scheduler", choices=SCHEDULERS, default="continuous",
+                    help="continuous (batching, default) or fcfs (one request at a time)")
+    sv.add_argument("--arrivals", choices=ARRIVALS, default="poisson", help="poisson (default) or fixed spacing")
+    sv.add_argument("--kv-tokens", type=_count, default=None,
+                    help="KV-cache capacity in tokens (default: unlimited); a request holds prompt + output")
+    sv.add_argument("--seed", type=_seed, default=0, help="seed of the Poisson arrivals (default 0)")
+    sv.add_argument("--noc", choices=("router", "flow"), default="router",
+                    help="network model of the service-time runs (default router)")
+    sv.add_argument("--json", action="store_true", help="one JSON object per rate")
+    sv.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
+    sv.set_defaults(fn=cmd_serve)
+
+
+def _rates(text: str) -> list[float]:
+    try:
+        rates = [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise PrismError(f"--rate: expected comma-separated numbers (got {text!r})") from None
+    bad = next((r for r in rates if not (math.isfinite(r) and r > 0)), None)
+    if not rates or bad is not None:
+        raise PrismError(f"--rate: each rate must be a finite number > 0 requests/s (got {text!r})")
+    return rates
+
+
+def cmd_serve(args) -> int:
+    rates = _rates(args.rate)
+    arch = load_arch(args.arch)
+    with Stage(f"service times of {args.model} on {arch.name}", not args.no_progress):
+        times = service_times(arch, args.model, args.prompt, args.decode_tokens, args.max_batch, args.strategy,
+                              args.noc)
+    if not args.json:
+        steps = ", ".join(f"b={b} {fmt_ps(t)}" for b, t in sorted(times.step_ps.items()))
+        print(f"{args.model} on {arch.name}: prefill of {args.prompt} tokens {fmt_ps(times.prefill_ps)}; "
+              f"decode step {steps}")
+        print(f"{'rate':>10} {'thru_rps':>10} {'tok/s':>10} {'ttft_p50':>12} {'ttft_p99':>12} {'tpot_p50':>12} "
+              f"{'tpot_p99':>12} {'queue_mean':>12} {'util':>6}  estimate")
+    for rate in rates:
+        r = run_stream(times, rate, args.requests, args.decode_tokens, args.prompt, args.max_batch, args.scheduler,
+                       args.arrivals, args.kv_tokens, args.seed)
+        est = estimate(times, rate, args.decode_tokens, args.max_batch, args.scheduler)
+        if args.json:
+            print(json.dumps({**{k: r[k] for k in COLUMNS}, "queueing_p99_ps": r["queueing_p99_ps"],
+                              "served": r["served"], "refused": r["refused"], "estimate": est}), flush=True)
+            continue
+        mdl = est.get("mdl_ttft_mean_ps")
+        note = f"capacity {est['capacity_rps']:,.0f} rps" + (f", M/D/1 TTFT {fmt_ps(mdl)}" if mdl else "")
+        print(f"{rate:>10,.0f} {r['throughput_rps']:>10,.0f} {r['tokens_per_s']:>10,.0f} {fmt_ps(r['ttft_p50_ps']):>12} "
+              f"{fmt_ps(r['ttft_p99_ps']):>12} {fmt_ps(r['tpot_p50_ps']):>12} {fmt_ps(r['tpot_p99_ps']):>12} "
+              f"{fmt_ps(r['queueing_mean_ps']):>12} {r['utilization']:>6.1%}  {note}"
+              + (f"; {r['refused']} refused" if r["refused"] else ""), flush=True)
+    return 0

@@ -1,0 +1,68 @@
+"""Request streams (issue 26): the queue's bookkeeping, its low-load limit, the KV cache, the
+M/D/1 estimate, and the command."""
+import json
+
+import pytest
+
+from prismsim.sim.cli import main
+from prismsim.sim.serve import ServiceTimes, estimate, run_stream
+
+TIMES = ServiceTimes(prefill_ps=1_000_000, step_ps={1: 100_000, 2: 150_000, 4: 200_000, 8: 300_000})
+
+
+def test_littles_law_holds_on_the_simulated_queue():
+    r = run_stream(TIMES, 500_000, 500, 16, 64, max_batch=8, seed=3)   # near capacity (640 k/s)
+    # the time-average number in the system (integrated over the run) = throughput x mean time in it
+    little = r["throughput_rps"] / 1e12 * r["mean_time_in_system_ps"]
+    assert r["mean_in_system"] == pytest.approx(little, rel=1e-9)
+    assert r["mean_in_system"] > 1   # a real queue, not an empty one
+
+
+def test_at_low_load_a_request_sees_a_lone_requests_latency():
+    r = run_stream(TIMES, 10, 20, 16, 64, arrivals="fixed")
+    assert r["ttft_p50_ps"] == r["ttft_p99_ps"] == TIMES.prefill_ps
+    assert r["tpot_p50_ps"] == TIMES.step(1) and r["queueing_mean_ps"] == 0
+
+
+def test_tokens_are_conserved_and_batches_interpolate():
+    r = run_stream(TIMES, 100_000, 300, 10, 32, max_batch=6)
+    assert r["served"] + r["refused"] == 300 and r["tokens"] == 10 * r["served"]
+    assert TIMES.step(3) == 175_000 and TIMES.step(6) == 250_000
+
+
+def test_the_kv_cache_bounds_the_batch_and_refuses_what_never_fits():
+    none = run_stream(TIMES, 1000, 10, 16, 64, kv_tokens=79)       # 64 + 16 tokens never fit
+    assert none["refused"] == 10 and none["served"] == 0
+    two = run_stream(TIMES, 1e9, 200, 16, 64, max_batch=8, kv_tokens=160)  # room for two at a time
+    eight = run_stream(TIMES, 1e9, 200, 16, 64, max_batch=8)
+    assert two["throughput_rps"] < eight["throughput_rps"]
+    cap2 = 2 / (2 * TIMES.prefill_ps + 15 * TIMES.step(2)) * 1e12
+    assert two["throughput_rps"] == pytest.approx(cap2, rel=0.02)
+
+
+def test_fcfs_matches_the_md1_queue():
+    rate = 0.5 / (TIMES.prefill_ps + 15 * TIMES.step(1)) * 1e12      # 50% load
+    r = run_stream(TIMES, rate, 4000, 16, 64, scheduler="fcfs", seed=1)
+    est = estimate(TIMES, rate, 16, 8, "fcfs")
+    mean_ttft = r["queueing_mean_ps"] + TIMES.prefill_ps
+    assert mean_ttft == pytest.approx(est["mdl_ttft_mean_ps"], rel=0.1)
+    saturated = run_stream(TIMES, 1e9, 300, 16, 64, scheduler="fcfs")
+    assert saturated["throughput_rps"] == pytest.approx(est["capacity_rps"], rel=0.01)
+
+
+def test_serve_command_prints_a_row_per_rate(capsys):
+    assert main(["serve", "--model", "pythia-70m", "--rate", "100,100000", "--requests", "30", "--prompt", "16",
+                 "--decode-tokens", "4", "--max-batch", "2", "--noc", "flow", "--json", "--no-progress"]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [r["rate"] for r in rows] == [100, 100000]
+    assert rows[0]["ttft_p50_ps"] < rows[1]["ttft_p50_ps"] and rows[1]["utilization"] > 0.9
+    assert set(rows[0]) >= {"throughput_rps", "tokens_per_s", "ttft_p99_ps", "tpot_p50_ps", "tpot_p99_ps"}
+
+
+@pytest.mark.parametrize("argv,field", [(["--rate", "0"], "--rate"), (["--rate", "x"], "--rate"),
+                                        (["--rate", "10", "--model", "bert-base"], "--model"),
+                                        (["--rate", "10", "--requests", "0"], "--requests")])
+def test_serve_bad_input_is_one_line(argv, field, capsys):
+    assert main(["serve", "--no-progress", *argv]) == 2
+    err = capsys.readouterr().err
+    assert field in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
