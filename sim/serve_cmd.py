@@ -4,11 +4,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
+from pathlib import Path
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import load_arch
 
-from .output import fmt_ps
+from .output import atomic_file, check_new, fmt_ps
 from .progress import Stage
 from .serve import ARRIVALS, SCHEDULERS, estimate, run_stream, service_times
 
@@ -47,6 +48,9 @@ def add_parser(sub) -> None:
     sv.add_argument("--seed", type=_seed, default=0, help="seed of the Poisson arrivals (default 0)")
     sv.add_argument("--noc", choices=("router", "flow"), default="router",
                     help="network model of the service-time runs (default router)")
+    sv.add_argument("--ttft-p99", type=float, default=None, metavar="US",
+                    help="a TTFT target (us): prints the highest rate tried whose p99 TTFT meets it")
+    sv.add_argument("--plot", default=None, help="PNG file: the latency-load curve (TTFT p50 and p99)")
     sv.add_argument("--json", action="store_true", help="one JSON object per rate")
     sv.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
     sv.set_defaults(fn=cmd_serve)
@@ -65,6 +69,13 @@ def _rates(text: str) -> list[float]:
 
 def cmd_serve(args) -> int:
     rates = _rates(args.rate)
+    if args.ttft_p99 is not None and not (math.isfinite(args.ttft_p99) and args.ttft_p99 > 0):
+        raise PrismError(f"--ttft-p99: must be a finite number of microseconds > 0 (got {args.ttft_p99!r})")
+    plot = Path(args.plot) if args.plot else None
+    if plot is not None:
+        if plot.suffix != ".png":
+            raise PrismError(f"--plot: expected a .png file name (got {args.plot!r})")
+        check_new(plot, "--plot")
     arch = load_arch(args.arch)
     with Stage(f"service times of {args.model} on {arch.name}", not args.no_progress):
         times = service_times(arch, args.model, args.prompt, args.decode_tokens, args.max_batch, args.strategy,
@@ -75,10 +86,12 @@ def cmd_serve(args) -> int:
               f"decode step {steps}")
         print(f"{'rate':>10} {'thru_rps':>10} {'tok/s':>10} {'ttft_p50':>12} {'ttft_p99':>12} {'tpot_p50':>12} "
               f"{'tpot_p99':>12} {'queue_mean':>12} {'util':>6}  estimate")
+    rows = []
     for rate in rates:
         r = run_stream(times, rate, args.requests, args.decode_tokens, args.prompt, args.max_batch, args.scheduler,
                        args.arrivals, args.kv_tokens, args.seed)
         est = estimate(times, rate, args.decode_tokens, args.max_batch, args.scheduler)
+        rows.append(r)
         if args.json:
             print(json.dumps({**{k: r[k] for k in COLUMNS}, "queueing_p99_ps": r["queueing_p99_ps"],
                               "served": r["served"], "refused": r["refused"], "estimate": est}), flush=True)
@@ -89,4 +102,16 @@ def cmd_serve(args) -> int:
               f"{fmt_ps(r['ttft_p99_ps']):>12} {fmt_ps(r['tpot_p50_ps']):>12} {fmt_ps(r['tpot_p99_ps']):>12} "
               f"{fmt_ps(r['queueing_mean_ps']):>12} {r['utilization']:>6.1%}  {note}"
               + (f"; {r['refused']} refused" if r["refused"] else ""), flush=True)
+    slo = args.ttft_p99 * 1e6 if args.ttft_p99 is not None else None
+    if slo is not None and not args.json:
+        met = [r for r in rows if r["served"] and r["ttft_p99_ps"] <= slo]
+        best = max(met, key=lambda r: r["throughput_rps"], default=None)
+        print(f"TTFT p99 <= {args.ttft_p99:,g} us: " + (f"{best['throughput_rps']:,.0f} requests/s (rate {best['rate']:,g})"
+              if best else "no rate tried meets it"))
+    if plot is not None:
+        from prismsim.traces.plots import latency_load
+        with atomic_file(plot) as tmp:
+            latency_load(rows, tmp, f"{args.model} on {arch.name}, {args.scheduler}, batch <= {args.max_batch}", slo)
+        if not args.json:
+            print(f"wrote {plot}")
     return 0

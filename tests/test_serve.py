@@ -66,3 +66,13 @@ def test_serve_bad_input_is_one_line(argv, field, capsys):
     assert main(["serve", "--no-progress", *argv]) == 2
     err = capsys.readouterr().err
     assert field in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_serve_finds_the_rate_for_a_ttft_target_and_plots_the_curve(tmp_path, capsys):
+    png = tmp_path / "curve.png"
+    assert main(["serve", "--rate", "100,100000", "--requests", "30", "--prompt", "16", "--decode-tokens", "4",
+                 "--max-batch", "2", "--noc", "flow", "--ttft-p99", "1000", "--plot", str(png), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "TTFT p99 <= 1,000 us:" in out and "(rate 100)" in out
+    assert png.exists() and png.stat().st_size > 1000
+    assert main(["serve", "--rate", "100", "--plot", str(png), "--no-progress"]) == 2   # never overwritten

@@ -233,3 +233,20 @@ def over_time(t_s: list[float], acc_pct: list[float], std_pct: list[float], base
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def latency_load(rows: list[dict], path: Path, title: str, slo_ps: float | None = None) -> Path:
+    """TTFT p50 and p99 (ms) against the throughput served (requests/s), one point per arrival
+    rate of a ``prismsim serve`` run; ``slo_ps``: a TTFT target drawn across."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    thr = [r["throughput_rps"] for r in rows]
+    for key, style in (("ttft_p50_ps", "o-"), ("ttft_p99_ps", "s--")):
+        ax.plot(thr, [r[key] / 1e9 for r in rows], style, label=key.split("_")[1])
+    if slo_ps:
+        ax.axhline(slo_ps / 1e9, color="grey", lw=0.8, label="target")
+    ax.set_yscale("log")
+    ax.set_xlabel("throughput (requests/s)")
+    ax.set_ylabel("time to first token (ms)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
