@@ -80,19 +80,23 @@ def _arrivals(n: int, rate_rps: float, kind: str, seed: int) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(gaps[:-1])])   # the first at 0, as the fixed stream
 
 
-def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_tokens: int, prompt: int,
-               max_batch: int = 8, scheduler: str = "continuous", arrivals: str = "poisson",
+def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_tokens, prompt: int,
+               max_batch: int = 8, scheduler: str = "continuous", arrivals="poisson",
                kv_tokens: int | None = None, seed: int = 0) -> dict:
-    """Serve ``requests`` requests arriving at ``rate_rps``; the stream's metrics (times in ps)."""
+    """Serve ``requests`` requests arriving at ``rate_rps``; the stream's metrics (times in ps).
+    ``decode_tokens``: output tokens of every request, or one count per request; ``arrivals``:
+    ``poisson``, ``fixed``, or the requests' arrival times (ps, a trace; ``rate_rps`` unused)."""
     if scheduler not in SCHEDULERS:
         raise PrismError(f"--scheduler: one of {', '.join(SCHEDULERS)} (got {scheduler!r})")
-    if arrivals not in ARRIVALS:
-        raise PrismError(f"--arrivals: one of {', '.join(ARRIVALS)} (got {arrivals!r})")
+    if isinstance(arrivals, str) and arrivals not in ARRIVALS:
+        raise PrismError(f"--arrivals: one of {', '.join(ARRIVALS)} or a trace file (got {arrivals!r})")
     batch = 1 if scheduler == "fcfs" else max_batch
-    need = prompt + decode_tokens            # KV-cache tokens a request holds while it runs
+    tokens = np.broadcast_to(np.asarray(decode_tokens, dtype=np.int64), (requests,))
+    need = prompt + tokens                   # KV-cache tokens each request holds while it runs
     cap = kv_tokens if kv_tokens is not None else math.inf
     env = simpy.Environment()
-    t_arr = _arrivals(requests, rate_rps, arrivals, seed)
+    t_arr = _arrivals(requests, rate_rps, arrivals, seed) if isinstance(arrivals, str) \
+        else np.asarray(arrivals, dtype=float)
     admitted = np.full(requests, np.nan)
     first = np.full(requests, np.nan)
     done = np.full(requests, np.nan)
@@ -110,7 +114,7 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
     def source():
         for i, t in enumerate(t_arr):
             yield env.timeout(max(0.0, t - env.now))
-            if need > cap:
+            if need[i] > cap:
                 refused.append(i)
                 state["finished"] += 1
             else:
@@ -121,14 +125,20 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
 
     def server():
         while state["finished"] < requests:
-            while waiting and len(running) < batch and state["kv"] + need <= cap:
+            while waiting and len(running) < batch and state["kv"] + need[waiting[0]] <= cap:
                 i = waiting.popleft()
                 admitted[i] = env.now
-                state["kv"] += need
+                state["kv"] += need[i]
                 yield env.timeout(times.prefill_ps)
                 state["busy"] += times.prefill_ps
                 first[i] = env.now
-                running.append([i, decode_tokens - 1])
+                if tokens[i] > 1:
+                    running.append([i, int(tokens[i]) - 1])
+                else:   # its one token came with the prefill
+                    done[i] = env.now
+                    state["kv"] -= need[i]
+                    state["finished"] += 1
+                    count(-1)
             if running:
                 dt = times.step(len(running))
                 yield env.timeout(dt)
@@ -138,7 +148,7 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
             for r in [r for r in running if r[1] <= 0]:
                 running.remove(r)
                 done[r[0]] = env.now
-                state["kv"] -= need
+                state["kv"] -= need[r[0]]
                 state["finished"] += 1
                 count(-1)
             if not running and not waiting and state["finished"] < requests:
@@ -151,7 +161,7 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
     ok = ~np.isnan(done)
     span = float(np.nanmax(done) - t_arr[0]) if ok.any() else 0.0
     ttft = first[ok] - t_arr[ok]
-    tpot = (done[ok] - first[ok]) / max(1, decode_tokens - 1)
+    tpot = (done[ok] - first[ok]) / np.maximum(1, tokens[ok] - 1)
     wait = admitted[ok] - t_arr[ok]
     in_sys = done[ok] - t_arr[ok]
 
@@ -161,14 +171,14 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
     served = int(ok.sum())
     return {"rate": rate_rps, "requests": requests, "served": served, "refused": len(refused),
             "throughput_rps": served / span * 1e12 if span else 0.0,
-            "tokens_per_s": served * decode_tokens / span * 1e12 if span else 0.0,
+            "tokens_per_s": float(tokens[ok].sum()) / span * 1e12 if span else 0.0,
             "ttft_p50_ps": pct(ttft, 50), "ttft_p99_ps": pct(ttft, 99),
             "tpot_p50_ps": pct(tpot, 50), "tpot_p99_ps": pct(tpot, 99),
             "queueing_mean_ps": int(round(float(wait.mean()))) if served else 0, "queueing_p99_ps": pct(wait, 99),
             "utilization": state["busy"] / span if span else 0.0,
             "mean_in_system": state["area"] / span if span else 0.0,
             "mean_time_in_system_ps": float(in_sys.mean()) if served else 0.0,
-            "tokens": served * decode_tokens}
+            "tokens": int(tokens[ok].sum())}
 
 
 def estimate(times: ServiceTimes, rate_rps: float, decode_tokens: int, max_batch: int, scheduler: str) -> dict:

@@ -6,7 +6,9 @@ import json
 import math
 from pathlib import Path
 
-from prismsim.hw.errors import PrismError
+import numpy as np
+
+from prismsim.hw.errors import PrismError, read_text
 from prismsim.hw.spec import load_arch
 
 from .output import atomic_file, check_new, fmt_ps
@@ -35,14 +37,17 @@ def add_parser(sub) -> None:
     sv.add_argument("--arch", default="hybrid", help="preset name or YAML file (default: hybrid)")
     sv.add_argument("--model", default="pythia-70m", help="zoo LLM with batched decode (default: pythia-70m)")
     sv.add_argument("--strategy", default="greedy", help="mapping strategy of every step (default: greedy)")
-    sv.add_argument("--rate", required=True, help="arrival rates in requests/s, comma-separated, e.g. 100,1000")
+    sv.add_argument("--rate", help="arrival rates in requests/s, comma-separated, e.g. 100,1000 (not with a trace)")
     sv.add_argument("--requests", type=_count, default=200, help="requests per rate (default 200)")
     sv.add_argument("--prompt", type=_count, default=128, help="prompt tokens per request (default 128)")
-    sv.add_argument("--decode-tokens", type=_count, default=64, help="output tokens per request (default 64)")
+    sv.add_argument("--decode-tokens", default="64",
+                    help="output tokens per request: N, or LO-HI drawn uniformly for each (default 64)")
     sv.add_argument("--max-batch", type=_count, default=8, help="requests decoding at once (default 8)")
     sv.add_argument("--scheduler", choices=SCHEDULERS, default="continuous",
                     help="continuous (batching, default) or fcfs (one request at a time)")
-    sv.add_argument("--arrivals", choices=ARRIVALS, default="poisson", help="poisson (default) or fixed spacing")
+    sv.add_argument("--arrivals", default="poisson",
+                    help="poisson (default), fixed (even spacing), or a trace file: a line per request, its "
+                         "arrival in seconds and optionally its output tokens ('0.0012,48')")
     sv.add_argument("--kv-tokens", type=_count, default=None,
                     help="KV-cache capacity in tokens (default: unlimited); a request holds prompt + output")
     sv.add_argument("--seed", type=_seed, default=0, help="seed of the Poisson arrivals (default 0)")
@@ -67,8 +72,58 @@ def _rates(text: str) -> list[float]:
     return rates
 
 
+def _tokens(text: str, n: int, seed: int):
+    """``--decode-tokens``: a count, or LO-HI drawn uniformly per request (seeded)."""
+    lo, dash, hi = text.partition("-")
+    if not lo.isdigit() or (dash and not hi.isdigit()) or int(lo) < 1 or (dash and int(hi) < int(lo)):
+        raise PrismError(f"--decode-tokens: expected N or LO-HI, whole numbers >= 1, LO <= HI (got {text!r})")
+    if not dash:
+        return int(lo)
+    return np.random.default_rng(seed + 1).integers(int(lo), int(hi) + 1, n)
+
+
+def _trace(path: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """A trace file's arrival times (ps, from its first) and output tokens (None if not given)."""
+    times, toks = [], []
+    for k, line in enumerate(read_text(Path(path), "--arrivals").splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cells = [c.strip() for c in line.split(",")]
+        try:
+            t = float(cells[0])
+            tok = int(cells[1]) if len(cells) > 1 else None
+        except ValueError:
+            raise PrismError(f"--arrivals: {path} line {k}: expected 'seconds[,tokens]' (got {line.strip()[:40]!r})") from None
+        if not math.isfinite(t) or t < 0 or (tok is not None and tok < 1) or len(cells) > 2:
+            raise PrismError(f"--arrivals: {path} line {k}: a time >= 0 s and tokens >= 1 (got {line.strip()[:40]!r})")
+        times.append(t)
+        toks.append(tok)
+    if not times:
+        raise PrismError(f"--arrivals: {path} holds no requests")
+    if any(b < a for a, b in zip(times, times[1:])):
+        raise PrismError(f"--arrivals: {path}: arrival times must not decrease")
+    given = [x for x in toks if x is not None]
+    if given and len(given) != len(toks):
+        raise PrismError(f"--arrivals: {path}: give output tokens on every line or on none")
+    t_ps = (np.array(times) - times[0]) * 1e12
+    return t_ps, (np.array(toks) if given else None)
+
+
 def cmd_serve(args) -> int:
-    rates = _rates(args.rate)
+    trace = None
+    if args.arrivals not in ARRIVALS:
+        if args.rate:
+            raise PrismError("--rate: not with a trace file (--arrivals FILE sets the arrivals)")
+        trace = _trace(args.arrivals)
+        rates = [len(trace[0]) / (trace[0][-1] / 1e12) if trace[0][-1] > 0 else math.inf]
+        args.requests = len(trace[0])
+    elif not args.rate:
+        raise PrismError("--rate: give arrival rates (requests/s), or a trace file with --arrivals")
+    else:
+        rates = _rates(args.rate)
+    tokens = trace[1] if trace is not None and trace[1] is not None else _tokens(args.decode_tokens, args.requests,
+                                                                                  args.seed)
+    mean_tokens = int(round(float(np.mean(tokens))))
     if args.ttft_p99 is not None and not (math.isfinite(args.ttft_p99) and args.ttft_p99 > 0):
         raise PrismError(f"--ttft-p99: must be a finite number of microseconds > 0 (got {args.ttft_p99!r})")
     plot = Path(args.plot) if args.plot else None
@@ -78,8 +133,7 @@ def cmd_serve(args) -> int:
         check_new(plot, "--plot")
     arch = load_arch(args.arch)
     with Stage(f"service times of {args.model} on {arch.name}", not args.no_progress):
-        times = service_times(arch, args.model, args.prompt, args.decode_tokens, args.max_batch, args.strategy,
-                              args.noc)
+        times = service_times(arch, args.model, args.prompt, mean_tokens, args.max_batch, args.strategy, args.noc)
     if not args.json:
         steps = ", ".join(f"b={b} {fmt_ps(t)}" for b, t in sorted(times.step_ps.items()))
         print(f"{args.model} on {arch.name}: prefill of {args.prompt} tokens {fmt_ps(times.prefill_ps)}; "
@@ -88,9 +142,9 @@ def cmd_serve(args) -> int:
               f"{'tpot_p99':>12} {'queue_mean':>12} {'util':>6}  estimate")
     rows = []
     for rate in rates:
-        r = run_stream(times, rate, args.requests, args.decode_tokens, args.prompt, args.max_batch, args.scheduler,
-                       args.arrivals, args.kv_tokens, args.seed)
-        est = estimate(times, rate, args.decode_tokens, args.max_batch, args.scheduler)
+        r = run_stream(times, rate, args.requests, tokens, args.prompt, args.max_batch, args.scheduler,
+                       trace[0] if trace is not None else args.arrivals, args.kv_tokens, args.seed)
+        est = estimate(times, rate, mean_tokens, args.max_batch, args.scheduler)
         rows.append(r)
         if args.json:
             print(json.dumps({**{k: r[k] for k in COLUMNS}, "queueing_p99_ps": r["queueing_p99_ps"],

@@ -76,3 +76,23 @@ def test_serve_finds_the_rate_for_a_ttft_target_and_plots_the_curve(tmp_path, ca
     assert "TTFT p99 <= 1,000 us:" in out and "(rate 100)" in out
     assert png.exists() and png.stat().st_size > 1000
     assert main(["serve", "--rate", "100", "--plot", str(png), "--no-progress"]) == 2   # never overwritten
+
+
+def test_per_request_tokens_and_a_one_token_request():
+    r = run_stream(TIMES, 1000, 3, [1, 5, 9], 64, arrivals="fixed")
+    assert r["served"] == 3 and r["tokens"] == 15
+    # the one-token request is done with its prefill; the others at a step per further token
+    assert r["tpot_p50_ps"] == TIMES.step(1)
+
+
+def test_serve_plays_a_trace_file(tmp_path, capsys):
+    trace = tmp_path / "t.csv"
+    trace.write_text("# seconds, tokens\n0.0, 3\n0.001, 2\n0.001, 4\n")
+    assert main(["serve", "--arrivals", str(trace), "--prompt", "16", "--max-batch", "2", "--noc", "flow",
+                 "--json", "--no-progress"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["served"] == 3 and row["rate"] == pytest.approx(3 / 0.001)
+    trace.write_text("0.002\n0.001\n")
+    assert main(["serve", "--arrivals", str(trace), "--no-progress"]) == 2
+    assert "must not decrease" in capsys.readouterr().err
+    assert main(["serve", "--rate", "10", "--decode-tokens", "9-3", "--no-progress"]) == 2
