@@ -20,6 +20,7 @@ from prismsim.mapper.strategies import STRATEGIES
 
 from .cost_cmd import cmd_cost
 from .engine import NOC_MODELS, TRACE_LEVELS
+from .argtypes import positive, seed
 from .accuracy_cmd import cmd_accuracy, parse_times as _times
 from .map_cmd import cmd_list, cmd_map
 from .noc_cmd import add_parser as add_noc_parser
@@ -174,18 +175,6 @@ def cmd_report(args) -> int:
     return 0
 
 
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
-    return int(text)
-
-
-def _seed(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0 (got {text!r})")
-    return int(text)
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="prismsim", description="Simulate DNN mappings on heterogeneous photonic + ReRAM chips.")
     sub = p.add_subparsers(dest="cmd", parser_class=_Parser)
@@ -205,10 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--option", "-O", action="append", metavar="KEY=VALUE",
                         help="strategy option, e.g. -O kind=photonic, -O order=rowmajor (repeatable)")
         sp.add_argument("--schedule", choices=SCHEDULES, default=None, help="sequential (default) or pipelined")
-        sp.add_argument("--chunks", type=_positive, default=None, help="pipeline chunks per layer (default 8)")
+        sp.add_argument("--chunks", type=positive, default=None, help="pipeline chunks per layer (default 8)")
         sp.add_argument("--program-weights", action="store_true",
                         help="start by writing static weights into ReRAM/SRAM-PIM units (model load)")
-        sp.add_argument("--seed", type=_seed, default=0, help="seed recorded with the run and used by noisy "
+        sp.add_argument("--seed", type=seed, default=0, help="seed recorded with the run and used by noisy "
                         "strategies (whole number >= 0; default 0)")
         phase_flags(sp)
         if out_help is not None:
@@ -217,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     def phase_flags(sp) -> None:
         sp.add_argument("--phase", choices=["prefill", "decode"], default=None, help="LLM phase (zoo pythia-70m, hf: or torch: causal LMs)")
-        sp.add_argument("--decode-tokens", type=_positive, default=None, help="decode steps (with --phase decode)")
+        sp.add_argument("--decode-tokens", type=positive, default=None, help="decode steps (with --phase decode)")
 
     def progress_flag(sp) -> None:
         sp.add_argument("--no-progress", action="store_true", help="no progress on stderr (shown after 2 s)")
@@ -245,8 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="seconds since programming, one or a comma list for accuracy over time, e.g. "
                          "1,3600,86400,2592000,31536000 (default 86400: 1 day)")
     ac.add_argument("--plot", metavar="FILE.png", help="with several --t: draw accuracy against time into FILE.png")
-    ac.add_argument("--seeds", type=_positive, default=5, help="noise realisations")
-    ac.add_argument("--samples", type=_positive, default=1000, help="test digits (at most 1000)")
+    ac.add_argument("--seeds", type=positive, default=5, help="noise realisations")
+    ac.add_argument("--samples", type=positive, default=1000, help="test digits (at most 1000)")
     ac.add_argument("--kernel", choices=["bit", "surrogate"], default="bit", help="crossbar kernel")
     ac.add_argument("--no-compensation", action="store_true", help="no global drift compensation")
     ac.add_argument("--sensitivity", choices=["reram", "photonic", "sram_pim"],
@@ -261,7 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"comma-separated, of {', '.join(STRATEGIES)} (default: homogeneous,equal,greedy,h3pimap)")
     cp.add_argument("--option", "-O", action="append", metavar="KEY=VALUE", help="strategy option (to those taking it)")
     cp.add_argument("--schedule", choices=SCHEDULES, default=None, help="sequential (default) or pipelined")
-    cp.add_argument("--chunks", type=_positive, default=None, help="pipeline chunks per layer (default 8)")
+    cp.add_argument("--chunks", type=positive, default=None, help="pipeline chunks per layer (default 8)")
     cp.add_argument("--out", help="directory (default runs/<timestamp>-compare)")
     cp.add_argument("--json", action="store_true", help="one JSON object per strategy")
     progress_flag(cp)
@@ -269,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     sw = sub.add_parser("sweep", help="design-space sweep on local workers or a Dask cluster")
     sw.add_argument("sweep_file", help="sweep YAML: base, models, strategies, axes (README: Design-space sweeps)")
     sw.add_argument("--out", help="sweep directory (default runs/<timestamp>-sweep); an existing sweep resumes")
-    sw.add_argument("--workers", type=_positive, default=None, help="local processes (default: cores)")
+    sw.add_argument("--workers", type=positive, default=None, help="local processes (default: cores)")
     sw.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://127.0.0.1:8786")
     sw.add_argument("--evaluator", choices=["analytical", "des"], default=None,
                     help="analytical or des (default: the file's evaluator, else analytical)")

@@ -1,7 +1,6 @@
 """``prismsim serve``: an LLM's request stream on a chip, one row (or JSON object) per arrival rate."""
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from pathlib import Path
@@ -11,24 +10,13 @@ import numpy as np
 from prismsim.hw.errors import PrismError, read_text
 from prismsim.hw.spec import load_arch
 
+from .argtypes import positive, seed
 from .output import atomic_file, check_new, fmt_ps
 from .progress import Stage
 from .serve import ARRIVALS, SCHEDULERS, estimate, run_stream, service_times
 
 COLUMNS = ("rate", "throughput_rps", "tokens_per_s", "ttft_p50_ps", "ttft_p99_ps", "tpot_p50_ps", "tpot_p99_ps",
            "queueing_mean_ps", "utilization")
-
-
-def _count(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1 (got {text!r})")
-    return int(text)
-
-
-def _seed(text: str) -> int:
-    if not text.isdigit():
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0 (got {text!r})")
-    return int(text)
 
 
 def add_parser(sub) -> None:
@@ -38,19 +26,19 @@ def add_parser(sub) -> None:
     sv.add_argument("--model", default="pythia-70m", help="zoo LLM with batched decode (default: pythia-70m)")
     sv.add_argument("--strategy", default="greedy", help="mapping strategy of every step (default: greedy)")
     sv.add_argument("--rate", help="arrival rates in requests/s, comma-separated, e.g. 100,1000 (not with a trace)")
-    sv.add_argument("--requests", type=_count, default=200, help="requests per rate (default 200)")
-    sv.add_argument("--prompt", type=_count, default=128, help="prompt tokens per request (default 128)")
+    sv.add_argument("--requests", type=positive, default=200, help="requests per rate (default 200)")
+    sv.add_argument("--prompt", type=positive, default=128, help="prompt tokens per request (default 128)")
     sv.add_argument("--decode-tokens", default="64",
                     help="output tokens per request: N, or LO-HI drawn uniformly for each (default 64)")
-    sv.add_argument("--max-batch", type=_count, default=8, help="requests decoding at once (default 8)")
+    sv.add_argument("--max-batch", type=positive, default=8, help="requests decoding at once (default 8)")
     sv.add_argument("--scheduler", choices=SCHEDULERS, default="continuous",
                     help="continuous (batching, default) or fcfs (one request at a time)")
     sv.add_argument("--arrivals", default="poisson",
                     help="poisson (default), fixed (even spacing), or a trace file: a line per request, its "
                          "arrival in seconds and optionally its output tokens ('0.0012,48')")
-    sv.add_argument("--kv-tokens", type=_count, default=None,
+    sv.add_argument("--kv-tokens", type=positive, default=None,
                     help="KV-cache capacity in tokens (default: unlimited); a request holds prompt + output")
-    sv.add_argument("--seed", type=_seed, default=0, help="seed of the Poisson arrivals (default 0)")
+    sv.add_argument("--seed", type=seed, default=0, help="seed of the Poisson arrivals (default 0)")
     sv.add_argument("--noc", choices=("router", "flow"), default="router",
                     help="network model of the service-time runs (default router)")
     sv.add_argument("--ttft-p99", type=float, default=None, metavar="US",
