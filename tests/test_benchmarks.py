@@ -40,3 +40,15 @@ def test_bench_noc_runs_and_reports_its_long_run(monkeypatch, capsys):
     assert doc["long_run"]["measured_cycles"] == 400 and doc["long_run"]["packets"] > 0 and doc["long_run"]["peak_rss_mb"] > 0
     assert doc["events"] > doc["cycles"] > 6000 and doc["events_per_s"] > 0
     assert 0.19 < doc["accepted"] < 0.21
+
+
+def test_the_scale_flow_and_serve_benchmarks_run_on_tiny_inputs():
+    import bench_scale
+    import bench_serve
+    import compare_flow
+    r = bench_scale.one({"k": 2, "model": "mnist-mlp", "noc": "flow"})
+    assert r["units"] == 8 and r["jobs"] > 0 and r["latency_us"] > 0 and r["peak_rss_mb"] > 0
+    c = compare_flow.compare("hybrid", "mlp")
+    assert abs(c["error"]) < 0.05 and c["router_us"] > 0
+    s = bench_serve.measure(20, rates=(100,), prompt=8, tokens=4, max_batch=2)
+    assert s["rows"][0]["throughput_rps"] > 0 and set(s["step_ps"]) == {1, 2}
