@@ -56,9 +56,9 @@ def service_times(arch: Arch, model: str, prompt: int, decode_tokens: int, max_b
                   strategy: str = "greedy", noc: str = "router") -> ServiceTimes:
     """Simulate the prefill of ``prompt`` tokens and a decode step per batch size of
     ``counts_to_try(max_batch)`` (context: prompt + half the output) with ``strategy``'s mapping."""
-    fn = ZOO.get(model)
-    if fn is None or model != "pythia-70m":
+    if model != "pythia-70m":   # the zoo's one LLM with batched decode steps
         raise PrismError(f"--model: serve runs a zoo LLM with batched decode steps: pythia-70m (got {model!r})")
+    fn = ZOO[model]
 
     def latency(wl) -> int:
         plan = build_plan(arch, wl, make_mapping(strategy, wl, arch))
@@ -191,5 +191,5 @@ def estimate(times: ServiceTimes, rate_rps: float, decode_tokens: int, max_batch
     if scheduler == "fcfs":
         s = per_batch
         rho = rate_rps * s / 1e12
-        out["mdl_ttft_mean_ps"] = (int(round(rho * s / (2 * (1 - rho)) + times.prefill_ps)) if rho < 1 else None)
+        out["md1_ttft_mean_ps"] = (int(round(rho * s / (2 * (1 - rho)) + times.prefill_ps)) if rho < 1 else None)
     return out

@@ -138,8 +138,8 @@ def cmd_serve(args) -> int:
             print(json.dumps({**{k: r[k] for k in COLUMNS}, "queueing_p99_ps": r["queueing_p99_ps"],
                               "served": r["served"], "refused": r["refused"], "estimate": est}), flush=True)
             continue
-        mdl = est.get("mdl_ttft_mean_ps")
-        note = f"capacity {est['capacity_rps']:,.0f} rps" + (f", M/D/1 TTFT {fmt_ps(mdl)}" if mdl else "")
+        md1 = est.get("md1_ttft_mean_ps")
+        note = f"capacity {est['capacity_rps']:,.0f} rps" + (f", M/D/1 TTFT {fmt_ps(md1)}" if md1 else "")
         print(f"{rate:>10,.0f} {r['throughput_rps']:>10,.0f} {r['tokens_per_s']:>10,.0f} {fmt_ps(r['ttft_p50_ps']):>12} "
               f"{fmt_ps(r['ttft_p99_ps']):>12} {fmt_ps(r['tpot_p50_ps']):>12} {fmt_ps(r['tpot_p99_ps']):>12} "
               f"{fmt_ps(r['queueing_mean_ps']):>12} {r['utilization']:>6.1%}  {note}"

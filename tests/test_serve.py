@@ -45,7 +45,7 @@ def test_fcfs_matches_the_md1_queue():
     r = run_stream(TIMES, rate, 4000, 16, 64, scheduler="fcfs", seed=1)
     est = estimate(TIMES, rate, 16, 8, "fcfs")
     mean_ttft = r["queueing_mean_ps"] + TIMES.prefill_ps
-    assert mean_ttft == pytest.approx(est["mdl_ttft_mean_ps"], rel=0.1)
+    assert mean_ttft == pytest.approx(est["md1_ttft_mean_ps"], rel=0.1)
     saturated = run_stream(TIMES, 1e9, 300, 16, 64, scheduler="fcfs")
     assert saturated["throughput_rps"] == pytest.approx(est["capacity_rps"], rel=0.01)
 
