@@ -5,7 +5,8 @@ Each request is a prefill of its prompt (which yields its first token) and then 
 per further token. The chip's times come from the event-driven simulator, played once per shape:
 the prefill of one prompt, and one decode step of ``b`` requests at once (their GEMMs share each
 weight read; each attends over its own KV cache) for b = 1, 2, 4, … up to the batch limit, at the
-context a request has halfway through its decode; other batch sizes interpolate linearly
+context a request has halfway through its decode, all steps under one mapping (the strategy's for
+the fullest batch, as a deployed chip runs one); other batch sizes interpolate linearly
 (``ServiceTimes``). The requests then run through a discrete-event queue (SimPy): arrivals
 (Poisson for a seed, or evenly spaced), and a scheduler — ``fcfs`` serves one request at a time;
 ``continuous`` (continuous batching) admits waiting requests first come first served between
@@ -60,14 +61,20 @@ def service_times(arch: Arch, model: str, prompt: int, decode_tokens: int, max_b
         raise PrismError(f"--model: serve runs a zoo LLM with batched decode steps: pythia-70m (got {model!r})")
     fn = ZOO[model]
 
-    def latency(wl) -> int:
-        plan = build_plan(arch, wl, make_mapping(strategy, wl, arch))
+    def latency(wl, mapping=None) -> int:
+        plan = build_plan(arch, wl, mapping or make_mapping(strategy, wl, arch))
         res, _ = simulate_plan(plan, trace="none", noc=noc)
         return res.latency_ps
 
     context = prompt + max(0, decode_tokens - 1) // 2
-    steps = {b: latency(fn(seq_len=context, phase="decode", decode_tokens=1, batch=b))
-             for b in counts_to_try(max_batch)}
+
+    def step(b: int):
+        return fn(seq_len=context, phase="decode", decode_tokens=1, batch=b)
+
+    # one mapping for every batch size, as a deployed chip runs one (made for the fullest batch;
+    # the layer names do not depend on the batch)
+    decode_map = make_mapping(strategy, step(max_batch), arch)
+    steps = {b: latency(step(b), decode_map) for b in counts_to_try(max_batch)}
     return ServiceTimes(latency(fn(seq_len=prompt)), steps)
 
 

@@ -96,3 +96,11 @@ def test_serve_plays_a_trace_file(tmp_path, capsys):
     assert main(["serve", "--arrivals", str(trace), "--no-progress"]) == 2
     assert "must not decrease" in capsys.readouterr().err
     assert main(["serve", "--rate", "10", "--decode-tokens", "9-3", "--no-progress"]) == 2
+
+
+def test_service_times_use_one_mapping_and_grow_with_the_batch():
+    from prismsim.hw.spec import load_arch
+    from prismsim.sim.serve import service_times
+    t = service_times(load_arch("hybrid"), "pythia-70m", 16, 8, 8, noc="flow")
+    steps = [t.step_ps[b] for b in sorted(t.step_ps)]
+    assert sorted(t.step_ps) == [1, 2, 4, 8] and steps == sorted(steps) and t.prefill_ps > 0
