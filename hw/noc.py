@@ -395,6 +395,14 @@ def transfer_energy(p: NocParams, path: tuple[Node, ...], nbytes: int) -> Cost:
     return Cost(0, {"router": bits * len(path) * p.router_pj_per_bit, "link": bits * _path_sums(p, path)[1]})
 
 
+def mesh_energy_pj(p: NocParams, nbytes: float, hops: float) -> float:
+    """``transfer_energy`` of ``nbytes`` over ``hops`` mesh links (``hops`` + 1 routers), for
+    estimates that know a route's length but not its links; ``hops`` may be a byte-weighted mean
+    over several transfers."""
+    bits = nbytes * 8
+    return bits * (hops + 1) * p.router_pj_per_bit + bits * hops * p.link_pj_per_bit
+
+
 def head_latency_ps(p: NocParams, path: tuple[Node, ...]) -> int:
     """Zero-load latency of a transfer's first flit in the router model (``sim.router``), from
     the cycle it is sent to the cycle it arrives: channels deliver at latency + 1 cycles (BookSim's),

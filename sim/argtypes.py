@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from prismsim.hw.errors import PrismError
+
 
 def positive(text: str) -> int:
     """A whole number >= 1."""
@@ -16,3 +18,11 @@ def seed(text: str) -> int:
     if not text.isdigit():
         raise argparse.ArgumentTypeError(f"must be a whole number >= 0 (got {text!r})")
     return int(text)
+
+
+def numbers(text: str, flag: str, kind=float) -> list:
+    """Comma-separated numbers after ``flag``; a PrismError naming it otherwise."""
+    try:
+        return [kind(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise PrismError(f"{flag}: expected comma-separated numbers (got {text!r})") from None

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from prismsim.hw.errors import PrismError
 
+from .argtypes import numbers
 from .output import atomic_file, check_new, make_dirs
 from .traffic import LATENCY_THRESHOLD, PATTERNS, Traffic, check_load, plot_curve, run_load
 
@@ -85,16 +86,9 @@ def _dims(text: str, flag: str) -> tuple[int, ...]:
     return tuple(int(p) for p in parts)
 
 
-def _numbers(text: str, flag: str, kind=float) -> list:
-    try:
-        return [kind(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise PrismError(f"{flag}: expected comma-separated numbers (got {text!r})") from None
-
-
 def _weighted(text: str, flag: str) -> tuple[tuple[int, ...], tuple[float, ...]]:
     items, _, weights = text.partition(":")
-    return tuple(_numbers(items, flag, int)), tuple(_numbers(weights, flag)) if weights else ()
+    return tuple(numbers(items, flag, int)), tuple(numbers(weights, flag)) if weights else ()
 
 
 def _graph_edges(path: str) -> list[tuple[int, int]]:
@@ -136,7 +130,7 @@ def noc_params(args):
     if args.dims:
         fields["dims"] = _dims(args.dims, "--dims")
     if args.pipeline:
-        stages = _numbers(args.pipeline, "--pipeline", int)
+        stages = numbers(args.pipeline, "--pipeline", int)
         if len(stages) != 4:
             raise PrismError(f"--pipeline: expected RC,VA,SA,ST cycles (got {args.pipeline!r})")
         fields["pipeline"] = tuple(stages)
@@ -164,7 +158,7 @@ def noc_params(args):
 def traffic_of(args, noc) -> Traffic:
     hot, hot_w = _weighted(args.hotspot, "--hotspot") if args.hotspot else ((), ())
     sizes, size_w = _weighted(args.packet_sizes, "--packet-sizes") if args.packet_sizes else ((), ())
-    burst = _numbers(args.burst, "--burst")
+    burst = numbers(args.burst, "--burst")
     if len(burst) != 2:
         raise PrismError(f"--burst: expected ALPHA,BETA (got {args.burst!r})")
     if (args.hotspot or args.hotspot_share != 1.0) and args.traffic != "hotspot":
@@ -183,7 +177,7 @@ def cmd_noc(args) -> int:
     build(noc)  # topology and routing checked before anything runs
     if args.from_run:
         return _replay(args, noc)
-    rates = _numbers(args.rate, "--rate")
+    rates = numbers(args.rate, "--rate")
     if not rates:
         raise PrismError(f"--rate: expected comma-separated numbers (got {args.rate!r})")
     tr = traffic_of(args, noc)

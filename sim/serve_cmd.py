@@ -10,7 +10,7 @@ import numpy as np
 from prismsim.hw.errors import PrismError, read_text
 from prismsim.hw.spec import load_arch
 
-from .argtypes import positive, seed
+from .argtypes import numbers, positive, seed
 from .output import atomic_file, check_new, fmt_ps
 from .progress import Stage
 from .serve import ARRIVALS, SCHEDULERS, estimate, run_stream, service_times
@@ -50,10 +50,7 @@ def add_parser(sub) -> None:
 
 
 def _rates(text: str) -> list[float]:
-    try:
-        rates = [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise PrismError(f"--rate: expected comma-separated numbers (got {text!r})") from None
+    rates = numbers(text, "--rate")
     bad = next((r for r in rates if not (math.isfinite(r) and r > 0)), None)
     if not rates or bad is not None:
         raise PrismError(f"--rate: each rate must be a finite number > 0 requests/s (got {text!r})")

@@ -23,7 +23,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from prismsim.hw.errors import PrismError
-from prismsim.hw.noc import NocParams, head_latency_ps, port_cycles_per_flit, route
+from prismsim.hw.memory import mem_ps
+from prismsim.hw.noc import NocParams, head_latency_ps, mesh_energy_pj, port_cycles_per_flit, route
 from prismsim.hw.ops import GEMM_KINDS
 from prismsim.hw.spec import Arch, Unit
 from prismsim.hw.units import RESIDENT, arrays_available, arrays_needed
@@ -158,10 +159,10 @@ def receive(arch: Arch, layer: Layer, cons: Shards, sources: list[tuple[Shards, 
     cyc = noc.cycle_ps
     flit = noc.flit_bytes
     t = max(inj_cycles, float(ej.max()) / flit, byte_hops / flit / box_links(np.concatenate(nodes))) * cyc
-    if staged:
-        t = max(t, 2 * staged / (arch.global_buffer.bandwidth_gbps / 1000))  # GB/s = bytes per ns
+    if staged:   # into the global buffer and out again
+        t = max(t, mem_ps(arch.global_buffer, 2 * staged))
     t += head_latency_ps(noc, route(noc, *far_pair))
-    energy = 8 * (byte_hops * (noc.router_pj_per_bit + noc.link_pj_per_bit) + total * noc.router_pj_per_bit)
+    energy = mesh_energy_pj(noc, total, byte_hops / total)
     return int(round(t)), energy
 
 
