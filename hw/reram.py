@@ -89,6 +89,13 @@ class ReramParams(Bounded):
     mem_read_pj_per_byte: float = Field(
         1.0, ge=0, description="pJ/byte read in memory mode (sense amplifiers, no ADC; chosen)")
     mode_switch_ns: float = Field(1.0, ge=0, description="ns to flip an array between compute and memory mode (CMSwitch: 1 cycle at 1 GHz)")
+    array_port_bits: int | None = Field(
+        None, gt=0, le=65_536, description="bits an array moves per read or write step when it is not computing "
+        "(memory-mode reads and writes, programming its weights); default: a whole row, cols x bits_per_cell "
+        "(chosen: an SRAM-like wide port)")
+    feed_bits: int | None = Field(
+        None, gt=0, le=1_048_576, description="bits per read step the tile buffer delivers to the compute arrays' "
+        "input registers (the operand-feed roofline); default: not a bound (chosen: ISAAC sizes its bus to its reads)")
     noise_model: Literal["pcm", "reram"] = Field(
         "reram", description="non-idealities: ReRAM with the variations below (the default: these are ReRAM "
         "crossbars) or PCM-like (aihwkit, Nandakumar et al.: drift; for PCM units, e.g. LionHeart's)")
@@ -162,6 +169,11 @@ class ReramParams(Bounded):
     @property
     def adc_needed_bits(self) -> int:
         return adc.needed_bits(self.rows, self.bits_per_cell, self.dac_bits)
+
+    @property
+    def port_bytes(self) -> float:
+        """Bytes one array reads or writes per step outside compute (its port, or a whole row)."""
+        return (self.array_port_bits if self.array_port_bits is not None else self.cols * self.bits_per_cell) / 8
 
     @property
     def buffer_pj(self) -> float:
@@ -251,11 +263,23 @@ def action_pj(p: ReramParams) -> dict[str, float]:
     }
 
 
-def cost(p: ReramParams, op: Op) -> Cost:
+def feed_ps(p: ReramParams, in_bytes: int, arrays: int = 0) -> int:
+    """Time to feed ``in_bytes`` of operands to the compute arrays' input registers: from the tile
+    buffer (``feed_bits`` per read step) and from ``arrays`` memory-mode arrays holding them (a
+    port each, ``port_bytes`` per step) in parallel; 0 when the buffer's feed is not a bound."""
+    if p.feed_bits is None or not in_bytes:
+        return 0
+    per_step = p.feed_bits / 8 + max(0, arrays) * p.port_bytes
+    return int(round(math.ceil(in_bytes / per_step) * p.read_latency_ns * 1000))
+
+
+def cost(p: ReramParams, op: Op, feed_arrays: int = 0) -> Cost:
     """Time and energy of M input vectors through a shard's crossbars (weights already written),
     or of an activation/pooling op in the periphery. Per read step every used crossbar reads its
     cells, its rows are driven (DACs, reading dac_bits of the input register each), each used
-    column is sampled, converted, and shift-added into the output register."""
+    column is sampled, converted, and shift-added into the output register. The time is the
+    larger of the reads and the operand feed (``feed_ps``: a roofline; ``feed_arrays``
+    memory-mode arrays feeding this shard widen it)."""
     if not op.is_gemm:
         return periphery_cost(p, op)
     rt, ct, xb = tiling(p, op)
@@ -281,14 +305,22 @@ def cost(p: ReramParams, op: Op) -> Cost:
         "bus": (in_bytes + out_bytes) * e["bus"],
         "buffer": (in_bytes + out_bytes) * e["buffer"],
     }
-    return Cost(reads * p.step_ps, energy)
+    return Cost(max(reads * p.step_ps, feed_ps(p, in_bytes, feed_arrays)), energy)
 
 
-def busy_ps(p: ReramParams, op: Op) -> dict[str, int]:
+def feed_wait_ps(p: ReramParams, op: Op, feed_arrays: int = 0) -> int:
+    """What of ``cost(p, op, feed_arrays)``'s time the arrays wait for operands beyond their reads
+    (0 when they are not feed-bound)."""
+    if not op.is_gemm:
+        return 0
+    return max(0, cost(p, op, feed_arrays).time_ps - op.m * p.steps * p.step_ps)
+
+
+def busy_ps(p: ReramParams, op: Op, feed_arrays: int = 0) -> dict[str, int]:
     """How long each component is busy during ``cost(p, op)``: the array side (cells, DACs,
     sample-and-hold, input register) for each read, the conversion side (ADC, shift-and-add,
     output register) for each sweep of ``cols_per_adc`` columns, the rest throughout."""
-    total = cost(p, op).time_ps
+    total = cost(p, op, feed_arrays).time_ps
     if not op.is_gemm:
         return {"alu": total, "buffer": total}
     reads = op.m * p.steps
@@ -298,9 +330,14 @@ def busy_ps(p: ReramParams, op: Op) -> dict[str, int]:
 
 
 def write_cost(p: ReramParams, op: Op) -> Cost:
-    """Programming a shard's weights: all crossbars in parallel, one row at a time, program-and-verify."""
+    """Programming a shard's weights: all crossbars in parallel, each over its own write path, one
+    row at a time (program-and-verify), a row taking as many write steps as its port needs to
+    bring its bytes in (one with the default whole-row port)."""
     rows_per_xbar = min(op.d, p.rows)
-    return Cost(int(round(rows_per_xbar * p.write_latency_ns * 1000)), {"write": cells_written(p, op) * p.write_pj_per_cell})
+    _, ct, xb = tiling(p, op)
+    row_bytes = min(op.n * p.slices * p.polarity, p.cols) * p.bits_per_cell / 8 if xb else 0
+    steps = rows_per_xbar * max(1, math.ceil(row_bytes / p.port_bytes))
+    return Cost(int(round(steps * p.write_latency_ns * 1000)), {"write": cells_written(p, op) * p.write_pj_per_cell})
 
 
 def cells_written(p: ReramParams, op: Op) -> int:
@@ -315,17 +352,15 @@ def memory_capacity_bytes(p: ReramParams, arrays: int) -> int:
 
 
 def memory_read_cost(p: ReramParams, nbytes: int, arrays: int) -> Cost:
-    """Reading ``nbytes`` spread over ``arrays`` memory-mode crossbars: one row (cols x bits/cell)
-    per array per read step, arrays in parallel."""
-    row_bytes = p.cols * p.bits_per_cell / 8
-    steps = math.ceil(nbytes / (row_bytes * max(1, arrays)))
+    """Reading ``nbytes`` spread over ``arrays`` memory-mode crossbars: a port's worth
+    (``port_bytes``) per array per read step, arrays in parallel."""
+    steps = math.ceil(nbytes / (p.port_bytes * max(1, arrays)))
     return Cost(int(round(steps * p.read_latency_ns * 1000)), {"cell": nbytes * p.mem_read_pj_per_byte})
 
 
 def memory_write_cost(p: ReramParams, nbytes: int, arrays: int) -> Cost:
-    """Writing ``nbytes`` into memory-mode crossbars: program-and-verify one row per array at a time."""
-    row_bytes = p.cols * p.bits_per_cell / 8
-    steps = math.ceil(nbytes / (row_bytes * max(1, arrays)))
+    """Writing ``nbytes`` into memory-mode crossbars: program-and-verify a port's worth per array at a time."""
+    steps = math.ceil(nbytes / (p.port_bytes * max(1, arrays)))
     cells = math.ceil(nbytes * 8 / p.bits_per_cell)
     return Cost(int(round(steps * p.write_latency_ns * 1000)), {"write": cells * p.write_pj_per_cell})
 
@@ -343,10 +378,10 @@ class ArrayMemory:
 
 
 def array_memory(p: ReramParams, arrays: int, position: tuple) -> ArrayMemory:
-    """``arrays`` crossbars in memory mode: capacity rows x cols x bits/cell each; a row per array
-    per (slower of read and write) step; a staged byte is written once and read once, so each
-    end of a transfer carries half of write + read energy."""
-    row_bytes = p.cols * p.bits_per_cell / 8
+    """``arrays`` crossbars in memory mode: capacity rows x cols x bits/cell each; a port's worth
+    (``port_bytes``) per array per (slower of read and write) step; a staged byte is written once
+    and read once, so each end of a transfer carries half of write + read energy."""
+    row_bytes = p.port_bytes
     step = max(p.read_latency_ns, p.write_latency_ns)
     write_pj_per_byte = 8 / p.bits_per_cell * p.write_pj_per_cell
     return ArrayMemory(tuple(position), arrays * row_bytes / step, p.read_latency_ns,

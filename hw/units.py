@@ -28,9 +28,17 @@ def can_run(unit: Unit, op: Op) -> str | None:
     return None
 
 
-def unit_cost(unit: Unit, op: Op) -> Cost:
-    """Time and dynamic energy of ``op`` on ``unit`` (the unit's own buffer traffic included)."""
+def unit_cost(unit: Unit, op: Op, feed_arrays: int = 0) -> Cost:
+    """Time and dynamic energy of ``op`` on ``unit`` (the unit's own buffer traffic included);
+    ``feed_arrays``: memory-mode arrays of a dual-mode (ReRAM) unit feeding its operands."""
+    if feed_arrays and unit.kind == "reram":
+        return reram.cost(unit.params, op, feed_arrays)  # type: ignore[arg-type]
     return _COST[unit.kind](unit.params, op)
+
+
+def feed_wait_ps(unit: Unit, op: Op, feed_arrays: int = 0) -> int:
+    """What of ``unit_cost``'s time a unit waits for operands (a dual-mode unit's feed roofline)."""
+    return reram.feed_wait_ps(unit.params, op, feed_arrays) if unit.kind == "reram" else 0  # type: ignore[arg-type]
 
 
 def unit_cycles(unit: Unit, op: Op) -> tuple[int, int]:
@@ -60,10 +68,10 @@ def arrays_available(unit: Unit) -> int:
     return unit.params.arrays if unit.kind in RESIDENT else 0  # type: ignore[union-attr]
 
 
-def busy_ps(unit: Unit, op: Op) -> dict[str, int]:
+def busy_ps(unit: Unit, op: Op, feed_arrays: int = 0) -> dict[str, int]:
     """How long each component of ``unit`` is busy running ``op`` (at most the op's time)."""
     if unit.kind == "reram":
-        return reram.busy_ps(unit.params, op)  # type: ignore[arg-type]
+        return reram.busy_ps(unit.params, op, feed_arrays)  # type: ignore[arg-type]
     if unit.kind == "photonic":
         return photonic.busy_ps(unit.params, op)  # type: ignore[arg-type]
     c = unit_cost(unit, op)

@@ -98,17 +98,23 @@ def breakdown(plan: Plan, steps: list[Step]) -> dict[str, int]:
 
 def data_split(plan: Plan, steps: list[Step]) -> dict[str, int]:
     """Time on the critical path (ps) by what the time was for: ``compute`` (jobs, all kinds),
+    ``feed`` (compute jobs' arrays waiting for operands from their buffers: the feed roofline),
     ``weights`` (static weights moved to their units and written there: streams and reloads,
     contention included), ``switch`` (array mode switches) and ``activations`` (operands and
     results between units, memories and buffers, contention included). Adds up as ``breakdown``."""
-    out = dict.fromkeys(("compute", "weights", "switch", "activations"), 0)
+    out = dict.fromkeys(("compute", "feed", "weights", "switch", "activations"), 0)
     for s in steps:
+        span = s.end_ps - s.start_ps
         if s.transfer:
             key = "weights" if plan.transfers[s.id].kind == "weight" else "activations"
         else:
-            kind = plan.jobs[s.id].kind
-            key = "compute" if kind == "compute" else "switch" if kind == "switch" else "weights"
-        out[key] += s.end_ps - s.start_ps
+            job = plan.jobs[s.id]
+            key = "compute" if job.kind == "compute" else "switch" if job.kind == "switch" else "weights"
+            if job.feed_wait_ps:
+                wait = min(span, job.feed_wait_ps)
+                out["feed"] += wait
+                span -= wait
+        out[key] += span
     return out
 
 

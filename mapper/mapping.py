@@ -56,7 +56,7 @@ def chosen_schedule(kind: str | None = None, chunks: int | None = None,
 
 
 FIELDS = {"prismsim_mapping", "model", "arch", "strategy", "schedule", "layers", "split", "segments", "modes",
-          "row_order", "weights"}
+          "feeds", "blocks", "row_order", "weights"}
 
 
 def format_order(order) -> str:
@@ -113,6 +113,12 @@ class Mapping:
     # the weights of resident units are reloaded and units may put some arrays in memory mode
     segments: dict[str, int] = field(default_factory=dict)     # layer -> segment (default 0)
     modes: dict[int, dict[str, int]] = field(default_factory=dict)  # segment -> {unit: arrays in memory mode}
+    # layer -> memory-mode arrays of each shard's unit that feed that shard its operands (CMSwitch's
+    # input buffers: each adds its port to the tile buffer's feed, ``hw.reram.feed_ps``)
+    feeds: dict[str, int] = field(default_factory=dict)
+    # layer -> row blocks it runs as (an operator larger than the chip: ``mapper.row_blocks``); the
+    # other fields name the blocks, ``<layer>.block<i>``
+    blocks: dict[str, int] = field(default_factory=dict)
     row_order: dict[str, list[int]] = field(default_factory=dict)    # layer -> its rows in shard order
     # weights the mapping was made for (LionHeart's retraining), written beside the YAML as .npz
     weights: dict[str, np.ndarray] | None = field(default=None, compare=False, repr=False)
@@ -127,6 +133,9 @@ class Mapping:
     def memory_arrays(self, segment: int, unit: str) -> int:
         return self.modes.get(segment, {}).get(unit, 0)
 
+    def feed_of(self, layer: str) -> int:
+        return self.feeds.get(layer, 0)
+
     def to_yaml(self) -> str:
         doc = {
             "prismsim_mapping": 1, "model": self.model, "arch": self.arch, "strategy": self.strategy,
@@ -140,6 +149,10 @@ class Mapping:
             doc["segments"] = dict(self.segments)
         if self.modes:
             doc["modes"] = {int(k): dict(v) for k, v in self.modes.items()}
+        if self.feeds:
+            doc["feeds"] = dict(self.feeds)
+        if self.blocks:
+            doc["blocks"] = dict(self.blocks)
         if self.row_order:
             doc["row_order"] = {k: format_order(v) for k, v in self.row_order.items()}
         if self.weights_file:
@@ -192,6 +205,15 @@ class Mapping:
             if not isinstance(seg, int) or not isinstance(units, dict) or \
                     not all(isinstance(n, int) and n >= 0 for n in units.values()):
                 raise PrismError(f"{source}: field modes.{seg} must map units to whole numbers of arrays (got {shown(units)})")
+        feeds = doc.get("feeds") or {}
+        if not isinstance(feeds, dict) or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0
+                                                  for v in feeds.values()):
+            raise PrismError(f"{source}: field feeds must map layers to whole numbers of arrays >= 0 (got {shown(feeds)})")
+        blocks = doc.get("blocks") or {}
+        if not isinstance(blocks, dict) or not all(isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 65_536
+                                                   for v in blocks.values()):
+            raise PrismError(f"{source}: field blocks must map layers to whole numbers of row blocks in 1..65536 "
+                             f"(got {shown(blocks)})")
         orders = doc.get("row_order") or {}
         if not isinstance(orders, dict):
             raise PrismError(f"{source}: field row_order must map layers to runs of row indices (got {shown(orders)})")
@@ -203,6 +225,7 @@ class Mapping:
                    str(doc.get("model", "")), str(doc.get("arch", "")), {str(k): str(v) for k, v in split.items()},
                    segments={str(k): int(v) for k, v in segments.items()},
                    modes={int(k): {str(u): int(n) for u, n in v.items()} for k, v in modes.items()},
+                   feeds={str(k): int(v) for k, v in feeds.items()}, blocks={str(k): int(v) for k, v in blocks.items()},
                    row_order=row_order, weights_file=weights_file)
 
     @classmethod
@@ -288,9 +311,13 @@ def shard_op(mapping: Mapping, layer: Layer, count: int):
 
 def validate(mapping: Mapping, arch: Arch, workload: Workload, source: str = "mapping") -> None:
     """Raise PrismError naming layer and unit for the first problem found."""
+    if mapping.blocks:   # operators run as row blocks: the mapping names the blocks
+        from .row_blocks import split_rows
+        workload = split_rows(workload, mapping.blocks, source)
     units: dict[str, Unit] = arch.instances()
     names = set(workload.order)
-    for lname in list(mapping.layers) + list(mapping.split) + list(mapping.segments) + list(mapping.row_order):
+    for lname in (list(mapping.layers) + list(mapping.split) + list(mapping.segments) + list(mapping.row_order)
+                  + list(mapping.feeds)):
         if lname not in names:
             raise PrismError(f"{source}: layer {lname!r} is not in model {workload.name}")
     for lname, order in mapping.row_order.items():
@@ -316,6 +343,18 @@ def validate(mapping: Mapping, arch: Arch, workload: Workload, source: str = "ma
             if n > arrays_available(units[uname]):
                 raise PrismError(f"{source}: modes.{seg}: unit {uname!r} has {arrays_available(units[uname])} arrays, "
                                  f"not {n}")
+    fed: dict[tuple[int, str], int] = {}   # (segment, unit) -> memory arrays given as operand feeds
+    for lname, n in mapping.feeds.items():
+        if not n:
+            continue
+        seg = mapping.segment_of(lname)
+        for uname in mapping.layers.get(lname, {}):
+            if uname in units and units[uname].kind != "reram":
+                raise PrismError(f"{source}: feeds.{lname}: unit {uname!r} is {units[uname].kind}, not a dual-mode array unit")
+            fed[seg, uname] = fed.get((seg, uname), 0) + n
+            if uname in units and fed[seg, uname] > mapping.memory_arrays(seg, uname):
+                raise PrismError(f"{source}: feeds.{lname}: unit {uname!r} feeds {fed[seg, uname]} arrays to the layers "
+                                 f"of segment {seg} but has {mapping.memory_arrays(seg, uname)} in memory mode")
     used: dict[tuple[int, str], int] = {}
     held: set[tuple[int, str, tuple]] = set()   # (segment, unit, weight slice) already counted
     for lname in workload.order:

@@ -23,10 +23,11 @@ from prismsim.hw.ops import GEMM_KINDS
 from prismsim.hw.spec import Arch, Unit
 from prismsim.hw.errors import PrismError
 from prismsim.hw.reram import array_memory, mode_switch_cost
-from prismsim.hw.units import (RESIDENT, local_weight_bytes, streamed_weight_bytes, unit_cost, write_cost,
-                               writes_per_cell_limit)
+from prismsim.hw.units import (RESIDENT, feed_wait_ps, local_weight_bytes, streamed_weight_bytes, unit_cost,
+                               write_cost, writes_per_cell_limit)
 
 from .mapping import Mapping, held_weights, shard_op, split_counts, validate
+from .row_blocks import split_rows
 from .workload import Workload
 
 DRAM, GB = "dram", "gb"
@@ -44,6 +45,7 @@ class Job:
     deps: list[int]     # jobs that must end before this one may start
     inputs: list[int]   # transfers that must arrive before this one may start
     kind: str = "compute"   # compute | write (programming static weights) | switch (array modes)
+    feed_wait_ps: int = 0   # of its time, waiting for operands beyond the arrays' reads (hw.units.feed_wait_ps)
 
     @property
     def trace_kind(self) -> str:
@@ -157,6 +159,7 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
     """Expand a (validated) mapping into jobs and transfers."""
     if check:
         validate(mapping, arch, workload)
+    workload = split_rows(workload, mapping.blocks)   # operators larger than the chip, as row blocks
     units = arch.instances()
     mems = dict(arch.memories())
     staging: dict[int, list[str]] = {}   # segment -> memory-mode endpoints
@@ -205,13 +208,15 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
         transfers.append(t)
         return t.id
 
-    def send_activation(src: str, dst: str, nbytes: int, after: list[int], layer: str, seg: int) -> int:
+    def send_activation(src: str, dst: str, nbytes: int, after: list[int], layer: str, seg: int,
+                        cut: bool = False) -> int:
         """Direct when it fits the consumer's buffer, else staged: into the consumer's own arrays in
         memory mode (which extend its buffer), else through the nearest memory-mode arrays that
-        hold it, else the global buffer, else DRAM."""
+        hold it, else the global buffer, else DRAM. Data live across a segment cut (``cut``) is
+        written back to the global buffer or DRAM: the arrays change modes and weights there."""
         if nbytes <= units[dst].params.buffer_kib * 1024:
             return add_transfer(src, dst, nbytes, after, layer, "activation")
-        room = [m for m in staging.get(seg, []) if nbytes <= mems[m].capacity_bytes]
+        room = [] if cut else [m for m in staging.get(seg, []) if nbytes <= mems[m].capacity_bytes]
         own = f"arrays:{dst}#{seg}"
         if own in room:  # the consumer's own arrays in memory mode extend its buffer: one NoC crossing
             return add_transfer(src, own, nbytes, after, layer, "staging")
@@ -222,7 +227,7 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
         first = add_transfer(src, stage, nbytes, after, layer, "staging")
         return add_transfer(stage, dst, nbytes, [], layer, "staging", after_tr=[first])
 
-    costed: dict[tuple, Cost] = {}             # (unit params, kind, op) -> its cost
+    costed: dict[tuple, tuple] = {}            # (unit params, kind, op, feed arrays) -> cost, feed wait
     local_used: dict[str, int] = {}            # bytes of weights each non-resident unit keeps
     local_held: set[tuple[str, tuple]] = set()
 
@@ -260,6 +265,7 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
         shards = []
         this_layer_jobs: list[int] = []
         resolved = held_weights(mapping, layer)
+        feed = mapping.feed_of(lname)
         regions = shard_regions(mapping, layer, [c for _, c, _ in resolved])
         for si, (uname, count, piece) in enumerate(resolved):
             unit = units[uname]
@@ -295,10 +301,11 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                 jid = len(jobs)
                 if uname in switched and not written:
                     deps.append(switched[uname])
-                ckey = (id(unit.params), unit.kind, cop)   # a unit group's equal shards cost alike
+                ckey = (id(unit.params), unit.kind, cop, feed)   # a unit group's equal shards cost alike
                 if ckey not in costed:
-                    costed[ckey] = unit_cost(unit, cop)
-                jobs.append(Job(jid, lname, uname, si, ci, costed[ckey], cop.macs, deps, inputs))
+                    costed[ckey] = (unit_cost(unit, cop, feed), feed_wait_ps(unit, cop, feed))
+                jobs.append(Job(jid, lname, uname, si, ci, costed[ckey][0], cop.macs, deps, inputs,
+                                feed_wait_ps=costed[ckey][1]))
                 ids.append(jid)
                 this_layer_jobs.append(jid)
                 seg_jobs.setdefault(seg, []).append(jid)
@@ -326,7 +333,8 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                             if cu == pu or nb == 0:
                                 jobs[cid].deps.append(pj)
                             else:
-                                jobs[cid].inputs.append(send_activation(pu, cu, nb, [pj], lname, seg))
+                                jobs[cid].inputs.append(send_activation(pu, cu, nb, [pj], lname, seg,
+                                                                        mapping.segment_of(pname) != seg))
         placed[lname] = shards
         prev_layer_jobs[part] = this_layer_jobs
     for lname in workload.sinks():  # model outputs back to DRAM

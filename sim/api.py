@@ -94,7 +94,7 @@ def simulate(arch: str | Arch = "hybrid", model: str | Workload | list = "pythia
         wl = load_model(model) if isinstance(model, str) else model
     sched, asked = chosen_schedule(schedule, chunks, program_weights)
     if mapping is None:
-        m = make_mapping(strategy, wl, a, schedule=sched, **options)
+        m = make_mapping(strategy, wl, a, schedule=sched if asked else None, **options)
     else:
         m = Mapping.load(mapping) if isinstance(mapping, (str, Path)) else mapping
         if asked:

@@ -103,7 +103,7 @@ def cmd_compare(args) -> int:
     check_strategies(strategies, opts)
     out = Path(args.out) if args.out else default_run_dir("-compare")
     check_new(out)
-    sched, _ = chosen_schedule(args.schedule, args.chunks)
+    sched, asked = chosen_schedule(args.schedule, args.chunks)
 
     def progress(row):
         parts = {k[len("critical:"):]: v for k, v in row.items() if k.startswith("critical:")}
@@ -125,7 +125,7 @@ def cmd_compare(args) -> int:
     if not args.json:
         print(f"{wl.name} on {arch.label}: {', '.join(strategies)}")
     with atomic_dir(out) as d:
-        rows, mappings = compare(arch, wl, strategies, sched, opts, progress=progress)
+        rows, mappings = compare(arch, wl, strategies, sched if asked else None, opts, progress=progress)
         write_compare(d, rows, mappings)
     if not args.json:
         print(f"  wrote {out}/compare.csv")

@@ -36,7 +36,7 @@ def check_strategies(strategies: list[str], options: dict) -> dict[str, dict]:
     return {s: check_options(s, {k: v for k, v in options.items() if k in takes[s]}) for s in strategies}
 
 
-def compare(arch: Arch, wl: Workload, strategies: list[str], schedule: Schedule, options: dict,
+def compare(arch: Arch, wl: Workload, strategies: list[str], schedule: Schedule | None, options: dict,
             accuracy_seeds: int = 3, accuracy_samples: int = 1000, t_eval: float = 86400.0,
             progress=None) -> tuple[list[dict], dict[str, Mapping]]:
     """One row per strategy: latency, energy, EDP, accuracy (trained models) and utilization per

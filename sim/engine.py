@@ -1,7 +1,8 @@
 """The event-driven simulator: a mapping's plan played out in SimPy, time in integer picoseconds.
 
 Every job waits for its dependencies and input transfers, queues for its unit (first come,
-first served), holds it for ``cost.time_ps`` from ``hw`` and releases it; a transfer enters the
+first served), holds it for ``cost.time_ps`` from ``hw`` and releases it (a weight write holds
+nothing: each array programs over its own write path, beside the unit's compute); a transfer enters the
 packet network (``sim/noc.py``) when its producers end. Both are driven by callbacks on SimPy
 events rather than processes. Nothing but scheduling, contention and data movement differs from
 the analytical model.
@@ -105,7 +106,11 @@ class _Run:
         """All the job waited for has happened: it starts, or queues behind its busy unit."""
         self.ready[jid] = now
         unit = self.jobs[jid].unit
-        if self.busy[unit]:
+        if self.jobs[jid].kind == "write":   # each array programs over its own write path: no queue
+            self.start[jid] = now
+            self.env.timeout(now + self.jobs[jid].cost.time_ps - self.env.now, jid).callbacks.append(self.job_end)
+            self.timeouts += 1
+        elif self.busy[unit]:
             self.queue[unit].append(jid)
         else:
             self.begin(jid, unit, now)
@@ -134,7 +139,9 @@ class _Run:
             self.rec.row(self.start[jid], now, j.trace_kind, j.unit, j.layer, j.shard, j.chunk, 0, j.macs,
                          j.cost.total_pj)
         q = self.queue[j.unit]   # first come, first served
-        if q:
+        if j.kind == "write":
+            pass
+        elif q:
             nxt = q.popleft()
             self.unit_prev[nxt] = jid
             self.begin(nxt, j.unit, now)

@@ -280,7 +280,7 @@ def _traverse(r, p, v, op, t, cfg, topo, rs, pk, ctr, fw, fwn, cw, cwn, lbusy):
     # the flit is sent on its channel after ST; a channel of latency L delivers at L + 1 cycles
     # (BookSim's channels); a link narrower than a flit (or a memory port) is busy ser cycles
     s = ser[r, op]
-    obusy[r, op] = max(obusy[r, op], t) + s
+    obusy[r, op] = (obusy[r, op] if obusy[r, op] > t - 1 else t) + s   # fractional credit kept
     lbusy[r, op] += s
     depart = leave + cfg[C_STD] + int(np.ceil(s)) - 1
     if loc[r, p] >= 0:

@@ -164,7 +164,8 @@ def inject(t, E, V, topo, sq, ncur, nvc, nseq, ncr, nown, nlast, ep_next, pk, fr
         pid = ncur[e]
         push(fw, fwn, t + 2, ep_r[e], ep_p[e], v, pid, nseq[e], ctr)
         ncr[e, v] -= 1
-        ep_next[e] = max(ep_next[e], t) + ep_per[e]
+        # a slow port keeps its fractional credit: a flit every 1.25 cycles on average, not every 2
+        ep_next[e] = (ep_next[e] if ep_next[e] > t - 1 else t) + ep_per[e]
         ctr[K_INFLIGHT] += 1
         ctr[K_MOVES] += 1
         ctr[K_LASTMOVE] = t

@@ -8,6 +8,7 @@ from prismsim.hw.spec import Arch, load_arch
 from prismsim.mapper.colocate import colocate
 from prismsim.mapper.load import load_model
 from prismsim.mapper.mapping import Mapping, chosen_schedule, validate
+from prismsim.mapper.row_blocks import split_rows
 from prismsim.mapper.params import parse_params
 from prismsim.mapper.plan import Plan, build_plan
 from prismsim.mapper.strategies import make_mapping
@@ -67,9 +68,9 @@ def select(args) -> tuple[Arch, Workload, Mapping]:
     else:
         opts = strategy_options(args.option)
         with Stage(f"mapping {wl.name} ({args.strategy})", not args.no_progress):
-            mapping = make_mapping(args.strategy, wl, arch, schedule=sched, **opts)
+            mapping = make_mapping(args.strategy, wl, arch, schedule=sched if asked else None, **opts)
         validate(mapping, arch, wl, source=f"strategy {args.strategy}")
-    return arch, wl, mapping
+    return arch, split_rows(wl, mapping.blocks), mapping
 
 
 def plan_of(args, arch: Arch, wl: Workload, mapping: Mapping) -> Plan:

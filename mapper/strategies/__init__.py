@@ -28,7 +28,7 @@ OPTION_BOUNDS: dict[str, tuple[float | None, float | None]] = {
     "accuracy_seeds": (1, None), "accuracy_samples": (1, None), "remap": (0, 1), "memory": (0, 1),
     "max_copies": (1, None), "window": (1, None), "duplicate": (0, 1), "budget": (0, 1), "refine": (0, 1),
     "threshold": (0, 1), "seeds": (1, None), "samples": (1, None), "retrain": (0, 1), "epochs": (1, 100),
-    "layerwise": (0, 1)}
+    "layerwise": (0, 1), "chunks": (1, 4096)}
 OPEN_BELOW = {"budget"}   # options whose lower bound is excluded: a share of the arrays, > 0
 
 
@@ -64,10 +64,13 @@ def check_options(strategy: str, options: dict) -> dict:
 
 def make_mapping(strategy: str, workload: Workload, arch: Arch, schedule: Schedule | None = None,
                  **options) -> Mapping:
-    """``strategy``'s mapping of ``workload`` on ``arch`` (options checked by ``check_options``)."""
+    """``strategy``'s mapping of ``workload`` on ``arch`` (options checked by ``check_options``),
+    run under ``schedule`` when one is given, else under the strategy's own (``cmswitch``
+    pipelines its segments; the others run layer after layer)."""
     if strategy not in STRATEGIES:
         raise PrismError(f"--strategy: unknown strategy {strategy!r} (choose from {', '.join(STRATEGIES)})")
     m = STRATEGIES[strategy](workload, arch, **check_options(strategy, options))
-    m.schedule = schedule or Schedule()
+    if schedule is not None:
+        m.schedule = schedule
     m.strategy, m.model, m.arch = strategy, workload.name, arch.name
     return m

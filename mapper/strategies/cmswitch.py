@@ -1,107 +1,118 @@
 """CMSwitch (Zhao et al., ASPLOS'25): dual-mode CIM arrays — compute or memory — per segment.
 
 1. Segmentation by dynamic programming over the operators in topological order:
-   L[j] = min_i L[i] + T_intra(i..j) + T_inter(i), where T_intra is the segment's estimated time
-   (each static GEMM on its arrays, spilled activations over the NoC) and T_inter the transition
-   when the model needs more than one segment: the mode switch and the weight reload (weight bytes
-   over the path from memory while every array programs over its own write path: rows x write
-   latency once); live activations crossing a cut are staged like any spilled activation (in
-   T_intra); a segment whose weights exceed the arrays costs infinity.
-2. Per segment, a mixed-integer program (scipy ``milp`` / HiGHS) picks for every static GEMM its
-   number of copies (weight duplication with spare arrays; copies split the output columns) and
-   the arrays put in memory mode to hold its spilled output, minimising the segment's time with
-   the arrays of the chip as the budget.
-3. Copies and memory arrays are packed onto the units; the mapping records each layer's segment
-   and each segment's memory-mode arrays per unit, and the simulator plays the mode switches and
-   weight reloads as events. ``memory=0`` gives the all-compute baseline (every array computes);
-   ``layerwise=1`` the layer-by-layer reload compiler without mode switching (PUMA/OCC-style: each
-   static GEMM a segment of its own, the whole chip for its copies, weights reloaded per layer).
-Operators other than static GEMMs run on the digital units, and so do static GEMMs that do not fit
-the whole chip (CMSwitch splits those over segments; not supported here yet) — ``meta["on_digital"]``.
+   L[j] = min_i L[i] + T_intra(i..j) + T_inter(i). T_intra is the segment's pipelined latency
+   (``cmswitch_alloc.pipelined_ps``) with each static GEMM given an equal share of the arrays its
+   weights leave free as input buffers, the digital unit's operators one stage; T_inter the
+   transition into it: the mode switch, the weight reload (the segment's weights streamed from
+   memory, each array then programmed over its own write path, all in parallel:
+   ``hw.reram.write_cost``), and the write-back of live data — an output read after the cut leaves
+   the arrays for the global buffer or memory and comes back (two NoC crossings instead of one).
+   A segment whose weights exceed the arrays costs infinity.
+2. Per segment, a mixed-integer program (``cmswitch_alloc.allocate``) gives every array a role —
+   compute with k weight copies, input buffer feeding an operator, output buffer — minimising the
+   segment's slowest pipelined operator plus the pipeline's fill.
+3. Copies and memory arrays are packed onto the units; the mapping records each layer's segment,
+   each segment's memory-mode arrays per unit and each layer's input buffers (``feeds``); the
+   segments run pipelined (``chunks``), and the simulator plays the mode switches, weight reloads
+   and write-backs as events.
+``memory=0`` gives the all-compute baseline (the same compiler, every array computing, operands
+from the tile buffers only); ``layerwise=1`` the layer-by-layer reload compiler without mode
+switching (PUMA/OCC-style: each static GEMM a segment of its own, the whole chip for its copies,
+weights reloaded per layer, layer after layer). Operators other than static GEMMs run on the
+digital unit, and so do static GEMMs that do not fit the whole chip — ``meta["on_digital"]``.
 """
 from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from prismsim.hw.errors import PrismError
+from prismsim.hw.reram import memory_capacity_bytes, write_cost
 from prismsim.hw.spec import Arch
 from prismsim.hw.units import arrays_available, arrays_needed, unit_cost
 
-from ..mapping import Mapping, split_counts
+from ..mapping import Mapping, Schedule, split_counts
+from ..row_blocks import split_rows
 from ..workload import Layer, Workload
+from .cmswitch_alloc import Option, allocate, options, pack, pipelined_ps
 
 
-def _footprint(unit, layer: Layer, per_unit: int, n_units: int) -> tuple[int, int] | None:
-    """(units, arrays per unit) of one copy of a layer: its rows split over the fewest units."""
-    S = layer.op.split_size
+def _footprint(unit, op, per_unit: int, n_units: int) -> tuple[int, int] | None:
+    """(units, arrays per unit) of one copy of an op: its rows split over the fewest units."""
+    S = op.split_size
     for u in range(1, min(n_units, S) + 1):
-        need = max(arrays_needed(unit, layer.op.rows(c)) for c in split_counts(S, [1.0] * u))
+        need = max(arrays_needed(unit, op.rows(c)) for c in split_counts(S, [1.0] * u))
         if need <= per_unit:
             return u, need
     return None
 
 
+def _blocks_needed(unit, op, per_unit: int, n_units: int) -> int:
+    """The fewest row blocks of an op larger than the chip that each fit it (0: none do)."""
+    S = op.split_size
+    for k in range(max(2, math.ceil(arrays_needed(unit, op) / (per_unit * n_units))), S + 1):
+        if _footprint(unit, op.rows(math.ceil(S / k)), per_unit, n_units) is not None:
+            return k
+    return 0
+
+
 def cmswitch(workload: Workload, arch: Arch, memory: int = 1, max_copies: int = 6, window: int = 48,
-             layerwise: int = 0) -> Mapping:
+             layerwise: int = 0, chunks: int = 8) -> Mapping:
     units = arch.instances()
     cims = [u for u, x in units.items() if x.kind == "reram"]
     digital = [u for u, x in units.items() if x.kind == "digital"]
     if not cims or not digital:
         raise PrismError(f"strategy cmswitch: arch {arch.name} needs dual-mode (reram) units and a digital unit")
-    unit0 = units[cims[0]]
+    if layerwise:
+        memory, chunks = 0, 1      # a layer-by-layer reload compiler: no memory mode, layer after layer
+    unit0, dg = units[cims[0]], units[digital[0]]
     p = unit0.params
     per_unit, n_units = arrays_available(unit0), len(cims)
     budget = per_unit * n_units
-    array_bytes = p.rows * p.cols * p.bits_per_cell // 8
+    array_bytes = memory_capacity_bytes(p, 1)
     buf = p.buffer_kib * 1024
     link_gbps = arch.noc.flit_bytes * arch.noc.clock_ghz          # bytes per ns on one link
-    weight_gbps = min(arch.dram.bandwidth_gbps, link_gbps)
+    weight_gbps = min(arch.dram.bandwidth_gbps, link_gbps)         # memory's port into the network
+    blocks = {x.name: k for x in workload.layers if x.static_weights and x.op.is_gemm
+              and _footprint(unit0, x.op, per_unit, n_units) is None
+              and (k := _blocks_needed(unit0, x.op, per_unit, n_units))}
+    workload = split_rows(workload, blocks)   # larger than the chip: row blocks, a segment or more each
     layers = workload.layers
+    index = {lay.name: i for i, lay in enumerate(layers)}
     static, too_big = [], []
     foot: dict[str, tuple[int, int]] = {}
     for lay in (x for x in layers if x.static_weights and x.op.is_gemm):
-        f = _footprint(unit0, lay, per_unit, n_units)
-        if f is None:  # larger than the chip (or one array per depthwise group): the digital unit runs it
+        f = _footprint(unit0, lay.op, per_unit, n_units)
+        if f is None:  # one row block does not fit the chip (or one array per depthwise group): the digital unit
             too_big.append(lay.name)
             continue
         foot[lay.name] = f
         static.append(lay)
+    last_use = {x.name: max((index[c] for c in workload.graph.successors(x.name)), default=len(layers))
+                for x in layers}
 
     def spill_ps(nbytes: int, on_chip: bool) -> float:
+        """An output over the NoC: once to a consumer's buffer or memory-mode arrays, twice
+        through the global buffer or memory when it fits neither."""
         if nbytes <= buf:
             return nbytes / link_gbps * 1000
-        return nbytes / link_gbps * 1000 * (1 if on_chip else 2)   # memory mode: one NoC crossing
+        return nbytes / link_gbps * 1000 * (1 if on_chip else 2)
 
-    def options(lay: Layer) -> list[tuple[int, int, float, int]]:
-        """(copies, memory arrays, time ps, arrays) of a static layer."""
-        u, a = foot[lay.name]
-        out = []
-        for k in range(1, (min(max_copies, n_units, lay.op.m) if u == 1 else 1) + 1):
-            m_cols = math.ceil(lay.op.m / k)
-            rows = split_counts(lay.op.split_size, [1.0] * u)[0]
-            t = unit_cost(unit0, lay.op.rows(rows).cols(m_cols)).time_ps
-            for mem in ({0, math.ceil(lay.bytes_out / array_bytes)} if memory and lay.bytes_out > buf else {0}):
-                out.append((k, mem, t + spill_ps(lay.bytes_out, mem > 0), k * u * a + mem))
-        return out
-
-    opts = {lay.name: options(lay) for lay in static}
-    index = {lay.name: i for i, lay in enumerate(layers)}
+    opts = {lay.name: options(unit0, lay, *foot[lay.name], per_unit, n_units, max_copies, bool(memory), spill_ps,
+                              array_bytes, buf) for lay in static}
     weights_of = {lay.name: lay.op.weight_bytes for lay in static}
-    reload_fixed = min(p.rows, 10 ** 9) * p.write_latency_ns * 1000
-    if layerwise:
-        memory = 0       # a layer-by-layer reload compiler has no memory mode
+    write_ps = {lay.name: write_cost(p, lay.op.rows(split_counts(lay.op.split_size, [1.0] * foot[lay.name][0])[0])).time_ps
+                for lay in static}
+    digital_ps = {x.name: unit_cost(dg, x.op).time_ps + (x.op.weight_bytes / weight_gbps * 1000 if x.op.weight_bytes else 0)
+                  + spill_ps(x.bytes_out, False) for x in layers if x.name not in opts}
 
     def inter_ps(i: int, names: list[str]) -> float:
         """The transition into a segment starting at layer i: the mode switch (all arrays at once)
-        and the segment's weights reloaded — streamed over the path from memory while the arrays
-        program in parallel, each over its own write path (rows x write latency once). Live
-        activations crossing the cut are staged like any spilled activation (``spill_ps``,
-        already in T_intra): the simulator stages every output larger than a buffer, cut or not."""
+        and the segment's weights reloaded — streamed from memory, the last array then programmed
+        over its own write path (all arrays write in parallel)."""
         w = sum(weights_of[n] for n in names)
         switch = p.mode_switch_ns * 1000 if memory and i else 0.0
-        return switch + (w / weight_gbps * 1000 + reload_fixed if w else 0.0)
+        return switch + (w / weight_gbps * 1000 + max(write_ps[n] for n in names) if w else 0.0)
 
     def fits(names: list[str]) -> bool:
         """First-fit decreasing of one copy of each layer (u units x a arrays) onto the units."""
@@ -121,15 +132,24 @@ def cmswitch(workload: Workload, arch: Arch, memory: int = 1, max_copies: int = 
         first: dict[str, str] = {}
         return {x.name: first.setdefault(x.weight_key, x.name) for x in seg_layers if x.name in opts}
 
+    def usable(n: str, j: int) -> list[Option]:
+        """Options of layer n in a segment ending before layer j: an output read after the cut is
+        written back (no output-buffer arrays: they change modes at the cut)."""
+        return [o for o in opts[n] if not o.out] if last_use[n] >= j else opts[n]
+
     def seg_cost(i: int, j: int) -> float:
-        """Estimated time of layers i..j-1 as one segment with one copy each (for the DP)."""
+        """Estimated latency of layers i..j-1 as one segment, pipelined, each static GEMM one copy
+        with an equal share of the free arrays as buffers (for the DP)."""
         holder = holders(layers[i:j])
         names = [n for n, h in holder.items() if n == h]   # the weights the segment holds
-        if sum(foot[n][0] * foot[n][1] for n in names) > budget or not fits(names):
+        used = sum(foot[n][0] * foot[n][1] for n in names)
+        if used > budget or not fits(names):
             return math.inf
-        t = sum(min(o[2] for o in opts[n] if o[0] == 1) for n in holder)
-        t += sum(spill_ps(x.bytes_out, False) for x in layers[i:j] if x.name not in opts)
-        return t + inter_ps(i, names)
+        share = (budget - used) // max(1, len(names))
+        stages = [min(o.time_ps for o in usable(n, j) if o.copies == 1 and o.arrays <= foot[n][0] * foot[n][1] + share)
+                  for n in holder]
+        stages.append(sum(digital_ps[x.name] for x in layers[i:j] if x.name in digital_ps))
+        return pipelined_ps(stages, chunks) + inter_ps(i, names)
 
     L = len(layers)
     if layerwise:   # PUMA/OCC-style: each static GEMM (with the ops after it) a segment of its own
@@ -152,23 +172,27 @@ def cmswitch(workload: Workload, arch: Arch, memory: int = 1, max_copies: int = 
             j = back[j]
             cuts.append(j)
         cuts = sorted(cuts)
-    mapping = Mapping({}, segments={}, modes={})
+    mapping = Mapping({}, segments={}, modes={}, blocks=blocks,
+                      schedule=Schedule("pipelined", chunks) if chunks > 1 else Schedule())
     choice_log = []
     for s, (i, j) in enumerate(zip(cuts, cuts[1:])):
         seg_layers = layers[i:j]
         holder = holders(seg_layers)
-        chosen = _milp([n for n, h in holder.items() if n == h], opts, budget)
+        owners = [n for n, h in holder.items() if n == h]
+        seg_opts = {n: usable(n, j) for n in owners}
+        fixed = sum(digital_ps[x.name] for x in seg_layers if x.name in digital_ps)
+        chosen = allocate(owners, seg_opts, budget, chunks, fixed)
+        order = [n for n in owners]
+        consumers = {n: order[k + 1:k + 2] for k, n in enumerate(order)}   # the next static layer
         while True:
-            placed = _pack(seg_layers, chosen, foot, cims, per_unit, layers, index)
+            placed = pack(seg_layers, chosen, foot, cims, per_unit, consumers)
             if placed is not None:
                 break
-            worst = max((n for n in chosen if chosen[n][0] > 1 or chosen[n][1] > 0),
-                        key=lambda n: chosen[n][3], default=None)
+            worst = max((n for n in chosen if chosen[n].arrays > foot[n][0] * foot[n][1]),
+                        key=lambda n: chosen[n].arrays, default=None)
             if worst is None:
                 raise PrismError(f"strategy cmswitch: segment {s} of {workload.name} does not pack onto the units")
-            k, mem = chosen[worst][0], chosen[worst][1]
-            chosen[worst] = next(o for o in sorted(opts[worst], key=lambda o: o[2])
-                                 if (o[0] < k or (o[0] == k and o[1] < mem)))
+            chosen[worst] = max((o for o in seg_opts[worst] if o.arrays < chosen[worst].arrays), key=lambda o: o.arrays)
         shards, splits, mem_units = placed
         for n, h in holder.items():   # shared weights: on the arrays that hold them
             if n != h:
@@ -181,77 +205,19 @@ def cmswitch(workload: Workload, arch: Arch, memory: int = 1, max_copies: int = 
                 mapping.layers[x.name] = shards[x.name]
                 if x.name in splits:
                     mapping.split[x.name] = "cols"
+                if chosen[holder[x.name]].feed:
+                    mapping.feeds[x.name] = chosen[holder[x.name]].feed
             else:
                 mapping.layers[x.name] = {digital[0]: 1.0}
         if mem_units:
             mapping.modes[s] = mem_units
         choice_log.append({"segment": s, "layers": j - i,
-                           "copies": {n: c[0] for n, c in chosen.items() if c[0] > 1},
-                           "memory_arrays": sum(mem_units.values())})
+                           "copies": {n: c.copies for n, c in chosen.items() if c.copies > 1},
+                           "input_buffers": {n: c.feed for n, c in chosen.items() if c.feed},
+                           "memory_arrays": sum(mem_units.values()),
+                           "estimate_ps": round(pipelined_ps([c.time_ps for c in chosen.values()] + [fixed], chunks))})
     if len(cuts) == 2:
         mapping.segments = {}
     mapping.meta = {"segments": len(cuts) - 1, "memory_mode": bool(memory), "layerwise": bool(layerwise),
-                    "plan": choice_log, "on_digital": too_big}
+                    "plan": choice_log, "on_digital": too_big, "blocks": blocks}
     return mapping
-
-
-def _milp(names: list[str], opts: dict, budget: int) -> dict[str, tuple]:
-    """One option per layer minimising total time within the array budget (multiple-choice knapsack)."""
-    if not names:
-        return {}
-    from scipy.optimize import Bounds, LinearConstraint
-
-    from .solver import milp
-
-    flat = [(n, o) for n in names for o in opts[n]]
-    cost = np.array([o[2] for _, o in flat], dtype=float)
-    arrays = np.array([o[3] for _, o in flat], dtype=float)
-    one = np.zeros((len(names), len(flat)))
-    for col, (n, _) in enumerate(flat):
-        one[names.index(n), col] = 1
-    res = milp(cost / max(cost.max(), 1.0), integrality=np.ones(len(flat)), bounds=Bounds(0, 1),
-               constraints=[LinearConstraint(one, 1, 1), LinearConstraint(arrays[None, :], 0, budget)],
-               options={"time_limit": 10})
-    if not res.success or res.x is None:
-        return {n: min((o for o in opts[n] if o[0] == 1 and o[1] == 0), key=lambda o: o[2]) for n in names}
-    picked = np.rint(res.x).astype(bool)
-    return {n: o for (n, o), keep in zip(flat, picked) if keep}
-
-
-def _pack(seg_layers, chosen, foot, cims, per_unit, layers, index):
-    """Copies onto distinct units with free arrays, larger layers first; each layer's memory
-    arrays onto its consumer's units (where staging then lands). None if it does not fit."""
-    free = {u: per_unit for u in cims}
-    shards: dict[str, dict[str, float]] = {}
-    splits: set[str] = set()
-    names = [x.name for x in seg_layers if x.name in chosen]
-    for n in sorted(names, key=lambda n: -chosen[n][3]):
-        k, mem = chosen[n][0], chosen[n][1]
-        u, a = foot[n]
-        hosts = [c for c in sorted(cims, key=lambda c: -free[c]) if free[c] >= a][:k * u]
-        if len(hosts) < k * u:
-            return None
-        for c in hosts:
-            free[c] -= a
-        if k > 1:
-            shards[n] = {c: 1.0 / k for c in hosts}
-            splits.add(n)
-        else:
-            counts = split_counts(layers[index[n]].op.split_size, [1.0] * u)
-            shards[n] = {c: cnt / sum(counts) for c, cnt in zip(hosts, counts)}
-    mem_units: dict[str, int] = {}
-    for n in names:
-        mem = chosen[n][1]
-        if not mem:
-            continue
-        # the consumer is the next static layer of the segment, else any unit
-        later = [m for m in names if index[m] > index[n]]
-        targets = list(shards[min(later, key=lambda m: index[m])]) if later else list(cims)
-        for c in sorted(targets, key=lambda c: -free[c]) + sorted(cims, key=lambda c: -free[c]):
-            if free[c] >= mem:
-                free[c] -= mem
-                mem_units[c] = mem_units.get(c, 0) + mem
-                break
-        else:
-            return None
-    return shards, splits, mem_units
