@@ -112,6 +112,26 @@ def test_write_knobs():
     assert writes_per_cell_limit(rr(endurance_writes=1e9)) == 1e9
 
 
+def test_array_port_and_feed_knobs():
+    """``feed_bits``: the tile buffer's feed into its compute arrays bounds a shard (a roofline);
+    wider is faster until the arrays' reads bound it, None is no bound. ``array_port_bits``: what
+    an array moves per step outside compute — its weight writes, its memory-mode bandwidth, and
+    what it adds to an operand feed as an input buffer."""
+    big = Op("gemm", 256, 1024, 512, static_weights=True)
+    reads = reram.cost(reram.ReramParams(), big).time_ps
+    narrow, wide = reram.ReramParams(feed_bits=32), reram.ReramParams(feed_bits=256)
+    assert reram.cost(narrow, big).time_ps > reram.cost(wide, big).time_ps >= reads
+    assert reram.cost(narrow, big).time_ps == reram.feed_ps(narrow, 1024 * 512, 0) > reads
+    assert reram.cost(reram.ReramParams(feed_bits=1 << 16), big).time_ps == reads
+    p8, p64 = reram.ReramParams(feed_bits=32, array_port_bits=8), reram.ReramParams(feed_bits=32, array_port_bits=64)
+    assert reram.cost(p8, big, 4).time_ps > reram.cost(p64, big, 4).time_ps      # input buffers' ports
+    assert reram.cost(p8, big, 0).time_ps == reram.cost(p64, big, 0).time_ps     # none given: the buffer's
+    assert reram.write_cost(reram.ReramParams(array_port_bits=8), GEMM).time_ps > reram.write_cost(reram.ReramParams(array_port_bits=64), GEMM).time_ps
+    assert reram.write_cost(reram.ReramParams(array_port_bits=1 << 12), GEMM).time_ps == reram.write_cost(reram.ReramParams(), GEMM).time_ps
+    assert reram.array_memory(reram.ReramParams(array_port_bits=64), 4, (0, 0)).bandwidth_gbps == \
+        pytest.approx(2 * reram.array_memory(reram.ReramParams(array_port_bits=32), 4, (0, 0)).bandwidth_gbps)
+
+
 def test_under_resolved_adc_is_warned_and_costs_accuracy():
     import numpy as np
     from prismsim.hw import kernels

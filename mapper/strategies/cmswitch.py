@@ -215,7 +215,7 @@ def cmswitch(workload: Workload, arch: Arch, memory: int = 1, max_copies: int = 
                            "copies": {n: c.copies for n, c in chosen.items() if c.copies > 1},
                            "input_buffers": {n: c.feed for n, c in chosen.items() if c.feed},
                            "memory_arrays": sum(mem_units.values()),
-                           "estimate_ps": round(pipelined_ps([c.time_ps for c in chosen.values()] + [fixed], chunks))})
+                           "pipeline_ps": round(pipelined_ps([c.time_ps for c in chosen.values()] + [fixed], chunks))})
     if len(cuts) == 2:
         mapping.segments = {}
     mapping.meta = {"segments": len(cuts) - 1, "memory_mode": bool(memory), "layerwise": bool(layerwise),
