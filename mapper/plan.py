@@ -312,19 +312,18 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
             shards.append((uname, count, ids, sizes, cregs))
         # each producer chunk sends each consumer chunk the part of its output that chunk reads
         # (across a non-streaming edge, all of it goes to the consumer shard's first chunk)
+        streamed = [(cu, [(cid, input_need(op, split, creg)) for cid, creg in zip(cids, cregs)])
+                    for (cu, _, cids, _, cregs) in shards]
+        whole = [(cu, [(cids[0], (0.0, 1.0) + input_need(op, split, cregs[0])[2:])]) for (cu, _, cids, _, cregs) in shards]
         for pname, frac, stream in producers:
             player = workload.layer(pname)
+            cut = mapping.segment_of(pname) != seg
             for (pu, pcount, pids, psizes, pregs) in placed[pname]:
                 pop = shard_op(mapping, player, pcount)
                 for j, pj in enumerate(pids):
                     p_bytes = pop.cols(psizes[j]).out_elements * player.act_bits / 8
                     p_area = area(pregs[j])
-                    for (cu, _, cids, _, cregs) in shards:
-                        if stream:
-                            targets = [(cid, input_need(op, split, creg)) for cid, creg in zip(cids, cregs)]
-                        else:
-                            c = input_need(op, split, cregs[0])
-                            targets = [(cids[0], (0.0, 1.0, c[2], c[3]))]
+                    for cu, targets in (streamed if stream else whole):
                         for cid, need in targets:
                             share = overlap(pregs[j], need) / p_area if p_area else 0.0
                             if share <= 0:
@@ -333,8 +332,7 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                             if cu == pu or nb == 0:
                                 jobs[cid].deps.append(pj)
                             else:
-                                jobs[cid].inputs.append(send_activation(pu, cu, nb, [pj], lname, seg,
-                                                                        mapping.segment_of(pname) != seg))
+                                jobs[cid].inputs.append(send_activation(pu, cu, nb, [pj], lname, seg, cut))
         placed[lname] = shards
         prev_layer_jobs[part] = this_layer_jobs
     for lname in workload.sinks():  # model outputs back to DRAM
