@@ -11,8 +11,10 @@ Topologies (``NocParams.topology``):
 * ``graph``: ``dims`` = (routers,) and ``graph_edges`` (undirected router pairs); shortest paths.
 * ``chiplet`` (2.5D): a grid of ``chiplets`` (CX x CY), each an X x Y mesh; nodes are global
   (x, y) on the (CX*X) x (CY*Y) grid. Chiplets meet only through their ``gateway`` routers, joined
-  by interposer links between neighbouring chiplets. Route: XY to the source chiplet's gateway, XY
-  over the chiplet grid on the interposer, XY from the destination gateway.
+  by interposer links between neighbouring chiplets (``interposer: mesh``), or only between
+  chiplets that follow each other on Floret's space-filling curves (``interposer: floret``,
+  ``hw/floret.py``). Route: XY to the source chiplet's gateway, XY over the chiplet grid on the
+  interposer (Floret: the one path of its tree), XY from the destination gateway.
 
 A ``route_table`` may override routes for given (src, dst) pairs; ``check_deadlock_free`` proves a
 set of routes free of routing deadlock (acyclic channel dependency graph, Dally & Seitz) or names
@@ -26,7 +28,7 @@ from typing import Literal
 import networkx as nx
 from pydantic import ConfigDict, Field, model_validator
 
-from . import tech
+from . import floret, tech
 from .bounds import Bounded
 from .cost import Cost
 from .errors import PrismError
@@ -41,6 +43,9 @@ class NocParams(Bounded):
     dims: tuple[int, ...] = Field((4, 4), description="routers along x, y (and z for mesh3d); per chiplet for chiplet")
     chiplets: tuple[int, int] = Field((1, 1), description="chiplet grid (topology chiplet)")
     gateway: tuple[int, int] = Field((0, 0), description="router of each chiplet on the interposer (chiplet-local x, y)")
+    interposer: Literal["mesh", "floret"] = Field(
+        "mesh", description="links between chiplet gateways: a mesh over the chiplet grid, or Floret's links along "
+        "a space-filling curve (hw/floret.py)")
     link_width_bits: int = Field(256, gt=0, description="bits per flit per cycle (chosen: 32 B links)")
     clock_ghz: float = Field(1.0, gt=0, description="GHz NoC clock (chosen)")
     router_latency_cycles: int = Field(4, ge=3, le=64, description="router pipeline cycles, RC + VA + SA + ST "
@@ -109,6 +114,10 @@ class NocParams(Bounded):
                 raise ValueError(f"chiplets must be 2 positive integers (got {list(self.chiplets)})")
             if not (0 <= self.gateway[0] < self.dims[0] and 0 <= self.gateway[1] < self.dims[1]):
                 raise ValueError(f"gateway {list(self.gateway)} must lie inside a {self.dims[0]}x{self.dims[1]} chiplet")
+            if self.interposer == "floret":
+                floret.check(*self.chiplets)
+        elif self.interposer != "mesh":
+            raise ValueError(f"interposer {self.interposer}: only with topology chiplet")
         for key, path in self.route_table.items():
             src, dst = parse_pair(key)
             if not path:
@@ -205,10 +214,17 @@ def link_kind(p: NocParams, a: Node, b: Node) -> str | None:
         ca, cb = _chip(p, a), _chip(p, b)
         if ca == cb:
             return "mesh" if sum(diff) == 1 else None
-        if a == _gw(p, ca) and b == _gw(p, cb) and abs(ca[0] - cb[0]) + abs(ca[1] - cb[1]) == 1:
+        if a == _gw(p, ca) and b == _gw(p, cb) and _chip_link(p, ca, cb):
             return "interposer"
         return None
     return "mesh" if sum(diff) == 1 else None
+
+
+def _chip_link(p: NocParams, ca: tuple[int, int], cb: tuple[int, int]) -> bool:
+    """Whether the interposer joins chiplets ``ca`` and ``cb`` (grid neighbours, or Floret's curve)."""
+    if p.interposer == "floret":
+        return (ca, cb) in floret.edges(*p.chiplets)
+    return abs(ca[0] - cb[0]) + abs(ca[1] - cb[1]) == 1
 
 
 def _edges(p: NocParams) -> set:
@@ -242,7 +258,7 @@ def graph(p: NocParams) -> nx.DiGraph:
         for x in range(cx):
             for y in range(cy):
                 for nx_, ny_ in ((x + 1, y), (x, y + 1), (x - 1, y), (x, y - 1)):
-                    if 0 <= nx_ < cx and 0 <= ny_ < cy:
+                    if 0 <= nx_ < cx and 0 <= ny_ < cy and _chip_link(p, (x, y), (nx_, ny_)):
                         g.add_edge(_gw(p, (x, y)), _gw(p, (nx_, ny_)), kind="interposer")
     return g
 
@@ -269,7 +285,8 @@ def _route(p: NocParams, src: Node, dst: Node) -> tuple[Node, ...]:
         return tuple(_dor(src, dst))
     cs, cd = _chip(p, src), _chip(p, dst)
     path = _dor(src, _gw(p, cs))
-    for chip in _dor(cs, cd)[1:]:
+    hops = floret.chip_path(*p.chiplets, cs, cd) if p.interposer == "floret" else _dor(cs, cd)
+    for chip in hops[1:]:
         path.append(_gw(p, chip))
     path += _dor(_gw(p, cd), dst)[1:]
     return tuple(path)

@@ -52,3 +52,15 @@ def test_the_scale_flow_and_serve_benchmarks_run_on_tiny_inputs():
     assert abs(c["error"]) < 0.05 and c["router_us"] > 0
     s = bench_serve.measure(20, rates=(100,), prompt=8, tokens=4, max_batch=2)
     assert s["rows"][0]["throughput_rps"] > 0 and set(s["step_ps"]) == {1, 2}
+
+
+def test_the_floret_comparison_runs_and_plots(tmp_path):
+    import compare_floret
+    from prismsim.mapper.mapping import Schedule
+    r = compare_floret.run(load_arch("manycore-floret"), ("mnist-cnn", "mnist-mlp"), Schedule())
+    assert r["latency_us"] > 0 and set(r["model_latency_us"]) == {"mnist-cnn", "mnist-mlp"}
+    assert compare_floret.interposer_links(load_arch("manycore-2.5d")) == 24
+    doc = {"ratios": [{"models": ["resnet18", "resnet50"], "schedule": "pipelined", "latency": 0.99,
+                       "energy": 1.0, "edp": 0.99}]}
+    compare_floret.plot(doc, str(tmp_path / "f.png"))
+    assert (tmp_path / "f.png").stat().st_size > 0

@@ -6,8 +6,9 @@ are neighbours and each layer sits next to its producer:
 
 * ``curve``: a Hilbert curve over each mesh (a boustrophedon "snake" where the mesh is not a
   power-of-two square); 3D stacks snake tier by tier, reversing the curve on every other tier so
-  consecutive tiers meet over a TSV; chiplet systems visit chiplets along the curve and run the
-  curve inside each chiplet, so consecutive layers stay on a chiplet where they can.
+  consecutive tiers meet over a TSV; chiplet systems visit chiplets along the curve (on a Floret
+  interposer, its petals one after another: ``hw.floret.order``) and run the curve inside each
+  chiplet, so consecutive layers stay on a chiplet where they can.
 * ``rowmajor``: units in router order, x fastest — the naive placement.
 * ``random``: units shuffled with ``seed``.
 
@@ -27,6 +28,7 @@ import math
 import random as _random
 from typing import Callable
 
+from prismsim.hw import floret
 from prismsim.hw.errors import PrismError
 from prismsim.hw.noc import NocParams, route
 from prismsim.hw.spec import Arch, Unit
@@ -76,7 +78,8 @@ def curve_order(noc: NocParams) -> list[tuple[int, ...]]:
         X, Y = noc.dims
         inner = curve2d(X, Y)
         out = []
-        for i, (cx, cy) in enumerate(curve2d(*noc.chiplets)):
+        chips = floret.order(*noc.chiplets) if noc.interposer == "floret" else curve2d(*noc.chiplets)
+        for i, (cx, cy) in enumerate(chips):
             for (x, y) in (inner if i % 2 == 0 else inner[::-1]):
                 out.append((cx * X + x, cy * Y + y))
         return out
