@@ -72,12 +72,16 @@ class Run:
 
 def simulate(arch: str | Arch = "hybrid", model: str | Workload | list = "pythia-70m",
              mapping: str | Path | Mapping | None = None,
-             strategy: str = "greedy", *, schedule: str | None = None, chunks: int | None = None,
+             strategy: str | list[str] = "greedy", *, schedule: str | None = None, chunks: int | None = None,
              program_weights: bool = False, out: str | Path | None = None, trace: str = "events", seed: int = 0,
-             ideal_noc: bool = False, **options) -> Run:
+             ideal_noc: bool = False, partition: list[float] | str | None = None, **options) -> Run:
     """Simulate ``model`` (a list: several models side by side, ``mapper.colocate``) on ``arch``
     event by event. With ``out`` the run is written there as by
     ``prismsim simulate`` (and read back lazily); without it the events stay in memory.
+
+    Several models with ``partition`` (shares per model, or ``"macs"``) or a ``strategy`` list
+    (one per model): each model mapped by its own strategy on its own part of the chip
+    (``mapper.colocate.partitioned``; ``options`` go to every strategy that takes them).
 
     ``schedule``, ``chunks``, ``program_weights``: as ``--schedule``, ``--chunks`` and
     ``--program-weights``: they shape a strategy's mapping, and replace a given mapping's own
@@ -87,13 +91,22 @@ def simulate(arch: str | Arch = "hybrid", model: str | Workload | list = "pythia
     from .output import critical, simulate_to_dir
 
     a = load_arch(arch) if isinstance(arch, (str, Path)) else arch
-    if isinstance(model, (list, tuple)):   # co-located models
+    each = [load_model(m) if isinstance(m, str) else m for m in (model if isinstance(model, (list, tuple)) else [model])]
+    if len(each) > 1:   # co-located models
         from prismsim.mapper.colocate import colocate
-        wl = colocate([load_model(m) if isinstance(m, str) else m for m in model])
+        wl = colocate(each)
     else:
-        wl = load_model(model) if isinstance(model, str) else model
+        wl = each[0]
     sched, asked = chosen_schedule(schedule, chunks, program_weights)
-    if mapping is None:
+    if mapping is None and (partition is not None or not isinstance(strategy, str)):
+        from prismsim.mapper.colocate import partitioned
+        from prismsim.mapper.strategies import option_defaults
+        names = [strategy] * len(each) if isinstance(strategy, str) else list(strategy)
+        shares = None if partition in (None, "macs") else list(partition)  # type: ignore[arg-type]
+        m = partitioned(each, a, names, shares, [{k: v for k, v in options.items() if k in option_defaults(x)}
+                                                 for x in names])
+        m.schedule = sched
+    elif mapping is None:
         m = make_mapping(strategy, wl, a, schedule=sched if asked else None, **options)
     else:
         m = Mapping.load(mapping) if isinstance(mapping, (str, Path)) else mapping

@@ -186,11 +186,16 @@ def build_parser() -> argparse.ArgumentParser:
         if models:
             sp.add_argument("--model", action="append", default=None,
                             help=MODEL_HELP + "; give it again to co-locate several models in one run")
+            sp.add_argument("--partition", nargs="?", const="macs", default=None, metavar="SHARES",
+                            help="co-located models on their own parts of the chip's units: per kind, in "
+                            "proportion to SHARES (e.g. 1,3; default: the models' MACs); with --strategy "
+                            "s1,s2 each model gets its own strategy")
         else:
             sp.add_argument("--model", default=DEFAULT_MODEL, help=MODEL_HELP)
         g = sp.add_mutually_exclusive_group()
         g.add_argument("--mapping", help="mapping YAML file")
-        g.add_argument("--strategy", default=DEFAULT_STRATEGY, help=f"one of {', '.join(STRATEGIES)}")
+        g.add_argument("--strategy", default=DEFAULT_STRATEGY, help=f"one of {', '.join(STRATEGIES)}; with several "
+                       "--model, one per model separated by commas")
         sp.add_argument("--option", "-O", action="append", metavar="KEY=VALUE",
                         help="strategy option, e.g. -O kind=photonic, -O order=rowmajor (repeatable)")
         sp.add_argument("--schedule", choices=SCHEDULES, default=None, help="sequential (default) or pipelined")

@@ -19,16 +19,16 @@ from .engine import simulate_plan
 from .output import critical_columns, critical_parts
 
 
-def check_strategies(strategies: list[str], options: dict) -> dict[str, dict]:
+def check_strategies(strategies: list[str], options: dict, flag: str = "--strategies") -> dict[str, dict]:
     """At least one strategy, each known and named once (``--strategies``); every option taken
     by at least one of them. Returns each strategy's own options, checked (``check_options``)."""
     if not strategies:
-        raise PrismError(f"--strategies: name at least one strategy (choose from {', '.join(STRATEGIES)})")
+        raise PrismError(f"{flag}: name at least one strategy (choose from {', '.join(STRATEGIES)})")
     for i, s in enumerate(strategies):
         if s not in STRATEGIES:
-            raise PrismError(f"--strategies: unknown strategy {s!r} (choose from {', '.join(STRATEGIES)})")
+            raise PrismError(f"{flag}: unknown strategy {s!r} (choose from {', '.join(STRATEGIES)})")
         if s in strategies[:i]:
-            raise PrismError(f"--strategies: {s!r} is listed twice")
+            raise PrismError(f"{flag}: {s!r} is listed twice")
     takes = {s: option_defaults(s) for s in strategies}
     for key in options:
         if not any(key in t for t in takes.values()):

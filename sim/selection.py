@@ -1,11 +1,12 @@
 """What a command runs: the arch, the model and the mapping its flags select, and the plan."""
 from __future__ import annotations
 
+import math
 import sys
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch, load_arch
-from prismsim.mapper.colocate import colocate
+from prismsim.mapper.colocate import colocate, partitioned
 from prismsim.mapper.load import load_model
 from prismsim.mapper.mapping import Mapping, chosen_schedule, validate
 from prismsim.mapper.row_blocks import split_rows
@@ -14,6 +15,7 @@ from prismsim.mapper.plan import Plan, build_plan
 from prismsim.mapper.strategies import make_mapping
 from prismsim.mapper.workload import Workload
 
+from .compare import check_strategies
 from .cost_cmd import warn_resolution
 from .engine import US_PER_EVENT, estimate
 from .progress import Stage
@@ -39,22 +41,49 @@ def model_spec(args, spec: str | None = None) -> str:
 DEFAULT_MODEL = "pythia-70m"
 
 
-def load_models(args) -> Workload:
-    """The model --model names; several --model flags: them all in one run (``colocate``)."""
+def load_each(args) -> list[Workload]:
+    """Every model --model names, loaded."""
     specs = args.model if isinstance(args.model, list) else [args.model or DEFAULT_MODEL]
     loaded = []
     for spec in specs:
         spec = model_spec(args, spec)
         with Stage(f"loading {spec}", not args.no_progress):
             loaded.append(load_model(spec))
+    return loaded
+
+
+def load_models(args) -> Workload:
+    """The model --model names; several --model flags: them all in one run (``colocate``)."""
+    loaded = load_each(args)
     return loaded[0] if len(loaded) == 1 else colocate(loaded)
+
+
+def partition_shares(text: str | None, models: int) -> list[float] | None:
+    """``--partition`` [SHARES]: None (no partition), [] (shares by the models' MACs) or the shares."""
+    if text is None:
+        return None
+    if text == "macs":
+        return []
+    try:
+        out = [float(x) for x in text.split(",")]
+    except ValueError:
+        out = []
+    if len(out) != models or not all(math.isfinite(x) and x > 0 for x in out):
+        raise PrismError(f"--partition: expected {models} shares > 0 separated by commas, one per --model "
+                         f"(got {text[:40]!r})")
+    return out
 
 
 def select(args) -> tuple[Arch, Workload, Mapping]:
     arch = load_arch(args.arch)
     warn_resolution(arch)
-    wl = load_models(args)
+    each = load_each(args)
+    wl = each[0] if len(each) == 1 else colocate(each)
     sched, asked = chosen_schedule(args.schedule, args.chunks, args.program_weights)
+    strategies = (args.strategy or "").split(",")
+    part = partition_shares(getattr(args, "partition", None), len(each))
+    if (part is not None or len(strategies) > 1) and (args.mapping or len(each) < 2):
+        raise PrismError("--partition and one --strategy per model need several --model and no --mapping")
     if args.mapping:
         mapping = Mapping.load(args.mapping)
         if asked:
@@ -68,7 +97,14 @@ def select(args) -> tuple[Arch, Workload, Mapping]:
     else:
         opts = strategy_options(args.option)
         with Stage(f"mapping {wl.name} ({args.strategy})", not args.no_progress):
-            mapping = make_mapping(args.strategy, wl, arch, schedule=sched if asked else None, **opts)
+            if part is not None or len(strategies) > 1:
+                per = check_strategies(list(dict.fromkeys(strategies)), opts, "--strategy")
+                strategies = strategies * len(each) if len(strategies) == 1 else strategies
+                mapping = partitioned(each, arch, strategies, part, [per.get(x, {}) for x in strategies])
+                mapping.schedule = sched
+                mapping.model, mapping.arch = wl.name, arch.name
+            else:
+                mapping = make_mapping(args.strategy, wl, arch, schedule=sched if asked else None, **opts)
         validate(mapping, arch, wl, source=f"strategy {args.strategy}")
     return arch, split_rows(wl, mapping.blocks), mapping
 

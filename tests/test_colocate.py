@@ -85,3 +85,56 @@ def test_map_and_validate_take_several_models_too(tmp_path, capsys):
     assert main(["validate", "--model", "mlp", "--model", "mnist-mlp", "--mapping", str(m),
                  "--out", str(tmp_path / "v"), "--no-progress"]) == 0
     assert (tmp_path / "v" / "validation.csv").exists()
+
+
+def test_a_partition_gives_each_model_its_own_units_and_strategy():
+    """Per kind, units in proportion to the shares (at least one each), consecutive along the
+    curve; a kind with fewer units than models is shared; each model mapped alone on its part."""
+    from prismsim.mapper.colocate import partitioned, split_units
+    from prismsim.mapper.mapping import validate
+
+    arch = load_arch("hybrid")
+    units = arch.instances()
+    parts = split_units(arch, [1.0, 3.0])
+    kinds = lambda names, k: [n for n in names if units[n].kind == k]   # noqa: E731
+    assert [len(kinds(p, "reram")) for p in parts] == [2, 6]      # 8 ReRAM, 1 : 3
+    assert [len(kinds(p, "photonic")) for p in parts] == [1, 3]
+    assert [len(kinds(p, "digital")) for p in parts] == [1, 1]    # 2 digital: 0.5 : 1.5, at least one each
+    assert set(kinds(parts[0], "reram")).isdisjoint(kinds(parts[1], "reram"))
+    three = split_units(arch, [1.0, 1.0, 1.0])
+    assert all(set(kinds(p, "digital")) == {"dg0", "dg1"} for p in three)   # 2 digital units, 3 models: shared
+    a, b = ZOO["mnist-cnn"](), ZOO["tiny-transformer"]()
+    m = partitioned([a, b], arch, ["greedy", "homogeneous"], [1.0, 3.0], [{}, {"kind": "photonic"}])
+    wl = colocate([a, b])
+    validate(m, arch, wl)
+    used = {t: {u for n, sh in m.layers.items() if n.startswith(t + "/") for u in sh} for t in ("mnist-cnn", "tiny-transformer")}
+    assert used["mnist-cnn"] <= set(parts[0]) and used["tiny-transformer"] <= set(parts[1])
+    assert m.meta["partition"]["tiny-transformer"]["strategy"] == "homogeneous"
+    res, _ = simulate_plan(build_plan(arch, wl, m), trace="none")
+    assert res.macs == wl.macs
+    with pytest.raises(PrismError, match="2 strategies for 3 models"):
+        partitioned([a, b, a], arch, ["greedy", "greedy"])
+
+
+def test_partition_on_the_command_line(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["simulate", "--model", "mnist-cnn", "--model", "mlp", "--partition", "1,1",
+                 "--strategy", "greedy,equal", "--out", str(out), "--no-progress"]) == 0
+    doc = json.loads((out / "summary.json").read_text())
+    assert set(doc["models"]) == {"mnist-cnn", "mlp"}
+    assert "mnist-cnn/conv1" in (out / "mapping.yaml").read_text()
+    for argv, msg in ((["--partition", "1,0"], "--partition: expected 2 shares > 0"),
+                      (["--strategy", "greedy,nope"], "unknown strategy 'nope'")):
+        assert main(["simulate", "--model", "mnist-cnn", "--model", "mlp", *argv, "--out", str(tmp_path / "x"),
+                     "--no-progress"]) == 2
+        assert msg in capsys.readouterr().err
+    assert main(["simulate", "--model", "mlp", "--partition", "--out", str(tmp_path / "y"), "--no-progress"]) == 2
+    assert "need several --model" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def test_the_api_takes_a_strategy_per_model_and_a_partition():
+    from prismsim.sim.api import simulate
+    r = simulate("hybrid", ["mnist-cnn", "mlp"], strategy=["greedy", "equal"], partition=[1, 1], trace="none")
+    assert r.mapping.meta["partition"]["mlp"]["strategy"] == "equal"
+    assert r.summary["latency_ps"] > 0
