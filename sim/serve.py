@@ -12,12 +12,14 @@ the fullest batch, as a deployed chip runs one); other batch sizes interpolate l
 ``continuous`` (continuous batching) admits waiting requests first come first served between
 decode steps while the batch has room and the KV cache has space for their prompt and output,
 runs each admitted request's prefill alone, then advances every running request one token per
-step. A request whose prompt and output exceed the whole KV cache is refused.
+step. A request whose prompt and output exceed the whole KV cache is refused. Requests may carry
+priority classes (the highest waiting class is admitted first) and, with eviction, a request that
+does not fit the KV cache evicts running requests of lower classes, which later recompute their
+cache. The run's utilization, batch and KV cache over time come with its metrics.
 """
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,16 +91,25 @@ def _arrivals(n: int, rate_rps: float, kind: str, seed: int) -> np.ndarray:
 
 def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_tokens, prompt: int,
                max_batch: int = 8, scheduler: str = "continuous", arrivals="poisson",
-               kv_tokens: int | None = None, seed: int = 0) -> dict:
+               kv_tokens: int | None = None, seed: int = 0, priorities=None, evict: bool = False,
+               bins: int = 50) -> dict:
     """Serve ``requests`` requests arriving at ``rate_rps``; the stream's metrics (times in ps).
     ``decode_tokens``: output tokens of every request, or one count per request; ``arrivals``:
-    ``poisson``, ``fixed``, or the requests' arrival times (ps, a trace; ``rate_rps`` unused)."""
+    ``poisson``, ``fixed``, or the requests' arrival times (ps, a trace; ``rate_rps`` unused).
+    ``priorities``: a class per request (higher first; default all 0): the scheduler admits the
+    highest class waiting, first come first served within it. ``evict``: when that request does
+    not fit the KV cache, running requests of lower classes are evicted (newest first) until it
+    fits (only when that makes room); an evicted request waits again and, readmitted, recomputes
+    its KV cache — a prefill of its prompt and the tokens it had made (prefill time in proportion
+    to the tokens), whose pass makes its next token — and goes on from there. ``timeline``: utilization, batch and KV cache in ``bins``
+    slices of the run."""
     if scheduler not in SCHEDULERS:
         raise PrismError(f"--scheduler: one of {', '.join(SCHEDULERS)} (got {scheduler!r})")
     if isinstance(arrivals, str) and arrivals not in ARRIVALS:
         raise PrismError(f"--arrivals: one of {', '.join(ARRIVALS)} or a trace file (got {arrivals!r})")
     batch = 1 if scheduler == "fcfs" else max_batch
     tokens = np.broadcast_to(np.asarray(decode_tokens, dtype=np.int64), (requests,))
+    prio = np.broadcast_to(np.asarray(0 if priorities is None else priorities, dtype=np.int64), (requests,))
     need = prompt + tokens                   # KV-cache tokens each request holds while it runs
     cap = kv_tokens if kv_tokens is not None else math.inf
     env = simpy.Environment()
@@ -107,16 +118,30 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
     admitted = np.full(requests, np.nan)
     first = np.full(requests, np.nan)
     done = np.full(requests, np.nan)
+    left = tokens.copy()                     # tokens each request has still to make
     refused: list[int] = []
-    waiting: deque = deque()
-    running: list[list[int]] = []            # [request, tokens still to make]
-    state = {"kv": 0, "busy": 0, "in_system": 0, "area": 0.0, "last": 0.0, "finished": 0}
+    waiting: list[int] = []
+    running: list[int] = []
+    state = {"kv": 0, "busy": 0, "in_system": 0, "area": 0.0, "last": 0.0, "finished": 0, "evicted": 0}
+    marks: list[tuple] = [(0.0, 0, 0)]       # (time, batch, KV tokens) at every change
+    busy: list[tuple[float, float]] = []     # the server's busy intervals
     wake = [env.event()]
 
     def count(delta: int) -> None:           # requests in the system, integrated over time
         state["area"] += state["in_system"] * (env.now - state["last"])
         state["last"] = env.now
         state["in_system"] += delta
+
+    def mark() -> None:
+        marks.append((env.now, len(running), state["kv"]))
+
+    def work(dt: float):
+        busy.append((env.now, env.now + dt))
+        state["busy"] += dt
+        return env.timeout(dt)
+
+    def best() -> int:                       # the highest class waiting, then the earliest
+        return min(waiting, key=lambda i: (-prio[i], t_arr[i], i))
 
     def source():
         for i, t in enumerate(t_arr):
@@ -130,34 +155,49 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
             if not wake[0].triggered:
                 wake[0].succeed()
 
+    def finish(i: int) -> None:
+        done[i] = env.now
+        state["kv"] -= need[i]
+        state["finished"] += 1
+        count(-1)
+
     def server():
         while state["finished"] < requests:
-            while waiting and len(running) < batch and state["kv"] + need[waiting[0]] <= cap:
-                i = waiting.popleft()
-                admitted[i] = env.now
+            while waiting and len(running) < batch:
+                i = best()
+                lower = sorted((r for r in running if prio[r] < prio[i]), key=lambda r: -admitted[r])
+                if evict and state["kv"] + need[i] > cap >= state["kv"] + need[i] - sum(need[r] for r in lower):
+                    while state["kv"] + need[i] > cap:   # only when evicting lower classes makes room
+                        r = lower.pop(0)
+                        running.remove(r)
+                        state["kv"] -= need[r]
+                        state["evicted"] += 1
+                        waiting.append(r)
+                if state["kv"] + need[i] > cap:
+                    break
+                waiting.remove(i)
+                made = int(tokens[i] - left[i])
+                if np.isnan(admitted[i]):
+                    admitted[i] = env.now
                 state["kv"] += need[i]
-                yield env.timeout(times.prefill_ps)
-                state["busy"] += times.prefill_ps
-                first[i] = env.now
-                if tokens[i] > 1:
-                    running.append([i, int(tokens[i]) - 1])
+                mark()
+                yield work(times.prefill_ps * (prompt + made) / prompt)   # a readmitted request recomputes
+                if not made:
+                    first[i] = env.now
+                left[i] -= 1                     # the prefill's pass makes the next token
+                if left[i] > 0:
+                    running.append(i)
                 else:   # its one token came with the prefill
-                    done[i] = env.now
-                    state["kv"] -= need[i]
-                    state["finished"] += 1
-                    count(-1)
+                    finish(i)
+                mark()
             if running:
-                dt = times.step(len(running))
-                yield env.timeout(dt)
-                state["busy"] += dt
+                yield work(times.step(len(running)))
                 for r in running:
-                    r[1] -= 1
-            for r in [r for r in running if r[1] <= 0]:
+                    left[r] -= 1
+            for r in [r for r in running if left[r] <= 0]:
                 running.remove(r)
-                done[r[0]] = env.now
-                state["kv"] -= need[r[0]]
-                state["finished"] += 1
-                count(-1)
+                finish(r)
+            mark()
             if not running and not waiting and state["finished"] < requests:
                 wake[0] = env.event()
                 yield wake[0]
@@ -176,16 +216,42 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
         return int(round(float(np.percentile(x, q)))) if len(x) else 0
 
     served = int(ok.sum())
-    return {"rate": rate_rps, "requests": requests, "served": served, "refused": len(refused),
-            "throughput_rps": served / span * 1e12 if span else 0.0,
-            "tokens_per_s": float(tokens[ok].sum()) / span * 1e12 if span else 0.0,
-            "ttft_p50_ps": pct(ttft, 50), "ttft_p99_ps": pct(ttft, 99),
-            "tpot_p50_ps": pct(tpot, 50), "tpot_p99_ps": pct(tpot, 99),
-            "queueing_mean_ps": int(round(float(wait.mean()))) if served else 0, "queueing_p99_ps": pct(wait, 99),
-            "utilization": state["busy"] / span if span else 0.0,
-            "mean_in_system": state["area"] / span if span else 0.0,
-            "mean_time_in_system_ps": float(in_sys.mean()) if served else 0.0,
-            "tokens": int(tokens[ok].sum())}
+    out = {"rate": rate_rps, "requests": requests, "served": served, "refused": len(refused),
+           "evicted": state["evicted"],
+           "throughput_rps": served / span * 1e12 if span else 0.0,
+           "tokens_per_s": float(tokens[ok].sum()) / span * 1e12 if span else 0.0,
+           "ttft_p50_ps": pct(ttft, 50), "ttft_p99_ps": pct(ttft, 99),
+           "tpot_p50_ps": pct(tpot, 50), "tpot_p99_ps": pct(tpot, 99),
+           "queueing_mean_ps": int(round(float(wait.mean()))) if served else 0, "queueing_p99_ps": pct(wait, 99),
+           "utilization": state["busy"] / span if span else 0.0,
+           "mean_in_system": state["area"] / span if span else 0.0,
+           "mean_time_in_system_ps": float(in_sys.mean()) if served else 0.0,
+           "tokens": int(tokens[ok].sum()),
+           "timeline": timeline(busy, marks, t_arr[0], span, bins)}
+    if priorities is not None:
+        out["by_priority"] = {int(c): {"served": int((ok & (prio == c)).sum()),
+                                       "ttft_p50_ps": pct(first[ok & (prio == c)] - t_arr[ok & (prio == c)], 50),
+                                       "ttft_p99_ps": pct(first[ok & (prio == c)] - t_arr[ok & (prio == c)], 99)}
+                              for c in sorted(set(prio.tolist()))}
+    return out
+
+
+def timeline(busy: list[tuple[float, float]], marks: list[tuple], t0: float, span: float, bins: int) -> dict:
+    """The run cut into ``bins`` slices: the server's busy share of each, and the batch and KV
+    cache (tokens) at each slice's end."""
+    if span <= 0:
+        return {"t_ps": [], "utilization": [], "batch": [], "kv_tokens": []}
+    edges = t0 + np.linspace(0.0, span, bins + 1)
+    util = np.zeros(bins)
+    for a, b in busy:
+        lo, hi = np.searchsorted(edges, a, "right") - 1, np.searchsorted(edges, b, "left")
+        for k in range(max(0, lo), min(bins, hi)):
+            util[k] += max(0.0, min(b, edges[k + 1]) - max(a, edges[k]))
+    util /= span / bins
+    at = np.array([m[0] for m in marks])
+    idx = np.searchsorted(at, edges[1:], "right") - 1
+    return {"t_ps": [int(x) for x in edges[1:]], "utilization": [round(float(u), 4) for u in util],
+            "batch": [int(marks[i][1]) for i in idx], "kv_tokens": [int(marks[i][2]) for i in idx]}
 
 
 def estimate(times: ServiceTimes, rate_rps: float, decode_tokens: int, max_batch: int, scheduler: str) -> dict:

@@ -35,15 +35,23 @@ def add_parser(sub) -> None:
                     help="continuous (batching, default) or fcfs (one request at a time)")
     sv.add_argument("--arrivals", default="poisson",
                     help="poisson (default), fixed (even spacing), or a trace file: a line per request, its "
-                         "arrival in seconds and optionally its output tokens ('0.0012,48')")
+                         "arrival in seconds, optionally its output tokens and its priority class "
+                         "('0.0012,48' or '0.0012,48,1')")
     sv.add_argument("--kv-tokens", type=positive, default=None,
                     help="KV-cache capacity in tokens (default: unlimited); a request holds prompt + output")
+    sv.add_argument("--priority-share", type=float, default=None, metavar="F",
+                    help="a share F of the requests (drawn with the seed) in a higher priority class, admitted "
+                         "first; per-class TTFT is printed")
+    sv.add_argument("--evict", action="store_true",
+                    help="with --kv-tokens: a request that does not fit evicts running requests of lower classes "
+                         "(they recompute their KV cache when readmitted)")
     sv.add_argument("--seed", type=seed, default=0, help="seed of the Poisson arrivals (default 0)")
     sv.add_argument("--noc", choices=("router", "flow"), default="router",
                     help="network model of the service-time runs (default router)")
     sv.add_argument("--ttft-p99", type=float, default=None, metavar="US",
                     help="a TTFT target (us): prints the highest rate tried whose p99 TTFT meets it")
-    sv.add_argument("--plot", default=None, help="PNG file: the latency-load curve (TTFT p50 and p99)")
+    sv.add_argument("--plot", default=None, help="PNG file: the latency-load curve (TTFT p50 and p99) and "
+                    "utilization over time at each rate")
     sv.add_argument("--json", action="store_true", help="one JSON object per rate")
     sv.add_argument("--no-progress", action="store_true", help="no progress lines on stderr")
     sv.set_defaults(fn=cmd_serve)
@@ -67,9 +75,10 @@ def _tokens(text: str, n: int, seed: int):
     return np.random.default_rng(seed + 1).integers(int(lo), int(hi) + 1, n)
 
 
-def _trace(path: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """A trace file's arrival times (ps, from its first) and output tokens (None if not given)."""
-    times, toks = [], []
+def _trace(path: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """A trace file's arrival times (ps, from its first), output tokens and priority classes
+    (None where not given)."""
+    times, toks, prios = [], [], []
     for k, line in enumerate(read_text(Path(path), "--arrivals").splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
@@ -77,21 +86,28 @@ def _trace(path: str) -> tuple[np.ndarray, np.ndarray | None]:
         try:
             t = float(cells[0])
             tok = int(cells[1]) if len(cells) > 1 else None
+            pr = int(cells[2]) if len(cells) > 2 else None
         except ValueError:
-            raise PrismError(f"--arrivals: {path} line {k}: expected 'seconds[,tokens]' (got {line.strip()[:40]!r})") from None
-        if not math.isfinite(t) or t < 0 or (tok is not None and tok < 1) or len(cells) > 2:
-            raise PrismError(f"--arrivals: {path} line {k}: a time >= 0 s and tokens >= 1 (got {line.strip()[:40]!r})")
+            raise PrismError(f"--arrivals: {path} line {k}: expected 'seconds[,tokens[,priority]]' "
+                             f"(got {line.strip()[:40]!r})") from None
+        if not math.isfinite(t) or t < 0 or (tok is not None and tok < 1) or (pr is not None and not 0 <= pr <= 1000) \
+                or len(cells) > 3:
+            raise PrismError(f"--arrivals: {path} line {k}: a time >= 0 s, tokens >= 1 and a priority class "
+                             f"0..1000 (got {line.strip()[:40]!r})")
         times.append(t)
         toks.append(tok)
+        prios.append(pr)
     if not times:
         raise PrismError(f"--arrivals: {path} holds no requests")
     if any(b < a for a, b in zip(times, times[1:])):
         raise PrismError(f"--arrivals: {path}: arrival times must not decrease")
-    given = [x for x in toks if x is not None]
-    if given and len(given) != len(toks):
-        raise PrismError(f"--arrivals: {path}: give output tokens on every line or on none")
+    for name, col in (("output tokens", toks), ("priority classes", prios)):
+        given = [x for x in col if x is not None]
+        if given and len(given) != len(col):
+            raise PrismError(f"--arrivals: {path}: give {name} on every line or on none")
     t_ps = (np.array(times) - times[0]) * 1e12
-    return t_ps, (np.array(toks) if given else None)
+    return (t_ps, np.array(toks) if toks[0] is not None else None,
+            np.array(prios) if prios[0] is not None else None)
 
 
 def cmd_serve(args) -> int:
@@ -109,6 +125,14 @@ def cmd_serve(args) -> int:
     tokens = trace[1] if trace is not None and trace[1] is not None else _tokens(args.decode_tokens, args.requests,
                                                                                   args.seed)
     mean_tokens = int(round(float(np.mean(tokens))))
+    prio = trace[2] if trace is not None else None
+    if args.priority_share is not None:
+        if prio is not None or not (math.isfinite(args.priority_share) and 0 < args.priority_share < 1):
+            raise PrismError(f"--priority-share: a fraction in (0, 1), not with a trace's classes "
+                             f"(got {args.priority_share!r})")
+        prio = (np.random.default_rng(args.seed + 2).random(args.requests) < args.priority_share).astype(np.int64)
+    if args.evict and args.kv_tokens is None:
+        raise PrismError("--evict: needs --kv-tokens (eviction happens when the KV cache is full)")
     if args.ttft_p99 is not None and not (math.isfinite(args.ttft_p99) and args.ttft_p99 > 0):
         raise PrismError(f"--ttft-p99: must be a finite number of microseconds > 0 (got {args.ttft_p99!r})")
     plot = Path(args.plot) if args.plot else None
@@ -128,19 +152,25 @@ def cmd_serve(args) -> int:
     rows = []
     for rate in rates:
         r = run_stream(times, rate, args.requests, tokens, args.prompt, args.max_batch, args.scheduler,
-                       trace[0] if trace is not None else args.arrivals, args.kv_tokens, args.seed)
+                       trace[0] if trace is not None else args.arrivals, args.kv_tokens, args.seed, prio, args.evict)
         est = estimate(times, rate, mean_tokens, args.max_batch, args.scheduler)
         rows.append(r)
         if args.json:
             print(json.dumps({**{k: r[k] for k in COLUMNS}, "queueing_p99_ps": r["queueing_p99_ps"],
-                              "served": r["served"], "refused": r["refused"], "estimate": est}), flush=True)
+                              "served": r["served"], "refused": r["refused"], "evicted": r["evicted"],
+                              **({"by_priority": r["by_priority"]} if "by_priority" in r else {}),
+                              "estimate": est, "timeline": r["timeline"]}), flush=True)
             continue
         md1 = est.get("md1_ttft_mean_ps")
         note = f"capacity {est['capacity_rps']:,.0f} rps" + (f", M/D/1 TTFT {fmt_ps(md1)}" if md1 else "")
         print(f"{rate:>10,.0f} {r['throughput_rps']:>10,.0f} {r['tokens_per_s']:>10,.0f} {fmt_ps(r['ttft_p50_ps']):>12} "
               f"{fmt_ps(r['ttft_p99_ps']):>12} {fmt_ps(r['tpot_p50_ps']):>12} {fmt_ps(r['tpot_p99_ps']):>12} "
               f"{fmt_ps(r['queueing_mean_ps']):>12} {r['utilization']:>6.1%}  {note}"
-              + (f"; {r['refused']} refused" if r["refused"] else ""), flush=True)
+              + (f"; {r['refused']} refused" if r["refused"] else "")
+              + (f"; {r['evicted']} evictions" if r["evicted"] else ""), flush=True)
+        for c, v in r.get("by_priority", {}).items():
+            print(f"{'':>10} class {c}: {v['served']} served, TTFT p50 {fmt_ps(v['ttft_p50_ps'])}, "
+                  f"p99 {fmt_ps(v['ttft_p99_ps'])}", flush=True)
     slo = args.ttft_p99 * 1e6 if args.ttft_p99 is not None else None
     if slo is not None and not args.json:
         met = [r for r in rows if r["served"] and r["ttft_p99_ps"] <= slo]

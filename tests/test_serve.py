@@ -104,3 +104,58 @@ def test_service_times_use_one_mapping_and_grow_with_the_batch():
     t = service_times(load_arch("hybrid"), "pythia-70m", 16, 8, 8, noc="flow")
     steps = [t.step_ps[b] for b in sorted(t.step_ps)]
     assert sorted(t.step_ps) == [1, 2, 4, 8] and steps == sorted(steps) and t.prefill_ps > 0
+
+
+def test_priorities_serve_the_high_class_first_under_overload():
+    prio = [1 if i % 5 == 0 else 0 for i in range(600)]            # a fifth of the requests high
+    r = run_stream(TIMES, 2e6, 600, 16, 64, max_batch=4, seed=2, priorities=prio)   # 3x capacity
+    hi, lo = r["by_priority"][1], r["by_priority"][0]
+    assert hi["served"] == 120 and lo["served"] == 480
+    assert hi["ttft_p99_ps"] * 10 < lo["ttft_p99_ps"]
+    same = run_stream(TIMES, 2e6, 600, 16, 64, max_batch=4, seed=2)
+    assert same["tokens"] == r["tokens"] and "by_priority" not in same
+
+
+def test_eviction_makes_room_for_a_higher_class_and_conserves_tokens():
+    """A KV cache for two requests, low-class requests first, then high ones: with eviction the
+    high class goes in at once and the evicted requests recompute their cache later."""
+    arr = [0.0, 1.0, 2_000_000.0, 2_000_001.0]
+    prio = [0, 0, 1, 1]
+    kw = dict(max_batch=4, arrivals=arr, kv_tokens=160, priorities=prio)
+    ev = run_stream(TIMES, 1, 4, 16, 64, evict=True, **kw)
+    no = run_stream(TIMES, 1, 4, 16, 64, evict=False, **kw)
+    assert ev["evicted"] == 2 and no["evicted"] == 0
+    assert ev["served"] == no["served"] == 4 and ev["tokens"] == no["tokens"] == 64
+    assert ev["by_priority"][1]["ttft_p99_ps"] < no["by_priority"][1]["ttft_p99_ps"]
+    assert ev["by_priority"][0]["ttft_p99_ps"] == no["by_priority"][0]["ttft_p99_ps"]   # made before eviction
+    # eviction costs the recomputation: the server works longer in all
+    assert ev["utilization"] * (ev["tokens"] / ev["tokens_per_s"]) > no["utilization"] * (no["tokens"] / no["tokens_per_s"])
+
+
+def test_the_timeline_adds_up_to_the_utilization():
+    r = run_stream(TIMES, 300_000, 300, 16, 64, max_batch=4, kv_tokens=240, seed=5, bins=40)
+    tl = r["timeline"]
+    assert len(tl["utilization"]) == 40 and all(0 <= u <= 1 + 1e-9 for u in tl["utilization"])
+    assert sum(tl["utilization"]) / 40 == pytest.approx(r["utilization"], rel=1e-3)
+    assert max(tl["batch"]) <= 4 and max(tl["kv_tokens"]) <= 240 and tl["t_ps"] == sorted(tl["t_ps"])
+
+
+def test_serve_command_priorities_eviction_and_a_trace_with_classes(tmp_path, capsys):
+    base = ["serve", "--prompt", "16", "--decode-tokens", "4", "--max-batch", "2", "--noc", "flow", "--no-progress"]
+    assert main([*base, "--rate", "100000", "--requests", "40", "--priority-share", "0.25", "--kv-tokens", "40",
+                 "--evict", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert set(row["by_priority"]) == {"0", "1"} and row["evicted"] >= 0
+    assert row["by_priority"]["1"]["ttft_p99_ps"] < row["by_priority"]["0"]["ttft_p99_ps"]
+    assert len(row["timeline"]["utilization"]) == 50
+    trace = tmp_path / "t.csv"
+    trace.write_text("0.0,3,0\n0.0,3,0\n0.00008,3,1\n")   # the high one while both low ones decode
+    assert main([*base, "--arrivals", str(trace), "--kv-tokens", "38", "--evict", "--max-batch", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "class 1: 1 served" in out and "evictions" in out
+    trace.write_text("0.0,3,0\n0.0,3\n")
+    assert main([*base, "--arrivals", str(trace)]) == 2
+    assert "priority classes on every line or on none" in capsys.readouterr().err
+    assert main([*base, "--rate", "10", "--evict"]) == 2
+    assert "--evict: needs --kv-tokens" in capsys.readouterr().err
+    assert main([*base, "--rate", "10", "--priority-share", "1.5"]) == 2

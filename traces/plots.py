@@ -237,8 +237,11 @@ def over_time(t_s: list[float], acc_pct: list[float], std_pct: list[float], base
 
 def latency_load(rows: list[dict], path: Path, title: str, slo_ps: float | None = None) -> Path:
     """TTFT p50 and p99 (ms) against the throughput served (requests/s), one point per arrival
-    rate of a ``prismsim serve`` run; ``slo_ps``: a TTFT target drawn across."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    rate of a ``prismsim serve`` run; ``slo_ps``: a TTFT target drawn across. Beside it, when the
+    rows carry their ``timeline``, the server's utilization over time at each rate."""
+    over_time = [r for r in rows if r.get("timeline", {}).get("t_ps")]
+    fig, axes = plt.subplots(1, 2 if over_time else 1, figsize=(11 if over_time else 6, 4))
+    ax = axes[0] if over_time else axes
     thr = [r["throughput_rps"] for r in rows]
     for key, style in (("ttft_p50_ps", "o-"), ("ttft_p99_ps", "s--")):
         ax.plot(thr, [r[key] / 1e9 for r in rows], style, label=key.split("_")[1])
@@ -249,4 +252,14 @@ def latency_load(rows: list[dict], path: Path, title: str, slo_ps: float | None 
     ax.set_ylabel("time to first token (ms)")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
+    if over_time:
+        ax = axes[1]
+        for r in over_time:
+            tl = r["timeline"]
+            ax.plot([t / 1e9 for t in tl["t_ps"]], tl["utilization"], label=f"{r['rate']:,g} req/s")
+        ax.set_xlabel("time (ms)")
+        ax.set_ylabel("utilization")
+        ax.set_ylim(0, 1.05)
+        ax.set_title("utilization over time", fontsize=9)
+        ax.legend(fontsize=8)
     return _save(fig, path)
