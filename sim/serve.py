@@ -40,19 +40,30 @@ ARRIVALS = ("poisson", "fixed")
 
 @dataclass
 class ServiceTimes:
-    """The chip's times for one model: a prompt's prefill, and a decode step per batch size (ps)."""
+    """The chip's times for one model: a prompt's prefill, and a decode step per batch size (ps);
+    their energies (pJ, the runs' dynamic and static) when measured."""
 
     prefill_ps: int
     step_ps: dict[int, int]
+    prefill_pj: float = 0.0
+    step_pj: dict[int, float] | None = None
 
     def step(self, b: int) -> int:
         """One decode step of ``b`` requests: measured, or linear between the batch sizes measured."""
-        if b in self.step_ps:
-            return self.step_ps[b]
-        sizes = sorted(self.step_ps)
-        lo = max(x for x in sizes if x < b)
-        hi = min(x for x in sizes if x > b)
-        return int(round(self.step_ps[lo] + (self.step_ps[hi] - self.step_ps[lo]) * (b - lo) / (hi - lo)))
+        return int(round(_between(self.step_ps, b)))
+
+    def step_energy(self, b: int) -> float:
+        return _between(self.step_pj, b) if self.step_pj else 0.0
+
+
+def _between(table: dict, b: int) -> float:
+    """``table[b]``, or linear between the nearest sizes measured."""
+    if b in table:
+        return table[b]
+    sizes = sorted(table)
+    lo = max(x for x in sizes if x < b)
+    hi = min(x for x in sizes if x > b)
+    return table[lo] + (table[hi] - table[lo]) * (b - lo) / (hi - lo)
 
 
 def service_times(arch: Arch, model: str, prompt: int, decode_tokens: int, max_batch: int,
@@ -63,10 +74,9 @@ def service_times(arch: Arch, model: str, prompt: int, decode_tokens: int, max_b
         raise PrismError(f"--model: serve runs a zoo LLM with batched decode steps: pythia-70m (got {model!r})")
     fn = ZOO[model]
 
-    def latency(wl, mapping=None) -> int:
+    def run(wl, mapping=None):
         plan = build_plan(arch, wl, mapping or make_mapping(strategy, wl, arch))
-        res, _ = simulate_plan(plan, trace="none", noc=noc)
-        return res.latency_ps
+        return simulate_plan(plan, trace="none", noc=noc)[0]
 
     context = prompt + max(0, decode_tokens - 1) // 2
 
@@ -76,8 +86,10 @@ def service_times(arch: Arch, model: str, prompt: int, decode_tokens: int, max_b
     # one mapping for every batch size, as a deployed chip runs one (made for the fullest batch;
     # the layer names do not depend on the batch)
     decode_map = make_mapping(strategy, step(max_batch), arch)
-    steps = {b: latency(step(b), decode_map) for b in counts_to_try(max_batch)}
-    return ServiceTimes(latency(fn(seq_len=prompt)), steps)
+    steps = {b: run(step(b), decode_map) for b in counts_to_try(max_batch)}
+    pre = run(fn(seq_len=prompt))
+    return ServiceTimes(pre.latency_ps, {b: r.latency_ps for b, r in steps.items()}, pre.energy_pj,
+                        {b: r.energy_pj for b, r in steps.items()})
 
 
 def _arrivals(n: int, rate_rps: float, kind: str, seed: int) -> np.ndarray:
@@ -122,7 +134,8 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
     refused: list[int] = []
     waiting: list[int] = []
     running: list[int] = []
-    state = {"kv": 0, "busy": 0, "in_system": 0, "area": 0.0, "last": 0.0, "finished": 0, "evicted": 0}
+    state = {"kv": 0, "busy": 0, "in_system": 0, "area": 0.0, "last": 0.0, "finished": 0, "evicted": 0,
+             "energy": 0.0}
     marks: list[tuple] = [(0.0, 0, 0)]       # (time, batch, KV tokens) at every change
     busy: list[tuple[float, float]] = []     # the server's busy intervals
     wake = [env.event()]
@@ -135,9 +148,10 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
     def mark() -> None:
         marks.append((env.now, len(running), state["kv"]))
 
-    def work(dt: float):
+    def work(dt: float, pj: float):
         busy.append((env.now, env.now + dt))
         state["busy"] += dt
+        state["energy"] += pj
         return env.timeout(dt)
 
     def best() -> int:                       # the highest class waiting, then the earliest
@@ -181,7 +195,8 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
                     admitted[i] = env.now
                 state["kv"] += need[i]
                 mark()
-                yield work(times.prefill_ps * (prompt + made) / prompt)   # a readmitted request recomputes
+                grow = (prompt + made) / prompt   # a readmitted request recomputes its cache
+                yield work(times.prefill_ps * grow, times.prefill_pj * grow)
                 if not made:
                     first[i] = env.now
                 left[i] -= 1                     # the prefill's pass makes the next token
@@ -191,7 +206,7 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
                     finish(i)
                 mark()
             if running:
-                yield work(times.step(len(running)))
+                yield work(times.step(len(running)), times.step_energy(len(running)))
                 for r in running:
                     left[r] -= 1
             for r in [r for r in running if left[r] <= 0]:
@@ -227,6 +242,7 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
            "mean_in_system": state["area"] / span if span else 0.0,
            "mean_time_in_system_ps": float(in_sys.mean()) if served else 0.0,
            "tokens": int(tokens[ok].sum()),
+           "energy_per_request_pj": state["energy"] / served if served else 0.0,
            "timeline": timeline(busy, marks, t_arr[0], span, bins)}
     if priorities is not None:
         out["by_priority"] = {int(c): {"served": int((ok & (prio == c)).sum()),

@@ -1,4 +1,5 @@
-"""Design-space sweeps: arch parameters x models x strategies, on a process pool or a Dask cluster.
+"""Design-space sweeps: arch parameters x models x strategies, on a process pool or a Dask cluster
+(request streams too: a ``serve`` table, ``sim/sweep_serve.py``).
 
 A sweep file (YAML)::
 
@@ -122,7 +123,7 @@ def load_sweep(path: str | Path, progress: bool = False) -> dict:
     doc = load_yaml(read_text(p, "sweep"), str(p))
     if not isinstance(doc, dict):
         raise PrismError(f"{p}: a sweep must be a YAML mapping")
-    known = {"base", "models", "strategies", "evaluator", "sampling", "samples", "seed", "axes"}
+    known = {"base", "models", "strategies", "evaluator", "sampling", "samples", "seed", "axes", "serve"}
     for k in doc:
         if k not in known:
             raise PrismError(f"{p}: field {k!r} is not a sweep setting (known: {', '.join(sorted(known))})")
@@ -151,7 +152,17 @@ def load_sweep(path: str | Path, progress: bool = False) -> dict:
     axes = doc.get("axes") or {}
     if not isinstance(axes, dict):
         raise PrismError(f"{p}: field axes must map dotted paths to lists of values")
+    serve = None
+    if "serve" in doc:   # a serving sweep: each point a request stream (sim/sweep_serve.py)
+        from . import sweep_serve
+        serve = sweep_serve.check_table(doc["serve"], axes, models, str(p))
     for path, values in axes.items():
+        if serve is not None and str(path).startswith("serve."):
+            if not isinstance(values, list) or not values:
+                raise PrismError(f"{p}: field axes.{path}: expected a non-empty list of values (got {shown(values)})")
+            for v in values:
+                sweep_serve.check(str(path).removeprefix("serve."), v, f"{p}: axes.{path}")
+            continue
         if not _has(base_doc, str(path)):
             raise PrismError(f"{p}: field axes: {path!r} is not a field of arch {base.name} (see prismsim list --arch)")
         if not isinstance(values, list) or not values:
@@ -190,14 +201,18 @@ def load_sweep(path: str | Path, progress: bool = False) -> dict:
 
     base_json = json.dumps(base_doc, sort_keys=True)
     points, clash = [], {}
+    kind = evaluator if serve is None else "serve " + json.dumps(serve, sort_keys=True)   # in the point's id
     for values, model, strategy in tqdm(grid, desc="checking points", unit="point", delay=2, file=sys.stderr,
                                         disable=not progress):
-        pt = {"point_id": _point_id(base_json, values, model, strategy, evaluator), "axes": values,
+        pt = {"point_id": _point_id(base_json, values, model, strategy, kind), "axes": values,
               "model": model, "strategy": strategy}
-        combo = json.dumps(values, sort_keys=True)
+        arch_values = {k: v for k, v in values.items() if serve is None or not k.startswith("serve.")}
+        if serve is not None:
+            pt["serve"] = {**serve, **{k.removeprefix("serve."): v for k, v in values.items() if k.startswith("serve.")}}
+        combo = json.dumps(arch_values, sort_keys=True)
         if combo not in clash:  # the full arch: values valid alone can still clash together
             try:
-                parse_arch(_with(base_doc, values), "arch")
+                parse_arch(_with(base_doc, arch_values), "arch")
                 clash[combo] = ""
             except PrismError as err:
                 clash[combo] = str(err)
@@ -228,6 +243,7 @@ def run_batch(base_doc: dict, batch: list[dict], evaluator: str) -> list[dict]:
     from .engine import simulate_plan
 
     models: dict[str, Any] = {}
+    served: dict = {}    # service times per (chip, model, strategy, shape) in this batch
     rows = []
     for pt in batch:
         t0 = time.perf_counter()
@@ -235,8 +251,15 @@ def run_batch(base_doc: dict, batch: list[dict], evaluator: str) -> list[dict]:
         try:
             if pt.get("error"):  # its axis values clash (found by load_sweep)
                 raise PrismError(pt["error"])
-            arch = Arch.model_validate(_with(base_doc, pt["axes"]))
+            arch = Arch.model_validate(_with(base_doc, {k: v for k, v in pt["axes"].items()
+                                                        if "serve" not in pt or not k.startswith("serve.")}))
             row["arch"] = arch.label
+            if "serve" in pt:   # a request stream (sim/sweep_serve.py)
+                from .sweep_serve import evaluate
+                row.update(evaluate(arch, pt["model"], pt["strategy"], pt["serve"], served), error="")
+                row["wall_s"] = round(time.perf_counter() - t0, 4)
+                rows.append(row)
+                continue
             wl = models.get(pt["model"]) or models.setdefault(pt["model"], load_model(pt["model"]))
             plan = build_plan(arch, wl, make_mapping(pt["strategy"], wl, arch))
             if evaluator == "des":

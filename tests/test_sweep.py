@@ -45,6 +45,12 @@ def _rows(df):
     ("base: hybrid\nmodels: []", "field models: expected a non-empty list (got [])"),
     ("base: hybrid\nstrategies: greedy", "field strategies: expected a non-empty list (got 'greedy')"),
     ("base: hybrid\nmodels: [mlp]\nmodels: [resnet18]", "not valid YAML (line 3, column 1: key 'models' is given twice)"),
+    ("base: hybrid\nmodels: [mlp]\nserve: {rate: 10}", "a serving sweep runs pythia-70m (got 'mlp')"),
+    ("base: hybrid\nserve: {requests: 10}", "field serve: give a rate"),
+    ("base: hybrid\nserve: {rate: -1}", "field serve: rate must be a finite number > 0"),
+    ("base: hybrid\nserve: {rate: 10, scheduler: lifo}", "scheduler must be one of fcfs, continuous"),
+    ("base: hybrid\nserve: {rate: 10, colour: 1}", "'colour' is not a serving setting"),
+    ("base: hybrid\nserve: {requests: 10}\naxes: {serve.rate: [10, 0]}", "axes.serve.rate: rate must be"),
 ])
 def test_bad_sweep_files_fail_before_any_work(tmp_path, capsys, text, needle):
     f = _file(tmp_path, text)
@@ -296,3 +302,29 @@ def test_axes_name_unit_groups_and_sweep_their_count(tmp_path):
     assert df["area_mm2"].nunique() == 4        # each value moved the chip
     with pytest.raises(PrismError, match="'units.nope.params.rows' is not a field"):
         load_sweep(_file(tmp_path, "base: hybrid\nmodels: [mlp]\naxes: {units.nope.params.rows: [1]}\n", "b.yaml"))
+
+
+SERVE = """
+base: hybrid
+models: ["pythia-70m"]
+serve: {requests: 40, prompt: 16, decode_tokens: 4, noc: flow}
+axes:
+  serve.rate: [1000, 100000]
+  serve.max_batch: [1, 4]
+"""
+
+
+def test_a_serving_sweep_runs_request_streams_as_points(tmp_path):
+    """Each point a request stream: TTFT p99 as its latency, energy per request as its energy;
+    the points are resumable like any sweep's."""
+    spec = load_sweep(_file(tmp_path, SERVE))
+    assert len(spec["points"]) == 4 and all(p["serve"]["requests"] == 40 for p in spec["points"])
+    df = run_sweep(spec, tmp_path / "out", workers=1, progress=False)
+    assert (df["error"].fillna("") == "").all()
+    assert (df["latency_ps"] == df["serve:ttft_p99_ps"]).all() and (df["energy_pj"] > 0).all()
+    slow = df[df["axis:serve.rate"] == 100000].set_index("axis:serve.max_batch")
+    assert slow.loc[4, "serve:throughput_rps"] > slow.loc[1, "serve:throughput_rps"]   # batching serves more
+    again = run_sweep(load_sweep(_file(tmp_path, SERVE)), tmp_path / "out", workers=1, progress=False)
+    assert _rows(again).equals(_rows(df))
+    other = load_sweep(_file(tmp_path, SERVE.replace("requests: 40", "requests: 50"), "t.yaml"))
+    assert {p["point_id"] for p in other["points"]}.isdisjoint({p["point_id"] for p in spec["points"]})
