@@ -47,6 +47,21 @@ class ServiceTimes:
     step_ps: dict[int, int]
     prefill_pj: float = 0.0
     step_pj: dict[int, float] | None = None
+    prompt: int = 0                               # the prompt length prefill_ps is for
+    prefill_at: dict[int, int] | None = None      # prompt length -> prefill ps, when measured at several
+    prefill_pj_at: dict[int, float] | None = None
+
+    def prefill(self, n: int) -> float:
+        """The prefill of ``n`` tokens (ps): measured, linear between (or beyond) the lengths
+        measured, or in proportion to the one prompt measured."""
+        if self.prefill_at:
+            return _between(self.prefill_at, n)
+        return self.prefill_ps * n / self.prompt if self.prompt else float(self.prefill_ps)
+
+    def prefill_energy(self, n: int) -> float:
+        if self.prefill_pj_at:
+            return _between(self.prefill_pj_at, n)
+        return self.prefill_pj * n / self.prompt if self.prompt else self.prefill_pj
 
     def step(self, b: int) -> int:
         """One decode step of ``b`` requests: measured, or linear between the batch sizes measured."""
@@ -57,19 +72,33 @@ class ServiceTimes:
 
 
 def _between(table: dict, b: int) -> float:
-    """``table[b]``, or linear between the nearest sizes measured."""
+    """``table[b]``, or linear between the nearest sizes measured (beyond them: along the last
+    two, or in proportion when one was measured)."""
     if b in table:
         return table[b]
     sizes = sorted(table)
-    lo = max(x for x in sizes if x < b)
-    hi = min(x for x in sizes if x > b)
+    if len(sizes) == 1:
+        return table[sizes[0]] * b / sizes[0]
+    lo = max((x for x in sizes if x < b), default=sizes[0])
+    hi = min((x for x in sizes if x > b), default=sizes[-1])
+    if lo == hi:
+        lo, hi = (sizes[0], sizes[1]) if b < sizes[0] else (sizes[-2], sizes[-1])
     return table[lo] + (table[hi] - table[lo]) * (b - lo) / (hi - lo)
 
 
-def service_times(arch: Arch, model: str, prompt: int, decode_tokens: int, max_batch: int,
+def prompt_lengths(lo: int, hi: int) -> list[int]:
+    """The prompt lengths whose prefill is simulated for prompts of lo..hi tokens: both ends and
+    the powers of two between."""
+    return sorted({lo, hi} | {1 << k for k in range(hi.bit_length()) if lo < 1 << k < hi})
+
+
+def service_times(arch: Arch, model: str, prompt, decode_tokens: int, max_batch: int,
                   strategy: str = "greedy", noc: str = "router") -> ServiceTimes:
-    """Simulate the prefill of ``prompt`` tokens and a decode step per batch size of
-    ``counts_to_try(max_batch)`` (context: prompt + half the output) with ``strategy``'s mapping."""
+    """Simulate the prefill of ``prompt`` tokens (or, for a (lo, hi) range, of ``prompt_lengths``)
+    and a decode step per batch size of ``counts_to_try(max_batch)`` (context: the mean prompt +
+    half the output) with ``strategy``'s mapping."""
+    lo, hi = (prompt, prompt) if isinstance(prompt, int) else prompt
+    prompt = (lo + hi) // 2
     if model != "pythia-70m":   # the zoo's one LLM with batched decode steps
         raise PrismError(f"--model: serve runs a zoo LLM with batched decode steps: pythia-70m (got {model!r})")
     fn = ZOO[model]
@@ -87,9 +116,13 @@ def service_times(arch: Arch, model: str, prompt: int, decode_tokens: int, max_b
     # the layer names do not depend on the batch)
     decode_map = make_mapping(strategy, step(max_batch), arch)
     steps = {b: run(step(b), decode_map) for b in counts_to_try(max_batch)}
-    pre = run(fn(seq_len=prompt))
-    return ServiceTimes(pre.latency_ps, {b: r.latency_ps for b, r in steps.items()}, pre.energy_pj,
-                        {b: r.energy_pj for b, r in steps.items()})
+    pre = {n: run(fn(seq_len=n)) for n in prompt_lengths(lo, hi)}
+    mid = pre[prompt] if prompt in pre else None
+    out = ServiceTimes(0, {b: r.latency_ps for b, r in steps.items()}, 0.0, {b: r.energy_pj for b, r in steps.items()},
+                       prompt, {n: r.latency_ps for n, r in pre.items()}, {n: r.energy_pj for n, r in pre.items()})
+    out.prefill_ps = mid.latency_ps if mid else int(round(out.prefill(prompt)))
+    out.prefill_pj = mid.energy_pj if mid else out.prefill_energy(prompt)
+    return out
 
 
 def _arrivals(n: int, rate_rps: float, kind: str, seed: int) -> np.ndarray:
@@ -101,12 +134,12 @@ def _arrivals(n: int, rate_rps: float, kind: str, seed: int) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(gaps[:-1])])   # the first at 0, as the fixed stream
 
 
-def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_tokens, prompt: int,
+def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_tokens, prompt,
                max_batch: int = 8, scheduler: str = "continuous", arrivals="poisson",
                kv_tokens: int | None = None, seed: int = 0, priorities=None, evict: bool = False,
                bins: int = 50) -> dict:
     """Serve ``requests`` requests arriving at ``rate_rps``; the stream's metrics (times in ps).
-    ``decode_tokens``: output tokens of every request, or one count per request; ``arrivals``:
+    ``decode_tokens``, ``prompt``: tokens of every request, or one count per request; ``arrivals``:
     ``poisson``, ``fixed``, or the requests' arrival times (ps, a trace; ``rate_rps`` unused).
     ``priorities``: a class per request (higher first; default all 0): the scheduler admits the
     highest class waiting, first come first served within it. ``evict``: when that request does
@@ -122,7 +155,10 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
     batch = 1 if scheduler == "fcfs" else max_batch
     tokens = np.broadcast_to(np.asarray(decode_tokens, dtype=np.int64), (requests,))
     prio = np.broadcast_to(np.asarray(0 if priorities is None else priorities, dtype=np.int64), (requests,))
-    need = prompt + tokens                   # KV-cache tokens each request holds while it runs
+    prompts = np.broadcast_to(np.asarray(prompt, dtype=np.int64), (requests,))
+    if times.prompt == 0 and not times.prefill_at:   # one measured prompt: the stream's own
+        times = ServiceTimes(times.prefill_ps, times.step_ps, times.prefill_pj, times.step_pj, int(prompts[0]))
+    need = prompts + tokens                  # KV-cache tokens each request holds while it runs
     cap = kv_tokens if kv_tokens is not None else math.inf
     env = simpy.Environment()
     t_arr = _arrivals(requests, rate_rps, arrivals, seed) if isinstance(arrivals, str) \
@@ -195,8 +231,8 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
                     admitted[i] = env.now
                 state["kv"] += need[i]
                 mark()
-                grow = (prompt + made) / prompt   # a readmitted request recomputes its cache
-                yield work(times.prefill_ps * grow, times.prefill_pj * grow)
+                n = int(prompts[i]) + made       # a readmitted request recomputes its cache
+                yield work(times.prefill(n), times.prefill_energy(n))
                 if not made:
                     first[i] = env.now
                 left[i] -= 1                     # the prefill's pass makes the next token

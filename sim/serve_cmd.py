@@ -27,7 +27,9 @@ def add_parser(sub) -> None:
     sv.add_argument("--strategy", default="greedy", help="mapping strategy of every step (default: greedy)")
     sv.add_argument("--rate", help="arrival rates in requests/s, comma-separated, e.g. 100,1000 (not with a trace)")
     sv.add_argument("--requests", type=positive, default=200, help="requests per rate (default 200)")
-    sv.add_argument("--prompt", type=positive, default=128, help="prompt tokens per request (default 128)")
+    sv.add_argument("--prompt", default="128",
+                    help="prompt tokens per request: N, or LO-HI drawn uniformly for each (default 128; a "
+                         "range simulates the prefill at both ends and the powers of two between)")
     sv.add_argument("--decode-tokens", default="64",
                     help="output tokens per request: N, or LO-HI drawn uniformly for each (default 64)")
     sv.add_argument("--max-batch", type=positive, default=8, help="requests decoding at once (default 8)")
@@ -65,14 +67,21 @@ def _rates(text: str) -> list[float]:
     return rates
 
 
-def _tokens(text: str, n: int, seed: int):
-    """``--decode-tokens``: a count, or LO-HI drawn uniformly per request (seeded)."""
+def _span(text: str, flag: str) -> tuple[int, int]:
+    """``N`` or ``LO-HI``: whole numbers >= 1 (at most 10^6), LO <= HI."""
     lo, dash, hi = text.partition("-")
-    if not lo.isdigit() or (dash and not hi.isdigit()) or int(lo) < 1 or (dash and int(hi) < int(lo)):
-        raise PrismError(f"--decode-tokens: expected N or LO-HI, whole numbers >= 1, LO <= HI (got {text!r})")
-    if not dash:
-        return int(lo)
-    return np.random.default_rng(seed + 1).integers(int(lo), int(hi) + 1, n)
+    if not lo.isdigit() or (dash and not hi.isdigit()) or not 1 <= int(lo) <= 10 ** 6 \
+            or (dash and not int(lo) <= int(hi) <= 10 ** 6):
+        raise PrismError(f"{flag}: expected N or LO-HI, whole numbers in 1..1000000, LO <= HI (got {text[:40]!r})")
+    return int(lo), int(hi) if dash else int(lo)
+
+
+def _tokens(text: str, n: int, seed: int, flag: str = "--decode-tokens", stream: int = 1):
+    """A count, or LO-HI drawn uniformly per request (seeded; ``stream`` apart for each flag)."""
+    lo, hi = _span(text, flag)
+    if lo == hi and "-" not in text:
+        return lo
+    return np.random.default_rng(seed + stream).integers(lo, hi + 1, n)
 
 
 def _trace(path: str) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
@@ -125,6 +134,8 @@ def cmd_serve(args) -> int:
     tokens = trace[1] if trace is not None and trace[1] is not None else _tokens(args.decode_tokens, args.requests,
                                                                                   args.seed)
     mean_tokens = int(round(float(np.mean(tokens))))
+    span = _span(args.prompt, "--prompt")
+    prompts = _tokens(args.prompt, args.requests, args.seed, "--prompt", 3)
     prio = trace[2] if trace is not None else None
     if args.priority_share is not None:
         if prio is not None or not (math.isfinite(args.priority_share) and 0 < args.priority_share < 1):
@@ -142,16 +153,16 @@ def cmd_serve(args) -> int:
         check_new(plot, "--plot")
     arch = load_arch(args.arch)
     with Stage(f"service times of {args.model} on {arch.name}", not args.no_progress):
-        times = service_times(arch, args.model, args.prompt, mean_tokens, args.max_batch, args.strategy, args.noc)
+        times = service_times(arch, args.model, span, mean_tokens, args.max_batch, args.strategy, args.noc)
     if not args.json:
         steps = ", ".join(f"b={b} {fmt_ps(t)}" for b, t in sorted(times.step_ps.items()))
-        print(f"{args.model} on {arch.name}: prefill of {args.prompt} tokens {fmt_ps(times.prefill_ps)}; "
-              f"decode step {steps}")
+        pre = ", ".join(f"{n} tokens {fmt_ps(t)}" for n, t in sorted((times.prefill_at or {}).items()))
+        print(f"{args.model} on {arch.name}: prefill of {pre}; decode step {steps}")
         print(f"{'rate':>10} {'thru_rps':>10} {'tok/s':>10} {'ttft_p50':>12} {'ttft_p99':>12} {'tpot_p50':>12} "
               f"{'tpot_p99':>12} {'queue_mean':>12} {'util':>6}  estimate")
     rows = []
     for rate in rates:
-        r = run_stream(times, rate, args.requests, tokens, args.prompt, args.max_batch, args.scheduler,
+        r = run_stream(times, rate, args.requests, tokens, prompts, args.max_batch, args.scheduler,
                        trace[0] if trace is not None else args.arrivals, args.kv_tokens, args.seed, prio, args.evict)
         est = estimate(times, rate, mean_tokens, args.max_batch, args.scheduler)
         rows.append(r)

@@ -159,3 +159,24 @@ def test_serve_command_priorities_eviction_and_a_trace_with_classes(tmp_path, ca
     assert main([*base, "--rate", "10", "--evict"]) == 2
     assert "--evict: needs --kv-tokens" in capsys.readouterr().err
     assert main([*base, "--rate", "10", "--priority-share", "1.5"]) == 2
+
+
+def test_prompts_of_different_lengths_take_their_own_prefill():
+    """Prefill measured at a few lengths, linear between them; a request's KV cache and its TTFT
+    at low load follow its own prompt."""
+    from prismsim.sim.serve import prompt_lengths
+    assert prompt_lengths(32, 256) == [32, 64, 128, 256] and prompt_lengths(100, 100) == [100]
+    t = ServiceTimes(0, TIMES.step_ps, prompt=64, prefill_at={32: 500_000, 64: 800_000, 128: 1_600_000})
+    assert t.prefill(48) == 650_000 and t.prefill(256) == 3_200_000   # between, and beyond along the last two
+    r = run_stream(t, 10, 3, 4, [32, 64, 128], arrivals="fixed")
+    assert r["ttft_p50_ps"] == 800_000 and r["ttft_p99_ps"] == pytest.approx(1_600_000, rel=0.02)
+    kv = run_stream(t, 1e9, 2, 4, [32, 128], kv_tokens=132, max_batch=2)   # 36 + 132 > 132: one at a time
+    assert kv["served"] == 2 and kv["refused"] == 0
+
+
+def test_serve_command_takes_a_prompt_range(capsys):
+    assert main(["serve", "--rate", "100", "--requests", "20", "--prompt", "16-64", "--decode-tokens", "4",
+                 "--max-batch", "2", "--noc", "flow", "--no-progress"]) == 0
+    assert "prefill of 16 tokens" in capsys.readouterr().out
+    assert main(["serve", "--rate", "100", "--prompt", "64-16", "--no-progress"]) == 2
+    assert "--prompt: expected N or LO-HI" in capsys.readouterr().err
