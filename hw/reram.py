@@ -334,7 +334,7 @@ def write_cost(p: ReramParams, op: Op) -> Cost:
     row at a time (program-and-verify), a row taking as many write steps as its port needs to
     bring its bytes in (one with the default whole-row port)."""
     rows_per_xbar = min(op.d, p.rows)
-    _, ct, xb = tiling(p, op)
+    xb = tiling(p, op)[2]
     row_bytes = min(op.n * p.slices * p.polarity, p.cols) * p.bits_per_cell / 8 if xb else 0
     steps = rows_per_xbar * max(1, math.ceil(row_bytes / p.port_bytes))
     return Cost(int(round(steps * p.write_latency_ns * 1000)), {"write": cells_written(p, op) * p.write_pj_per_cell})

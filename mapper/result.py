@@ -58,7 +58,7 @@ def summarize(plan: Plan, evaluator: str, job_start: list[int], job_end: list[in
               tr_end: list[int], link_busy: dict[str, int] | None = None, stall_ps: dict[str, int] | None = None,
               events: int = 0, latency_floor_ps: int = 0) -> Result:
     """Account a played-out plan: energy of every job and transfer plus leakage of every unit
-    over the run; utilization = busy time / latency."""
+    over the run; utilization = busy time (jobs other than weight writes) / latency."""
     latency = max(max(job_end, default=0), max(tr_end, default=0), latency_floor_ps)
     units = plan.units
     # energy by reporting kind (unit kind, noc, dram, global_buffer), then by device
@@ -94,7 +94,8 @@ def summarize(plan: Plan, evaluator: str, job_start: list[int], job_end: list[in
             a[dev] = a.get(dev, 0.0) + v
             e += v
         us = unit_sum[u]
-        us[0] += c.time_ps
+        if j.kind != "write":   # weight writes run on the arrays' own write paths, beside the unit's work
+            us[0] += c.time_ps
         us[1] += 1
         us[2] += j.macs
         us[3] += e

@@ -138,15 +138,14 @@ class _Run:
         if self.tracing:
             self.rec.row(self.start[jid], now, j.trace_kind, j.unit, j.layer, j.shard, j.chunk, 0, j.macs,
                          j.cost.total_pj)
-        q = self.queue[j.unit]   # first come, first served
-        if j.kind == "write":
-            pass
-        elif q:
-            nxt = q.popleft()
-            self.unit_prev[nxt] = jid
-            self.begin(nxt, j.unit, now)
-        else:
-            self.busy[j.unit] = False
+        q = self.queue[j.unit]   # first come, first served (a weight write never held the unit)
+        if j.kind != "write":
+            if q:
+                nxt = q.popleft()
+                self.unit_prev[nxt] = jid
+                self.begin(nxt, j.unit, now)
+            else:
+                self.busy[j.unit] = False
         self.release(self.then[jid], now)
 
     def release(self, then: list[int], now: int) -> None:
