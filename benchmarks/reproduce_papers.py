@@ -59,6 +59,12 @@ def run_full(arch, wl, m) -> dict:
             "time_for": {k: round(v / res.latency_ps, 3) for k, v in split.items()}}
 
 
+def gains(base: dict, ours: dict, digits: int = 3, suffix: str = "") -> dict:
+    """``speedup`` and ``energy_gain`` of ``ours`` over ``base`` (``run_full`` rows)."""
+    return {f"speedup{suffix}": round(base["latency_us"] / ours["latency_us"], digits),
+            f"energy_gain{suffix}": round(base["energy_uj"] / ours["energy_uj"], digits)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=None)
@@ -111,9 +117,7 @@ def lionheart() -> list[dict]:
             row = {"model": model, "retrain": retrain, "analog_mac_fraction": round(m.meta["analog_mac_fraction"], 3),
                    "steps": m.meta["steps"], "accuracy_digital": a.baseline_accuracy,
                    "accuracy_lionheart": round(a.accuracy_mean, 4),
-                   "speedup": round(digital["latency_us"] / ours["latency_us"], 2),
-                   "energy_gain": round(digital["energy_uj"] / ours["energy_uj"], 2),
-                   "lionheart_run": ours, "digital_run": digital}
+                   **gains(digital, ours, 2), "lionheart_run": ours, "digital_run": digital}
             out.append(row)
             print(json.dumps(row), flush=True)
     return out
@@ -134,10 +138,7 @@ def cmswitch() -> list[dict]:
                "memory_arrays": sum(p["memory_arrays"] for p in m.meta["plan"]),
                "input_buffers": sum(sum(p["input_buffers"].values()) for p in m.meta["plan"]),
                "copies": sum(sum(p["copies"].values()) for p in m.meta["plan"]),
-               "speedup": round(compute["latency_us"] / ours["latency_us"], 3),
-               "energy_gain": round(compute["energy_uj"] / ours["energy_uj"], 3),
-               "speedup_vs_layerwise": round(layerwise["latency_us"] / ours["latency_us"], 3),
-               "energy_gain_vs_layerwise": round(layerwise["energy_uj"] / ours["energy_uj"], 3),
+               **gains(compute, ours), **gains(layerwise, ours, suffix="_vs_layerwise"),
                "cmswitch_run": ours, "all_compute_run": compute, "layerwise_run": layerwise}
         out.append(row)
         print(json.dumps(row), flush=True)
@@ -146,9 +147,7 @@ def cmswitch() -> list[dict]:
         m = make_mapping("cmswitch", wl, cm)
         wl = split_rows(wl, m.blocks)
         ours, compute = run_full(cm, wl, m), run_full(cm, wl, make_mapping("cmswitch", wl, cm, memory=0))
-        row = {"model": spec, "long_prompt": True, "segments": m.meta["segments"],
-               "speedup": round(compute["latency_us"] / ours["latency_us"], 3),
-               "energy_gain": round(compute["energy_uj"] / ours["energy_uj"], 3),
+        row = {"model": spec, "long_prompt": True, "segments": m.meta["segments"], **gains(compute, ours),
                "cmswitch_run": ours, "all_compute_run": compute}
         out.append(row)
         print(json.dumps(row), flush=True)
