@@ -107,6 +107,10 @@ def _run_tables(t: dict, energy: tuple[dict, dict]) -> list[tuple[str, str]]:
     damaged one raises here, not while plotting)."""
     s = t["summary"]
     out = [("Summary", _summary_table(s))]
+    if s.get("models"):   # co-located models: each one's figures
+        out.append(("Models", _md(["model", "latency (us)", "MACs", "energy in its jobs and transfers (uJ)"],
+                                  ((m, f"{float(v['latency_ps']) / 1e6:,.3f}", f"{int(v['macs']):,}",
+                                    f"{float(v['energy_pj']) / 1e6:,.3f}") for m, v in s["models"].items()))))
     if s.get("critical_path_ps"):
         out.append(("Critical path", _critical_tables(s["critical_path_ps"], t["critical_path"], int(s["latency_ps"]))))
     out.append(("Energy", _energy_table(energy[0], float(s["energy_pj"]), "category") + "\n"

@@ -49,6 +49,10 @@ def test_simulate_with_two_models_reports_each(tmp_path, capsys):
     assert "model        mlp:" in printed and "model        mnist-mlp:" in printed
     models = json.loads((out / "summary.json").read_text())["models"]
     assert set(models) == {"mlp", "mnist-mlp"} and all(m["macs"] > 0 for m in models.values())
+    # the report has a table of the models
+    assert main(["report", str(out)]) == 0
+    report = (out / "report" / "report.md").read_text()
+    assert "## Models" in report and "| mnist-mlp |" in report
     # the run's mapping names the co-located layers and plays again
     again = tmp_path / "again"
     assert main(["simulate", "--model", "mlp", "--model", "mnist-mlp", "--mapping", str(out / "mapping.yaml"),
