@@ -38,33 +38,40 @@ EPS = 1e-9
 
 class _Flow:
     __slots__ = ("res", "left", "rate", "nbytes", "on_done", "lat_out", "tag", "head", "id", "hold", "holding",
-                 "flits")
+                 "flits", "mark")
 
     def __init__(self, res, flits, nbytes, on_done, lat_out, tag, head, fid, hold=0.0):
         self.res, self.left, self.rate, self.nbytes = res, float(flits), 0.0, nbytes
         self.flits = float(flits)
         self.hold, self.holding = hold, False   # flits the network's buffers can take; holds its source port
         self.on_done, self.lat_out, self.tag, self.head, self.id = on_done, lat_out, tag, head, fid
+        self.mark = -1   # the solve that last fixed its rate
 
 
-def max_min_rates(flows: list, cap: dict) -> None:
+_solves = [0]
+
+
+def max_min_rates(flows: list, cap: dict, users: dict | None = None) -> None:
     """Set every flow's ``rate`` (flits per cycle) max–min fair over the resources' capacities
     ``cap`` (flits per cycle), by progressive filling: the resource whose fair share (capacity
     left over its unfixed flows) is least fixes its flows at that share, then the next. A
     resource's share only grows as flows elsewhere are fixed (each takes at most the share that
     was least), so a heap of shares with stale entries re-pushed finds each in turn (ties: the
-    resource met first)."""
-    users: dict = {}
-    for f in flows:
-        for r in f.res:
-            users.setdefault(r, []).append(f)
+    resource met first). ``users``: each resource's flows, if the caller keeps them (the flow
+    network does, as flows come and go), else built from ``flows``."""
+    if users is None:
+        users = {}
+        for f in flows:
+            for r in f.res:
+                users.setdefault(r, {})[f.id] = f
+    _solves[0] += 1
+    stamp = _solves[0]
     names = list(users)
     left = [cap[r] for r in names]
     count = [len(users[r]) for r in names]
     rid = {r: i for i, r in enumerate(names)}
     heap = [(left[i] / count[i], i) for i in range(len(names))]
     heapify(heap)
-    fixed: set = set()
     while heap:
         share, i = heappop(heap)
         if count[i] <= 0:
@@ -73,11 +80,11 @@ def max_min_rates(flows: list, cap: dict) -> None:
         if now != share:
             heappush(heap, (now, i))
             continue
-        for f in users[names[i]]:
-            if id(f) in fixed:
+        for f in users[names[i]].values():
+            if f.mark == stamp:
                 continue
             f.rate = share
-            fixed.add(id(f))
+            f.mark = stamp
             for r in f.res:
                 j = rid[r]
                 left[j] -= share
@@ -94,6 +101,7 @@ class FlowNetwork:
         self.cyc = noc.cycle_ps
         self.cap: dict = {}
         self.flows: dict[int, _Flow] = {}
+        self.users: dict = {}     # resource -> its active flows (id -> flow, in arrival order)
         self._pending: list = []  # (time ps, order, kind, flow): start after a memory's latency / arrive
         self._order = 0
         self._next_id = 0
@@ -175,7 +183,7 @@ class FlowNetwork:
         self.t = t
 
     def _solve(self) -> None:
-        max_min_rates(list(self.flows.values()), self.cap)
+        max_min_rates([], self.cap, self.users)
 
     def _next_ps(self) -> float:
         return min(self._pending[0][0] if self._pending else math.inf, self._next_end())
@@ -219,6 +227,10 @@ class FlowNetwork:
                     del self.flows[f.id]
                     for r in f.res:   # its channels carried its flits after the first
                         self._busy[r] = self._busy.get(r, 0.0) + f.flits / self.cap[r]
+                        fs = self.users[r]
+                        del fs[f.id]
+                        if not fs:
+                            del self.users[r]
                     self._later(t + f.head + f.lat_out, 1, f)
                 self._solve()
         self._pumping = False
@@ -240,6 +252,8 @@ class FlowNetwork:
             self._later(t + f.head + f.lat_out, 1, f)
             return False
         self.flows[f.id] = f
+        for r in f.res:
+            self.users.setdefault(r, {})[f.id] = f
         if f.left > f.hold:
             self._sending[f.res[0]] = f.id
             f.holding = True
