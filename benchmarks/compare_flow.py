@@ -2,10 +2,11 @@
 
     python benchmarks/compare_flow.py [--quick] [--out FILE.json]
 
-Every zoo model on ``hybrid`` (greedy, sequential schedule, default sizes) and on the 3D and 2.5D
-manycore presets, each simulated with ``--noc router`` and ``--noc flow`` on the same plan: the
-latencies, the flow model's relative error and both wall times (what ``prismsim validate --noc
-flow`` reports for one run).
+Every zoo model on ``hybrid`` (greedy, sequential schedule, default sizes), six on the 3D, 2.5D and
+Floret manycore presets, and three on ``cmswitch`` under its own strategy (pipelined segments,
+weight reloads, memory-mode arrays), each simulated with ``--noc router`` and ``--noc flow`` on
+the same plan: the latencies, the flow model's relative error and both wall times (what
+``prismsim validate --noc flow`` reports for one run).
 """
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ from prismsim.mapper.zoo import ZOO
 from prismsim.sim.engine import simulate_plan
 
 MANYCORE_MODELS = ("pythia-70m", "bert-base", "mobilevit-s", "resnet18", "resnet50", "mlp")
+CMSWITCH_MODELS = ("bert-base", "resnet18", "pythia-70m")
 
 
-def compare(arch_name: str, model: str) -> dict:
+def compare(arch_name: str, model: str, strategy: str = "greedy") -> dict:
     arch, wl = load_arch(arch_name), ZOO[model]()
-    plan = build_plan(arch, wl, make_mapping("greedy", wl, arch))
+    plan = build_plan(arch, wl, make_mapping(strategy, wl, arch))
     t0 = time.perf_counter()
     router, _ = simulate_plan(plan, trace="none")
     t1 = time.perf_counter()
@@ -40,12 +42,13 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="hybrid only")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
-    runs = [("hybrid", m) for m in ZOO]
+    runs = [("hybrid", m, "greedy") for m in ZOO]
     if not args.quick:
-        runs += [(a, m) for a in ("manycore-3d", "manycore-2.5d") for m in MANYCORE_MODELS]
+        runs += [(a, m, "greedy") for a in ("manycore-3d", "manycore-2.5d", "manycore-floret") for m in MANYCORE_MODELS]
+        runs += [("cmswitch", m, "cmswitch") for m in CMSWITCH_MODELS]
     rows = []
-    for a, m in runs:
-        r = compare(a, m)
+    for a, m, strategy in runs:
+        r = compare(a, m, strategy)
         rows.append(r)
         print(f"{a:14s} {m:18s} router {r['router_us']:10.2f} us  flow {r['flow_us']:10.2f} us  "
               f"error {100 * r['error']:+6.2f}%  ({r['router_s']} s / {r['flow_s']} s)", flush=True)
