@@ -19,7 +19,7 @@ import time
 from common import machine, save
 from prismsim.hw.noc import graph
 from prismsim.hw.spec import load_arch
-from prismsim.mapper.colocate import colocate
+from prismsim.mapper.colocate import colocate, per_model
 from prismsim.mapper.load import load_model
 from prismsim.mapper.plan import build_plan
 from prismsim.mapper.strategies import make_mapping
@@ -44,14 +44,10 @@ def run(arch, models: tuple[str, ...], schedule: Schedule) -> dict:
     plan = build_plan(arch, wl, m)
     res, tl = simulate_plan(plan, trace="none")
     parts = critical_parts(plan, tl.times, res.latency_ps, tl.unit_prev)
-    per_model = {}
-    for name, v in res.per_layer.items():
-        model = wl.parts.get(name, "")
-        per_model[model] = max(per_model.get(model, 0), v["end_ps"])
     return {"latency_us": round(res.latency_ps / 1e6, 2), "energy_uj": round(res.energy_pj / 1e6, 1),
             "edp_uj_ms": round(res.energy_pj / 1e6 * res.latency_ps / 1e9, 2),
             "noc_energy_uj": round(res.energy_breakdown_pj["noc"] / 1e6, 2), "noc_byte_hops": res.noc_byte_hops,
-            "model_latency_us": {k: round(v / 1e6, 2) for k, v in sorted(per_model.items())},
+            "model_latency_us": {k: round(v["latency_ps"] / 1e6, 2) for k, v in sorted(per_model(wl, res.per_layer).items())},
             "transfers": len(plan.transfers),
             "critical": {k: round(v / res.latency_ps, 3) for k, v in sorted(parts.items(), key=lambda kv: -kv[1])
                          if v >= res.latency_ps / 200},

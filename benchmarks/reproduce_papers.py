@@ -133,8 +133,10 @@ def cmswitch() -> list[dict]:
         wl = split_rows(wl, m.blocks)
         ours = run_full(cm, wl, m)
         compute = run_full(cm, wl, make_mapping("cmswitch", wl, cm, memory=0))
-        layerwise = run_full(cm, wl, make_mapping("cmswitch", wl, cm, layerwise=1))
-        row = {"model": spec, "segments": m.meta["segments"], "row_blocks": m.blocks,
+        lw = make_mapping("cmswitch", wl, cm, layerwise=1)
+        layerwise = run_full(cm, wl, lw)
+        row = {"model": spec, "segments": m.meta["segments"], "segments_layerwise": lw.meta["segments"],
+               "row_blocks": m.blocks,
                "memory_arrays": sum(p["memory_arrays"] for p in m.meta["plan"]),
                "input_buffers": sum(sum(p["input_buffers"].values()) for p in m.meta["plan"]),
                "copies": sum(sum(p["copies"].values()) for p in m.meta["plan"]),

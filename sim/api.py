@@ -100,11 +100,12 @@ def simulate(arch: str | Arch = "hybrid", model: str | Workload | list = "pythia
     sched, asked = chosen_schedule(schedule, chunks, program_weights)
     if mapping is None and (partition is not None or not isinstance(strategy, str)):
         from prismsim.mapper.colocate import partitioned
-        from prismsim.mapper.strategies import option_defaults
+
+        from .compare import check_strategies
         names = [strategy] * len(each) if isinstance(strategy, str) else list(strategy)
         shares = None if partition in (None, "macs") else list(partition)  # type: ignore[arg-type]
-        m = partitioned(each, a, names, shares, [{k: v for k, v in options.items() if k in option_defaults(x)}
-                                                 for x in names])
+        per = check_strategies(list(dict.fromkeys(names)), options, "strategy")
+        m = partitioned(each, a, names, shares, [per[x] for x in names])
         m.schedule = sched
     elif mapping is None:
         m = make_mapping(strategy, wl, a, schedule=sched if asked else None, **options)

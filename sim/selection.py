@@ -100,7 +100,7 @@ def select(args) -> tuple[Arch, Workload, Mapping]:
             if part is not None or len(strategies) > 1:
                 per = check_strategies(list(dict.fromkeys(strategies)), opts, "--strategy")
                 strategies = strategies * len(each) if len(strategies) == 1 else strategies
-                mapping = partitioned(each, arch, strategies, part, [per.get(x, {}) for x in strategies])
+                mapping = partitioned(each, arch, strategies, part, [per[x] for x in strategies])
                 mapping.schedule = sched
                 mapping.model, mapping.arch = wl.name, arch.name
             else:

@@ -20,7 +20,7 @@ cache. The run's utilization, batch and KV cache over time come with its metrics
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import simpy
@@ -157,7 +157,7 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
     prio = np.broadcast_to(np.asarray(0 if priorities is None else priorities, dtype=np.int64), (requests,))
     prompts = np.broadcast_to(np.asarray(prompt, dtype=np.int64), (requests,))
     if times.prompt == 0 and not times.prefill_at:   # one measured prompt: the stream's own
-        times = ServiceTimes(times.prefill_ps, times.step_ps, times.prefill_pj, times.step_pj, int(prompts[0]))
+        times = replace(times, prompt=int(prompts[0]))
     need = prompts + tokens                  # KV-cache tokens each request holds while it runs
     cap = kv_tokens if kv_tokens is not None else math.inf
     env = simpy.Environment()

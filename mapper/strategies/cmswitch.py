@@ -182,8 +182,7 @@ def cmswitch(workload: Workload, arch: Arch, memory: int = 1, max_copies: int = 
         seg_opts = {n: usable(n, j) for n in owners}
         fixed = sum(digital_ps[x.name] for x in seg_layers if x.name in digital_ps)
         chosen = allocate(owners, seg_opts, budget, chunks, fixed)
-        order = [n for n in owners]
-        consumers = {n: order[k + 1:k + 2] for k, n in enumerate(order)}   # the next static layer
+        consumers = {n: owners[k + 1:k + 2] for k, n in enumerate(owners)}   # the next static layer
         while True:
             placed = pack(seg_layers, chosen, foot, cims, per_unit, consumers)
             if placed is not None:
