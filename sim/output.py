@@ -5,6 +5,7 @@ import contextlib
 import csv
 import json
 import os
+import re
 import shutil
 import sys
 import threading
@@ -278,13 +279,19 @@ def critical(plan: Plan, tl, ideal_noc: bool = False) -> tuple[list[tuple], dict
     return path_rows(plan, steps), breakdown(plan, steps)
 
 
+def model_file(tag: str) -> str:
+    """A co-located model's tag as a file name: characters other than letters, digits and ``.#-``
+    become ``_``."""
+    return re.sub(r"[^A-Za-z0-9.#-]", "_", tag)
+
+
 def simulate_to_dir(out: Path, arch: Arch, mapping: Mapping, plan: Plan, *, trace: str = "events",
                     trace_format: str = "csv", ideal_noc: bool = False, seed: int = 0, noc: str = "router",
                     perfetto: Path | None = None, progress: bool = False):
     """Simulate ``plan`` into the new run directory ``out`` (events, summary, tables, mapping and
     arch), whole or not at all; ``perfetto`` also writes a trace-event JSON file there. Returns
     the Result, the Timeline and the critical path's breakdown (``critical``)."""
-    from prismsim.traces import CsvRecorder, ParquetRecorder, TeeRecorder
+    from prismsim.traces import CsvRecorder, ParquetRecorder, SplitRecorder, TeeRecorder
     from prismsim.traces.perfetto import PerfettoRecorder
 
     from .engine import simulate_plan
@@ -303,9 +310,15 @@ def simulate_to_dir(out: Path, arch: Arch, mapping: Mapping, plan: Plan, *, trac
             raise PrismError("--trace-format parquet needs pyarrow: pip install 'prismsim[parquet]'") from None
     # the perfetto file appears after the run directory, both or neither
     with atomic_file(perfetto) if perfetto else contextlib.nullcontext() as pf_tmp, atomic_dir(out) as d:
-        events = (ParquetRecorder if trace_format == "parquet" else CsvRecorder)(d / f"events.{trace_format}")
+        kind = ParquetRecorder if trace_format == "parquet" else CsvRecorder
+        events = kind(d / f"events.{trace_format}")
         pf = PerfettoRecorder(pf_tmp) if pf_tmp else None
-        rec = TeeRecorder(events, pf)
+        models = sorted(set(plan.workload.parts.values()))
+        if models and trace != "none":   # co-located models: a trace per model beside the whole run's
+            (d / "models").mkdir()
+        split = SplitRecorder({m: kind(d / "models" / f"{model_file(m)}.events.{trace_format}") for m in models}) \
+            if models and trace != "none" else None
+        rec = TeeRecorder(events, split, pf)
         try:
             res, tl = simulate_plan(plan, ideal_noc=ideal_noc, noc=noc, recorder=rec, trace=trace, counters=pf is not None,
                                     progress=progress)

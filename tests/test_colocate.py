@@ -1,6 +1,7 @@
 """Co-located models (issue 26, first part): several models in one run, side by side."""
 import json
 
+import pandas as pd
 import pytest
 
 from prismsim.hw.errors import PrismError
@@ -49,6 +50,12 @@ def test_simulate_with_two_models_reports_each(tmp_path, capsys):
     assert "model        mlp:" in printed and "model        mnist-mlp:" in printed
     models = json.loads((out / "summary.json").read_text())["models"]
     assert set(models) == {"mlp", "mnist-mlp"} and all(m["macs"] > 0 for m in models.values())
+    # a trace per model: the whole run's rows, each in its model's file once
+    whole = pd.read_csv(out / "events.csv")
+    each = {m: pd.read_csv(out / "models" / f"{m}.events.csv") for m in models}
+    assert all(df.layer.str.startswith(f"{m}/").all() and len(df) for m, df in each.items())
+    assert sum(map(len, each.values())) == len(whole[whole.layer.fillna("").str.contains("/")])
+    assert each["mlp"].macs.sum() == models["mlp"]["macs"]
     # the report has a table of the models
     assert main(["report", str(out)]) == 0
     report = (out / "report" / "report.md").read_text()

@@ -155,3 +155,26 @@ class TeeRecorder:
     def close(self) -> None:
         for r in self.recorders:
             r.close()
+
+
+class SplitRecorder:
+    """Sends each row to the recorder of the model its layer belongs to: the layer name's prefix
+    before ``/`` (co-located models' layers are ``<model>/<layer>``). Rows of no model's layer
+    (packet hops, whose layer is "") go nowhere; the whole run's trace keeps them."""
+
+    def __init__(self, recorders: dict):
+        self.recorders = recorders
+        self.rows = 0
+
+    def row(self, *args) -> None:
+        r = self.recorders.get(args[4].partition("/")[0]) if "/" in args[4] else None
+        if r is not None:
+            self.rows += 1
+            r.row(*args)
+
+    def counter(self, t_ps: int, name: str, value: float) -> None:
+        pass
+
+    def close(self) -> None:
+        for r in self.recorders.values():
+            r.close()
