@@ -20,6 +20,13 @@ DRAM_TECH: dict[str, tuple[float, float, str]] = {
     "lpddr4": (25.6, 8.0, "LPDDR4-3200 x64: 25.6 GB/s; 8 pJ/bit, the hwcomponents-cacti LPDDR4 figure"),
 }
 
+# technology: GiB per stack or channel (chosen: common parts, the capacity a KV cache in DRAM may fill)
+DRAM_CAPACITY_GIB: dict[str, tuple[float, str]] = {
+    "hbm2": (8.0, "JESD235B HBM2: an 8-high stack of 8 Gb dies"),
+    "hbm3": (16.0, "JESD238 HBM3: an 8-high stack of 16 Gb dies (the first HBM3 parts)"),
+    "lpddr4": (8.0, "LPDDR4 x64: four 16 Gb dies (chosen: a common 8 GB package)"),
+}
+
 
 class DramParams(Bounded):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -35,6 +42,8 @@ class DramParams(Bounded):
         "off-chip memory not counted in chip area unless given)")
     phy_power_mw: float = Field(
         0.0, ge=0, le=1e7, description="mW each PHY draws while powered (chosen: 0, as the area)")
+    capacity_gib: float | None = Field(
+        None, gt=0, le=1e6, description="GiB per stack or channel (default: the technology's DRAM_CAPACITY_GIB)")
     position: tuple[int, ...] = Field((0, 0), description="NoC router of the memory controller")
     _copies: list | None = PrivateAttr(default=None)
     channels: list[tuple[int, ...]] | None = Field(
@@ -48,11 +57,14 @@ class DramParams(Bounded):
             object.__setattr__(self, "bandwidth_gbps", gbps)
         if self.energy_pj_per_byte is None:
             object.__setattr__(self, "energy_pj_per_byte", pj_bit * 8)
+        if self.capacity_gib is None:
+            object.__setattr__(self, "capacity_gib", DRAM_CAPACITY_GIB[self.technology][0])
         return self
 
     @property
     def capacity_bytes(self) -> float:
-        return float("inf")
+        """Bytes of one stack or channel."""
+        return self.capacity_gib * 2.0 ** 30
 
     @property
     def positions(self) -> list[tuple[int, ...]]:

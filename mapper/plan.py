@@ -294,10 +294,12 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                         and not kept_locally(uname, piece, streamed_weight_bytes(unit, sop)):
                     inputs.append(add_transfer(arch.nearest_dram(unit.pos), uname, streamed_weight_bytes(unit, sop),
                                                list(barrier), lname, "weight"))
-                if not producers:
+                kv = layer.info.get("kv_cache")   # a KV cache kept in the unit's own buffer is read in place
+                if not producers and kv != "units":
                     nb = int(round(workload.input_bytes[lname] * area(input_need(op, split, cregs[ci]))))
                     if nb:
-                        inputs.append(add_transfer(arch.nearest_dram(unit.pos), uname, nb, list(barrier), lname, "input"))
+                        src = GB if kv == "gb" else arch.nearest_dram(unit.pos)
+                        inputs.append(add_transfer(src, uname, nb, list(barrier), lname, "input"))
                 jid = len(jobs)
                 if uname in switched and not written:
                     deps.append(switched[uname])

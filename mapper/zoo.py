@@ -58,7 +58,8 @@ def _pythia_decode(prompt: int, steps: int, vocab: int = 50304, batch: int = 1) 
             p = f"{s}l{i}"
             w = f"l{i}"   # every step uses the same weights
             qkv = b.gemm(f"{p}.attn.qkv", 3 * d, d, r, [b.norm(f"{p}.ln1", d, r, [x])], weights=f"{w}.attn.qkv")
-            cache = b.add(f"{p}.attn.kv_cache", "embedding", 2 * d, 1, r * (kv - 1), input_elements=2 * d * r * (kv - 1))
+            cache = b.add(f"{p}.attn.kv_cache", "embedding", 2 * d, 1, r * (kv - 1), input_elements=2 * d * r * (kv - 1),
+                          kv_cache="dram")
             qk = b.add(f"{p}.attn.qk", "matmul", kv, hd, 1, batch=heads * r,
                        inputs=[(qkv, 2 / 3, False), (cache, 0.5, False)])
             sm = b.add(f"{p}.attn.softmax", "softmax", kv, 1, 1, batch=heads * r, inputs=[qk])

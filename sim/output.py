@@ -204,6 +204,15 @@ def fmt_ps(ps: int) -> str:
     return f"{ps / 1e6:,.3f} us" if ps >= 1e6 else f"{ps / 1e3:,.3f} ns"
 
 
+def fmt_bytes(n: float) -> str:
+    """Bytes in the largest binary unit that keeps a number >= 1 (B, KiB, MiB, GiB, TiB)."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024:
+            return f"{n:,.4g} {unit}"
+        n /= 1024
+    return f"{n:,.4g} TiB"
+
+
 def tops(macs: int, latency_ps: int, energy_pj: float) -> tuple[float, float]:
     """(TOPS, TOPS/W) at two operations per MAC: operations per ps are Tops/s, per pJ Tops/J."""
     return (2 * macs / latency_ps if latency_ps else 0.0, 2 * macs / energy_pj if energy_pj else 0.0)

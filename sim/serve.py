@@ -15,7 +15,9 @@ runs each admitted request's prefill alone, then advances every running request 
 step. A request whose prompt and output exceed the whole KV cache is refused. Requests may carry
 priority classes (the highest waiting class is admitted first) and, with eviction, a request that
 does not fit the KV cache evicts running requests of lower classes, which later recompute their
-cache. The run's utilization, batch and KV cache over time come with its metrics.
+cache. The KV cache lives in DRAM, the global buffer or the units' buffers (``mapper.kv_cache``),
+which sets what a step reads and how many tokens fit. The run's utilization, batch and KV cache
+over time come with its metrics.
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ import simpy
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch
+from prismsim.mapper.kv_cache import KvCapacity, kv_capacity, place_kv
+from prismsim.mapper.params import split_spec
 from prismsim.mapper.plan import build_plan
 from prismsim.mapper.strategies import make_mapping
 from prismsim.mapper.strategies.parallelism import counts_to_try
@@ -50,6 +54,7 @@ class ServiceTimes:
     prompt: int = 0                               # the prompt length prefill_ps is for
     prefill_at: dict[int, int] | None = None      # prompt length -> prefill ps, when measured at several
     prefill_pj_at: dict[int, float] | None = None
+    kv: KvCapacity | None = None                  # the KV cache's capacity, when known
 
     def prefill(self, n: int) -> float:
         """The prefill of ``n`` tokens (ps): measured, linear between (or beyond) the lengths
@@ -92,16 +97,40 @@ def prompt_lengths(lo: int, hi: int) -> list[int]:
     return sorted({lo, hi} | {1 << k for k in range(hi.bit_length()) if lo < 1 << k < hi})
 
 
+def llm_builders(model: str):
+    """``(prefill(n), step(context, b))`` for a served model: a prompt's prefill, and one decode step
+    of ``b`` requests each with ``context`` cached tokens. Models with batched decode steps: the
+    zoo's pythia-70m (its parameters, e.g. ``vocab``, may follow) and ``hf:`` causal LMs (their
+    config overrides may follow)."""
+    from prismsim.mapper.load import load_model
+
+    name, params = split_spec(model)
+    taken = {"seq_len", "phase", "decode_tokens", "batch"} & params.keys()
+    if taken:
+        raise PrismError(f"--model: serve sets {', '.join(sorted(taken))} itself (got {model!r})")
+    if model.startswith("hf:"):
+        def spec(**kw) -> str:
+            return model + ("&" if "?" in model else "?") + "&".join(f"{k}={v}" for k, v in kw.items())
+        return (lambda n: load_model(spec(seq_len=n)),
+                lambda ctx, b: load_model(spec(seq_len=ctx, phase="decode", decode_tokens=1, batch=b)))
+    if name != "pythia-70m":
+        raise PrismError(f"--model: serve runs an LLM with batched decode steps: pythia-70m or hf:TYPE "
+                         f"(got {model!r})")
+    load_model(model)   # its parameters checked once, as simulate checks them
+    fn = ZOO[name]
+    return (lambda n: fn(seq_len=n, **params),
+            lambda ctx, b: fn(seq_len=ctx, phase="decode", decode_tokens=1, batch=b, **params))
+
+
 def service_times(arch: Arch, model: str, prompt, decode_tokens: int, max_batch: int,
-                  strategy: str = "greedy", noc: str = "router") -> ServiceTimes:
+                  strategy: str = "greedy", noc: str = "router", kv_cache: str = "dram") -> ServiceTimes:
     """Simulate the prefill of ``prompt`` tokens (or, for a (lo, hi) range, of ``prompt_lengths``)
     and a decode step per batch size of ``counts_to_try(max_batch)`` (context: the mean prompt +
-    half the output) with ``strategy``'s mapping."""
+    half the output) with ``strategy``'s mapping, the KV cache in ``kv_cache`` (``mapper.kv_cache``);
+    ``ServiceTimes.kv``: its capacity under the decode mapping."""
     lo, hi = (prompt, prompt) if isinstance(prompt, int) else prompt
     prompt = (lo + hi) // 2
-    if model != "pythia-70m":   # the zoo's one LLM with batched decode steps
-        raise PrismError(f"--model: serve runs a zoo LLM with batched decode steps: pythia-70m (got {model!r})")
-    fn = ZOO[model]
+    prefill, decode = llm_builders(model)
 
     def run(wl, mapping=None):
         plan = build_plan(arch, wl, mapping or make_mapping(strategy, wl, arch))
@@ -110,16 +139,18 @@ def service_times(arch: Arch, model: str, prompt, decode_tokens: int, max_batch:
     context = prompt + max(0, decode_tokens - 1) // 2
 
     def step(b: int):
-        return fn(seq_len=context, phase="decode", decode_tokens=1, batch=b)
+        return place_kv(decode(context, b), kv_cache)
 
     # one mapping for every batch size, as a deployed chip runs one (made for the fullest batch;
     # the layer names do not depend on the batch)
-    decode_map = make_mapping(strategy, step(max_batch), arch)
-    steps = {b: run(step(b), decode_map) for b in counts_to_try(max_batch)}
-    pre = {n: run(fn(seq_len=n)) for n in prompt_lengths(lo, hi)}
+    fullest = step(max_batch)
+    decode_map = make_mapping(strategy, fullest, arch)
+    kv = kv_capacity(arch, fullest, decode_map, context, max_batch)
+    steps = {b: run(step(b) if b != max_batch else fullest, decode_map) for b in counts_to_try(max_batch)}
+    pre = {n: run(prefill(n)) for n in prompt_lengths(lo, hi)}
     mid = pre[prompt] if prompt in pre else None
     out = ServiceTimes(0, {b: r.latency_ps for b, r in steps.items()}, 0.0, {b: r.energy_pj for b, r in steps.items()},
-                       prompt, {n: r.latency_ps for n, r in pre.items()}, {n: r.energy_pj for n, r in pre.items()})
+                       prompt, {n: r.latency_ps for n, r in pre.items()}, {n: r.energy_pj for n, r in pre.items()}, kv)
     out.prefill_ps = mid.latency_ps if mid else int(round(out.prefill(prompt)))
     out.prefill_pj = mid.energy_pj if mid else out.prefill_energy(prompt)
     return out
@@ -306,11 +337,15 @@ def timeline(busy: list[tuple[float, float]], marks: list[tuple], t0: float, spa
             "batch": [int(marks[i][1]) for i in idx], "kv_tokens": [int(marks[i][2]) for i in idx]}
 
 
-def estimate(times: ServiceTimes, rate_rps: float, decode_tokens: int, max_batch: int, scheduler: str) -> dict:
+def estimate(times: ServiceTimes, rate_rps: float, decode_tokens: int, max_batch: int, scheduler: str,
+             kv_tokens: float = math.inf, need: int = 0) -> dict:
     """A queueing estimate beside the simulated stream: the most requests per second the scheduler
-    can serve (``capacity_rps``: a full batch's prefills one after another, then its steps), and
-    for ``fcfs`` the M/D/1 mean TTFT (Poisson arrivals, a fixed service time per request)."""
+    can serve (``capacity_rps``: a full batch's prefills one after another, then its steps; a batch
+    holds at most the requests of ``need`` tokens that ``kv_tokens`` of KV cache hold), and for
+    ``fcfs`` the M/D/1 mean TTFT (Poisson arrivals, a fixed service time per request)."""
     b = 1 if scheduler == "fcfs" else max_batch
+    if need and kv_tokens < math.inf:
+        b = max(1, min(b, int(kv_tokens // need)))
     per_batch = b * times.prefill_ps + max(0, decode_tokens - 1) * times.step(b)
     out = {"capacity_rps": b / per_batch * 1e12}
     if scheduler == "fcfs":

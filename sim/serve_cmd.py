@@ -9,9 +9,10 @@ import numpy as np
 
 from prismsim.hw.errors import PrismError, read_text
 from prismsim.hw.spec import load_arch
+from prismsim.mapper.kv_cache import PLACES
 
 from .argtypes import numbers, positive, seed
-from .output import atomic_file, check_new, fmt_ps
+from .output import atomic_file, check_new, fmt_bytes, fmt_ps
 from .progress import Stage
 from .serve import ARRIVALS, SCHEDULERS, estimate, run_stream, service_times
 
@@ -23,7 +24,9 @@ def add_parser(sub) -> None:
     """The ``serve`` subcommand's flags."""
     sv = sub.add_parser("serve", help="an LLM's request stream: throughput, TTFT and TPOT against arrival rate")
     sv.add_argument("--arch", default="hybrid", help="preset name or YAML file (default: hybrid)")
-    sv.add_argument("--model", default="pythia-70m", help="zoo LLM with batched decode (default: pythia-70m)")
+    sv.add_argument("--model", default="pythia-70m",
+                    help="an LLM with batched decode steps: pythia-70m (default; its parameters may follow, e.g. "
+                         "pythia-70m?vocab=1000) or hf:TYPE?field=value (a Hugging Face causal LM config)")
     sv.add_argument("--strategy", default="greedy", help="mapping strategy of every step (default: greedy)")
     sv.add_argument("--rate", help="arrival rates in requests/s, comma-separated, e.g. 100,1000 (not with a trace)")
     sv.add_argument("--requests", type=positive, default=200, help="requests per rate (default 200)")
@@ -39,13 +42,17 @@ def add_parser(sub) -> None:
                     help="poisson (default), fixed (even spacing), or a trace file: a line per request, its "
                          "arrival in seconds, optionally its output tokens and its priority class "
                          "('0.0012,48' or '0.0012,48,1')")
+    sv.add_argument("--kv-cache", choices=PLACES, default="dram",
+                    help="where the KV cache lives: dram (default), gb (the global buffer) or units (the local "
+                         "buffers of the units its layers are mapped to); its capacity comes from there")
     sv.add_argument("--kv-tokens", type=positive, default=None,
-                    help="KV-cache capacity in tokens (default: unlimited); a request holds prompt + output")
+                    help="at most this many KV-cache tokens (default: what --kv-cache holds); a request holds "
+                         "prompt + output")
     sv.add_argument("--priority-share", type=float, default=None, metavar="F",
                     help="a share F of the requests (drawn with the seed) in a higher priority class, admitted "
                          "first; per-class TTFT is printed")
     sv.add_argument("--evict", action="store_true",
-                    help="with --kv-tokens: a request that does not fit evicts running requests of lower classes "
+                    help="a request that does not fit the KV cache evicts running requests of lower classes "
                          "(they recompute their KV cache when readmitted)")
     sv.add_argument("--seed", type=seed, default=0, help="seed of the Poisson arrivals (default 0)")
     sv.add_argument("--noc", choices=("router", "flow"), default="router",
@@ -142,8 +149,6 @@ def cmd_serve(args) -> int:
             raise PrismError(f"--priority-share: a fraction in (0, 1), not with a trace's classes "
                              f"(got {args.priority_share!r})")
         prio = (np.random.default_rng(args.seed + 2).random(args.requests) < args.priority_share).astype(np.int64)
-    if args.evict and args.kv_tokens is None:
-        raise PrismError("--evict: needs --kv-tokens (eviction happens when the KV cache is full)")
     if args.ttft_p99 is not None and not (math.isfinite(args.ttft_p99) and args.ttft_p99 > 0):
         raise PrismError(f"--ttft-p99: must be a finite number of microseconds > 0 (got {args.ttft_p99!r})")
     plot = Path(args.plot) if args.plot else None
@@ -153,22 +158,31 @@ def cmd_serve(args) -> int:
         check_new(plot, "--plot")
     arch = load_arch(args.arch)
     with Stage(f"service times of {args.model} on {arch.name}", not args.no_progress):
-        times = service_times(arch, args.model, span, mean_tokens, args.max_batch, args.strategy, args.noc)
+        times = service_times(arch, args.model, span, mean_tokens, args.max_batch, args.strategy, args.noc,
+                              args.kv_cache)
+    kv = times.kv
+    cap = min(kv.tokens, args.kv_tokens or kv.tokens)
     if not args.json:
         steps = ", ".join(f"b={b} {fmt_ps(t)}" for b, t in sorted(times.step_ps.items()))
         pre = ", ".join(f"{n} tokens {fmt_ps(t)}" for n, t in sorted((times.prefill_at or {}).items()))
         print(f"{args.model} on {arch.name}: prefill of {pre}; decode step {steps}")
+        room, per_token, _ = kv.per_memory[kv.binding]
+        print(f"KV cache in {args.kv_cache}: {kv.tokens:,} tokens ({kv.binding} fills first: {fmt_bytes(room)} "
+              f"at {per_token:,.0f} B per token" + (f", of {len(kv.per_memory)} units" if kv.where == "units" else "")
+              + ")" + (f"; at most {cap:,} by --kv-tokens" if cap < kv.tokens else ""))
         print(f"{'rate':>10} {'thru_rps':>10} {'tok/s':>10} {'ttft_p50':>12} {'ttft_p99':>12} {'tpot_p50':>12} "
               f"{'tpot_p99':>12} {'queue_mean':>12} {'util':>6}  estimate")
     rows = []
     for rate in rates:
         r = run_stream(times, rate, args.requests, tokens, prompts, args.max_batch, args.scheduler,
-                       trace[0] if trace is not None else args.arrivals, args.kv_tokens, args.seed, prio, args.evict)
-        est = estimate(times, rate, mean_tokens, args.max_batch, args.scheduler)
+                       trace[0] if trace is not None else args.arrivals, cap, args.seed, prio, args.evict)
+        est = estimate(times, rate, mean_tokens, args.max_batch, args.scheduler, cap,
+                       int(round(float(np.mean(prompts)))) + mean_tokens)
         rows.append(r)
         if args.json:
             print(json.dumps({**{k: r[k] for k in COLUMNS}, "queueing_p99_ps": r["queueing_p99_ps"],
                               "served": r["served"], "refused": r["refused"], "evicted": r["evicted"],
+                              "kv_capacity_tokens": cap, "kv_cache": args.kv_cache,
                               **({"by_priority": r["by_priority"]} if "by_priority" in r else {}),
                               "estimate": est, "timeline": r["timeline"]}), flush=True)
             continue

@@ -24,15 +24,16 @@ from typing import Any
 
 from prismsim.hw.errors import PrismError, shown
 
+from prismsim.mapper.kv_cache import PLACES
+
 from .serve import ARRIVALS, SCHEDULERS, run_stream, service_times
 
 DEFAULTS: dict[str, Any] = {"requests": 200, "prompt": 128, "decode_tokens": 64, "max_batch": 8,
                             "scheduler": "continuous", "arrivals": "poisson", "kv_tokens": None, "seed": 0,
-                            "noc": "router"}
+                            "noc": "router", "kv_cache": "dram"}
 SETTINGS = set(DEFAULTS) | {"rate"}
 WHOLE = {"requests": (1, 1_000_000), "prompt": (1, 100_000), "decode_tokens": (1, 100_000),
          "max_batch": (1, 4096), "kv_tokens": (1, 10 ** 12), "seed": (0, 2 ** 63 - 1)}
-MODELS = ("pythia-70m",)
 
 
 def check(name: str, value: Any, where: str) -> None:
@@ -48,7 +49,7 @@ def check(name: str, value: Any, where: str) -> None:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
             raise PrismError(f"{where}: rate must be a finite number > 0 requests/s (got {shown(value)})")
     else:
-        allowed = {"scheduler": SCHEDULERS, "arrivals": ARRIVALS, "noc": ("router", "flow")}[name]
+        allowed = {"scheduler": SCHEDULERS, "arrivals": ARRIVALS, "noc": ("router", "flow"), "kv_cache": PLACES}[name]
         if value not in allowed:
             raise PrismError(f"{where}: {name} must be one of {', '.join(allowed)} (got {shown(value)})")
 
@@ -63,9 +64,10 @@ def check_table(doc: Any, axes: dict, models: list, where: str) -> dict:
     swept = {str(k).removeprefix("serve.") for k in axes if str(k).startswith("serve.")}
     if "rate" not in doc and "rate" not in swept:
         raise PrismError(f"{where}: field serve: give a rate (serve.rate or an axis serve.rate)")
-    bad = next((m for m in models if str(m).split("?")[0] not in MODELS), None)
+    bad = next((m for m in models if str(m).split("?")[0] != "pythia-70m" and not str(m).startswith("hf:")), None)
     if bad is not None:
-        raise PrismError(f"{where}: field models: a serving sweep runs {', '.join(MODELS)} (got {shown(bad)})")
+        raise PrismError(f"{where}: field models: a serving sweep runs an LLM with batched decode steps, pythia-70m "
+                         f"or hf:TYPE (got {shown(bad)})")
     return {**DEFAULTS, **doc}
 
 
@@ -73,12 +75,14 @@ def evaluate(arch, model: str, strategy: str, settings: dict, cache: dict) -> di
     """A point's stream: its metrics, TTFT p99 as ``latency_ps`` and energy per request as
     ``energy_pj``. Service times are simulated once per (chip, model, strategy, shape)."""
     s = settings
-    key = (arch.model_dump_json(), model, strategy, s["prompt"], s["decode_tokens"], s["max_batch"], s["noc"])
+    key = (arch.model_dump_json(), model, strategy, s["prompt"], s["decode_tokens"], s["max_batch"], s["noc"],
+           s["kv_cache"])
     if key not in cache:
-        cache[key] = service_times(arch, model.split("?")[0], s["prompt"], s["decode_tokens"], s["max_batch"],
-                                   strategy, s["noc"])
+        cache[key] = service_times(arch, model, s["prompt"], s["decode_tokens"], s["max_batch"], strategy, s["noc"],
+                                   s["kv_cache"])
+    cap = min(cache[key].kv.tokens, s["kv_tokens"] or cache[key].kv.tokens)
     r = run_stream(cache[key], float(s["rate"]), s["requests"], s["decode_tokens"], s["prompt"], s["max_batch"],
-                   s["scheduler"], s["arrivals"], s["kv_tokens"], s["seed"])
+                   s["scheduler"], s["arrivals"], cap, s["seed"])
     keep = ("throughput_rps", "tokens_per_s", "ttft_p50_ps", "ttft_p99_ps", "tpot_p50_ps", "tpot_p99_ps",
             "queueing_mean_ps", "utilization", "served", "refused", "energy_per_request_pj")
     return {**{f"serve:{k}": r[k] for k in keep}, "latency_ps": r["ttft_p99_ps"],

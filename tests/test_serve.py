@@ -156,8 +156,8 @@ def test_serve_command_priorities_eviction_and_a_trace_with_classes(tmp_path, ca
     trace.write_text("0.0,3,0\n0.0,3\n")
     assert main([*base, "--arrivals", str(trace)]) == 2
     assert "priority classes on every line or on none" in capsys.readouterr().err
-    assert main([*base, "--rate", "10", "--evict"]) == 2
-    assert "--evict: needs --kv-tokens" in capsys.readouterr().err
+    assert main([*base, "--rate", "10", "--kv-cache", "nvme"]) == 2
+    assert "--kv-cache" in capsys.readouterr().err
     assert main([*base, "--rate", "10", "--priority-share", "1.5"]) == 2
 
 
@@ -180,3 +180,80 @@ def test_serve_command_takes_a_prompt_range(capsys):
     assert "prefill of 16 tokens" in capsys.readouterr().out
     assert main(["serve", "--rate", "100", "--prompt", "64-16", "--no-progress"]) == 2
     assert "--prompt: expected N or LO-HI" in capsys.readouterr().err
+
+
+# ---- where the KV cache lives (mapper.kv_cache) ---------------------------------------------------
+
+def _step(arch, where, batch=4, context=96):
+    from prismsim.mapper.kv_cache import place_kv
+    from prismsim.mapper.strategies import make_mapping
+    from prismsim.mapper.zoo import ZOO
+    wl = place_kv(ZOO["pythia-70m"](seq_len=context, phase="decode", decode_tokens=1, batch=batch), where)
+    return wl, make_mapping("greedy", wl, arch)
+
+
+def test_each_kv_place_has_the_capacity_of_its_memory_and_is_read_from_there():
+    from prismsim.hw.spec import load_arch
+    from prismsim.mapper.kv_cache import kv_capacity, kv_layers
+    from prismsim.mapper.plan import build_plan
+    arch = load_arch("hybrid")
+    per_token = 6 * 2 * 512          # Pythia-70M: K and V of 512 bytes in each of 6 layers
+    for where in ("dram", "gb", "units"):
+        wl, m = _step(arch, where)
+        cap = kv_capacity(arch, wl, m, 96, 4)
+        kv = set(kv_layers(wl))
+        reads = [t for t in build_plan(arch, wl, m).transfers if t.layer in kv and t.kind == "input"]
+        if where == "dram":
+            weights = sum(wl.layer(n).op.weight_bytes for n in set(wl.weight_owner.values()) if wl.layer(n).static_weights)
+            assert cap.tokens == (4 * 16 * 2 ** 30 - weights) // per_token      # four HBM3 stacks less the weights
+            assert reads and all(t.src.startswith("dram") for t in reads)
+        elif where == "gb":
+            assert cap.tokens == 2048 * 1024 // per_token and reads and {t.src for t in reads} == {"gb"}
+        else:   # each digital unit keeps half of every layer's cache in its 256 KiB buffer, read in place
+            assert cap.per_memory == {u: (256 * 1024, per_token / 2, 256 * 1024 * 2 // per_token) for u in ("dg0", "dg1")}
+            assert not reads
+
+
+def test_kv_capacity_knobs_move_their_capacity():
+    import yaml
+    from prismsim.hw.spec import load_arch, parse_arch, preset_text
+    from prismsim.mapper.kv_cache import kv_capacity
+    arch = load_arch("hybrid")
+    doc = yaml.safe_load(preset_text("hybrid"))
+    doc["global_buffer"] = {**doc.get("global_buffer", {}), "capacity_kib": 4096}
+    doc["dram"]["capacity_gib"] = 32.0
+    for u in doc["units"]:
+        if u["kind"] == "digital":
+            u.setdefault("params", {})["buffer_kib"] = 512
+    bigger = parse_arch(doc, "test")
+    base = {w: kv_capacity(arch, *_step(arch, w), 96, 4).tokens for w in ("dram", "gb", "units")}
+    grown = {w: kv_capacity(bigger, *_step(bigger, w), 96, 4).tokens for w in ("dram", "gb", "units")}
+    assert grown["gb"] == 2 * base["gb"] and grown["units"] == 2 * base["units"]
+    assert grown["dram"] > 1.99 * base["dram"]
+
+
+def test_an_on_chip_kv_cache_caps_the_batch_as_the_estimate_says(capsys):
+    # 85 tokens in the digital units' buffers hold one 32 + 16-token request: throughput falls to one
+    # request at a time, which the estimate's capacity predicts
+    argv = ["serve", "--rate", "1000000", "--requests", "60", "--prompt", "32", "--decode-tokens", "16",
+            "--noc", "flow", "--json", "--no-progress"]
+    assert main(argv + ["--kv-cache", "units"]) == 0
+    units = json.loads(capsys.readouterr().out)
+    assert main(argv) == 0
+    dram = json.loads(capsys.readouterr().out)
+    assert units["kv_capacity_tokens"] == 85 and dram["kv_capacity_tokens"] > 10 ** 6
+    assert units["throughput_rps"] == pytest.approx(units["estimate"]["capacity_rps"], rel=0.02)
+    assert units["throughput_rps"] < 0.5 * dram["throughput_rps"]
+    assert main(argv + ["--kv-cache", "units", "--kv-tokens", "40"]) == 0   # a request of 48 never fits
+    assert json.loads(capsys.readouterr().out)["refused"] == 60
+
+
+def test_serve_runs_a_hugging_face_causal_lm():
+    pytest.importorskip("transformers")
+    from prismsim.hw.spec import load_arch
+    from prismsim.sim.serve import service_times
+    t = service_times(load_arch("hybrid"), "hf:gpt2?n_layer=2&n_embd=128&n_head=4&vocab_size=1000", 16, 4, 4,
+                      noc="flow", kv_cache="units")
+    assert t.step(1) < t.step(2) < t.step(4) and t.prefill_ps > 0
+    room, per_token, _ = t.kv.per_memory[t.kv.binding]
+    assert sum(b for _, b, _ in t.kv.per_memory.values()) == 2 * 2 * 128   # K and V of 128 bytes, 2 layers

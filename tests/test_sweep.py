@@ -45,11 +45,12 @@ def _rows(df):
     ("base: hybrid\nmodels: []", "field models: expected a non-empty list (got [])"),
     ("base: hybrid\nstrategies: greedy", "field strategies: expected a non-empty list (got 'greedy')"),
     ("base: hybrid\nmodels: [mlp]\nmodels: [resnet18]", "not valid YAML (line 3, column 1: key 'models' is given twice)"),
-    ("base: hybrid\nmodels: [mlp]\nserve: {rate: 10}", "a serving sweep runs pythia-70m (got 'mlp')"),
+    ("base: hybrid\nmodels: [mlp]\nserve: {rate: 10}", "a serving sweep runs an LLM with batched decode steps, pythia-70m or hf:TYPE (got 'mlp')"),
     ("base: hybrid\nserve: {requests: 10}", "field serve: give a rate"),
     ("base: hybrid\nserve: {rate: -1}", "field serve: rate must be a finite number > 0"),
     ("base: hybrid\nserve: {rate: 10, scheduler: lifo}", "scheduler must be one of fcfs, continuous"),
     ("base: hybrid\nserve: {rate: 10, colour: 1}", "'colour' is not a serving setting"),
+    ("base: hybrid\nserve: {rate: 10, kv_cache: nvme}", "kv_cache must be one of dram, gb, units"),
     ("base: hybrid\nserve: {requests: 10}\naxes: {serve.rate: [10, 0]}", "axes.serve.rate: rate must be"),
 ])
 def test_bad_sweep_files_fail_before_any_work(tmp_path, capsys, text, needle):

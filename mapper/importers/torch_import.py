@@ -79,8 +79,9 @@ def trace_steps(model, steps: list, name: str) -> Workload:
             for y in x:
                 yield from tensors(y)
 
-    def add(kind, op, n, d, m, batch=1, static=False, ins=(), stream_flags=None, w=None):
-        """Record a layer; ``w``: its static weight tensor (layers using one parameter share it)."""
+    def add(kind, op, n, d, m, batch=1, static=False, ins=(), stream_flags=None, w=None, **info):
+        """Record a layer; ``w``: its static weight tensor (layers using one parameter share it);
+        ``info``: kept in ``Layer.info``."""
         base = f"{prefix}{stack[-1] if stack else name}.{op}"
         names[base] += 1
         lname = base if names[base] == 1 else f"{base}#{names[base]}"
@@ -92,7 +93,7 @@ def trace_steps(model, steps: list, name: str) -> Workload:
                     srcs.append((p, f, st))
         b.add(lname, kind, max(1, n), max(1, d), max(1, m), batch=max(1, batch), static=static,
               inputs=srcs, input_elements=None if srcs else max(1, int(sum(t.numel() for t in ins)) or 1),
-              weights=weight[id(w)] if static and w is not None else "")
+              weights=weight[id(w)] if static and w is not None else "", **info)
         return lname
 
     class Mode(TorchDispatchMode):
@@ -146,7 +147,7 @@ def trace_steps(model, steps: list, name: str) -> Workload:
                 new = [t for t in ins if id(t) not in memory]
                 rows = sum(int(t.shape[-2]) for t in past)   # cached tokens (dim -2 of (B, H, S, E))
                 cache = add("embedding", "attn.kv_cache", sum(t.numel() for t in past) // max(1, rows), 1, rows,
-                            ins=past)                        # no producer: read from memory
+                            ins=past, kv_cache="dram")      # no producer: read from memory
                 for t in outs:
                     src = next((producer[id(x)] for x in new if id(x) in producer), None)
                     if src is not None:
@@ -243,7 +244,7 @@ HF_PRESETS = {  # Hugging Face configs equal to the zoo's shape specs
 def hf_workload(spec: str) -> Workload:
     """``hf:ARCH?key=value&...``: a Hugging Face model type (or a zoo name in HF_PRESETS) with
     config overrides; ``seq_len`` (text, default 128; encoder-decoder models get a target of the
-    same length) and ``image_size`` (vision) set the input;
+    same length), ``image_size`` (vision) and ``batch`` (inputs at once, default 1) set the input;
     ``phase=decode`` with ``decode_tokens=N`` (causal LMs) plays N one-token steps after a
     ``seq_len`` prompt."""
     try:
@@ -257,6 +258,9 @@ def hf_workload(spec: str) -> Workload:
     if not isinstance(seq, int) or seq < 1:
         raise PrismError(f"--model hf:{arch}: seq_len must be a positive integer (got {seq!r})")
     phase, steps = pop_phase(over, f"--model hf:{arch}")
+    batch = over.pop("batch", 1)
+    if not isinstance(batch, int) or not 1 <= batch <= 4096:
+        raise PrismError(f"--model hf:{arch}: batch must be a whole number in 1..4096 (got {batch!r})")
     model_type, base = HF_PRESETS.get(arch, (arch, {}))
     if model_type not in transformers.CONFIG_MAPPING:
         raise PrismError(f"--model: hf:{arch}: unknown Hugging Face model type {model_type!r}; presets: "
@@ -302,13 +306,14 @@ def hf_workload(spec: str) -> Workload:
         model.eval()
         if vision:
             size = int(image or getattr(cfg, "image_size", 224))   # the input's side (CNN configs have none)
-            inputs = {"pixel_values": torch.zeros(1, cfg.num_channels, size, size)}
+            inputs = {"pixel_values": torch.zeros(batch, cfg.num_channels, size, size)}
         else:
-            inputs = {"input_ids": torch.zeros(1, seq, dtype=torch.long)}
+            inputs = {"input_ids": torch.zeros(batch, seq, dtype=torch.long)}
             if getattr(cfg, "is_encoder_decoder", False):  # T5, BART, ...: a target as long as the source
-                inputs["decoder_input_ids"] = torch.zeros(1, seq, dtype=torch.long)
+                inputs["decoder_input_ids"] = torch.zeros(batch, seq, dtype=torch.long)
     if phase == "decode":
-        return _decode(model, inputs, steps, f"hf:{arch}[decode,prompt={seq},steps={steps}]")
+        return _decode(model, inputs, steps, f"hf:{arch}[decode,prompt={seq},steps={steps}"
+                       + (f",batch={batch}]" if batch > 1 else "]"))
     return trace(model, inputs, f"hf:{arch}")
 
 
@@ -329,7 +334,7 @@ def _decode(model, prompt: dict, steps: int, name: str) -> Workload:
 
     def step():
         with torch.device("meta"):
-            ids = torch.zeros(1, 1, dtype=torch.long)
+            ids = torch.zeros(prompt["input_ids"].shape[0], 1, dtype=torch.long)   # a token per request
         resident = [v for layer in getattr(cache, "layers", ()) for v in vars(layer).values()
                     if isinstance(v, torch.Tensor)]
         return {"input_ids": ids, "past_key_values": cache, "use_cache": True}, resident
