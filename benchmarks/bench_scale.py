@@ -7,7 +7,8 @@ each layer uses), build the plan, simulate with ``--noc router`` (flit level) or
 (max-min fair flows). Rows: Pythia-70M on k x k meshes of ReRAM PEs with 4 digital units
 (``bench_sim.mesh_arch``; 16 to 4,096 PEs), and Llama-style models on ``hybrid`` (``hf:llama``
 configs: 1.1B = hidden 2048, 22 layers; 7B = hidden 4096, 32 layers; prefill of 128 tokens, and
-the 1.1B decoding 128 tokens). Targets (issue 28, flow model): 7B prefill <= 20 s, the 1.1B with
+the 1.1B decoding 128 tokens: as one plan, and step by step with every 8th / 32nd step simulated,
+``prismsim decode --stride``, import and tracing included in its wall time). Targets (issue 28, flow model): 7B prefill <= 20 s, the 1.1B with
 128 decode tokens <= 60 s, Pythia-70M on 1,024 units <= 10 s; 1,024 units <= 60 s and <= 1 GB.
 """
 from __future__ import annotations
@@ -26,8 +27,25 @@ LLAMA_1B = "hf:llama?hidden_size=2048&num_hidden_layers=22&intermediate_size=563
 LLAMA_7B = "hf:llama?hidden_size=4096&num_hidden_layers=32&intermediate_size=11008&num_attention_heads=32&num_key_value_heads=32"
 
 
+def sampled_decode(case: dict) -> dict:
+    """``prismsim decode``: every ``stride``-th step simulated alone (importing each included), the
+    rest linear between; wall time in s (all of it), peak RSS in MB."""
+    from prismsim.hw.spec import load_arch
+    from prismsim.sim.llm_steps import decode
+
+    t0 = time.perf_counter()
+    run = decode(load_arch(case["arch"]), case["model"], case["prompt"], case["tokens"], case["stride"],
+                 noc=case["noc"])
+    wall = time.perf_counter() - t0
+    return {**case, "steps_simulated": sum(s["simulated"] for s in run.steps), "wall_s": round(wall, 2),
+            "latency_us": round(run.latency_ps / 1e6, 2), "energy_uj": round(run.energy_pj / 1e6, 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
 def one(case: dict) -> dict:
     """Run one case in this process; wall times in s, peak RSS in MB."""
+    if "stride" in case:
+        return sampled_decode(case)
     from bench_sim import mesh_arch
     from prismsim.hw.spec import load_arch
     from prismsim.mapper.load import load_model
@@ -59,6 +77,8 @@ def cases(quick: bool) -> list[dict]:
         out += [{"arch": "hybrid", "model": f"{LLAMA_7B}&seq_len=128", "noc": "flow", "label": "llama-7b prefill 128"},
                 {"arch": "hybrid", "model": f"{LLAMA_1B}&seq_len=128&phase=decode&decode_tokens=128", "noc": "flow",
                  "label": "llama-1.1b 128 decode tokens"}]
+        out += [{"arch": "hybrid", "model": LLAMA_1B, "prompt": 128, "tokens": 128, "stride": k, "noc": "flow",
+                 "label": f"llama-1.1b decode, stride {k}"} for k in (8, 32)]
     return out
 
 
@@ -81,6 +101,10 @@ def main() -> None:
             r = json.loads(p.stdout.strip().splitlines()[-1])
         rows.append(r)
         what = r.get("label") or f"{r['model']} on {r['k']}x{r['k']} PEs"
+        if "stride" in r and "error" not in r:
+            print(f"{what:34s} {r['noc']:6s} {r['steps_simulated']} steps simulated  wall {r['wall_s']:6.1f} s  "
+                  f"{r['peak_rss_mb']:7.0f} MB  latency {r['latency_us']:,.1f} us", flush=True)
+            continue
         print(f"{what:34s} {r['noc']:6s} " + (r["error"] if "error" in r else
               f"{r['jobs'] + r['transfers']:>8,} jobs+transfers {r['events']:>12,} events  map+plan {r['map_plan_s']:6.1f} s"
               f"  sim {r['sim_s']:6.1f} s  {r['peak_rss_mb']:7.0f} MB  latency {r['latency_us']:,.1f} us"), flush=True)

@@ -2,6 +2,7 @@
 users read, write and diff; validated against the arch and workload before anything runs."""
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from itertools import accumulate
@@ -269,6 +270,11 @@ def _share(s: Any, where: str) -> float:
 
 def split_counts(total: int, shares: list[float]) -> list[int]:
     """Apportion ``total`` rows by ``shares`` (largest remainder, ties to the earlier shard)."""
+    return list(_split_counts(total, tuple(shares)))
+
+
+@functools.lru_cache(maxsize=65536)
+def _split_counts(total: int, shares: tuple[float, ...]) -> tuple[int, ...]:
     s = sum(shares)
     exact = [total * x / s for x in shares]
     counts = [int(e) for e in exact]
@@ -276,7 +282,7 @@ def split_counts(total: int, shares: list[float]) -> list[int]:
     order = sorted(range(len(shares)), key=lambda i: (-(exact[i] - counts[i]), i))
     for i in order[:rest]:
         counts[i] += 1
-    return counts
+    return tuple(counts)
 
 
 def resolve(mapping: Mapping, layer: Layer) -> list[tuple[str, int]]:

@@ -26,6 +26,7 @@ from prismsim.hw.reram import array_memory, mode_switch_cost
 from prismsim.hw.units import (RESIDENT, feed_wait_ps, local_weight_bytes, streamed_weight_bytes, unit_cost,
                                write_cost, writes_per_cell_limit)
 
+from .gcpause import fewer_collections
 from .mapping import Mapping, held_weights, shard_op, split_counts, validate
 from .row_blocks import split_rows
 from .workload import Workload
@@ -159,9 +160,16 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
     """Expand a (validated) mapping into jobs and transfers."""
     if check:
         validate(mapping, arch, workload)
+    with fewer_collections():
+        return _build(arch, workload, mapping)
+
+
+def _build(arch: Arch, workload: Workload, mapping: Mapping) -> Plan:
+    """``build_plan`` of a validated mapping."""
     workload = split_rows(workload, mapping.blocks)   # operators larger than the chip, as row blocks
     units = arch.instances()
     mems = dict(arch.memories())
+    dram_of = {u: arch.nearest_dram(x.pos) for u, x in units.items()}   # each unit's memory controller
     staging: dict[int, list[str]] = {}   # segment -> memory-mode endpoints
     for seg, modes in sorted(mapping.modes.items()):
         for u, n in modes.items():
@@ -223,7 +231,7 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
         if room:
             stage = min(room, key=lambda m: (len(route(arch.noc, tuple(mems[m].position), units[dst].pos)), m))
         else:
-            stage = GB if nbytes <= mems[GB].capacity_bytes else arch.nearest_dram(units[dst].pos)
+            stage = GB if nbytes <= mems[GB].capacity_bytes else dram_of[dst]
         first = add_transfer(src, stage, nbytes, after, layer, "staging")
         return add_transfer(stage, dst, nbytes, [], layer, "staging", after_tr=[first])
 
@@ -281,7 +289,7 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                 # model load, or a segment's weight reload: from DRAM, written before the unit computes
                 write_of[seg, uname, piece] = len(jobs)
                 after = list(seg_barrier) + ([switched[uname]] if uname in switched else [])
-                w_in = add_transfer(arch.nearest_dram(unit.pos), uname, streamed_weight_bytes(unit, sop), list(seg_barrier), lname, "weight")
+                w_in = add_transfer(dram_of[uname], uname, streamed_weight_bytes(unit, sop), list(seg_barrier), lname, "weight")
                 written.append(len(jobs))
                 jobs.append(Job(len(jobs), lname, uname, si, -1, write_cost(unit, sop), 0, after, [w_in], "write"))
                 seg_jobs.setdefault(seg, []).append(written[-1])
@@ -292,13 +300,13 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                 inputs: list[int] = []
                 if ci == 0 and sop.weight_bytes and unit.kind not in RESIDENT \
                         and not kept_locally(uname, piece, streamed_weight_bytes(unit, sop)):
-                    inputs.append(add_transfer(arch.nearest_dram(unit.pos), uname, streamed_weight_bytes(unit, sop),
+                    inputs.append(add_transfer(dram_of[uname], uname, streamed_weight_bytes(unit, sop),
                                                list(barrier), lname, "weight"))
                 kv = layer.info.get("kv_cache")   # a KV cache kept in the unit's own buffer is read in place
                 if not producers and kv != "units":
                     nb = int(round(workload.input_bytes[lname] * area(input_need(op, split, cregs[ci]))))
                     if nb:
-                        src = GB if kv == "gb" else arch.nearest_dram(unit.pos)
+                        src = GB if kv == "gb" else dram_of[uname]
                         inputs.append(add_transfer(src, uname, nb, list(barrier), lname, "input"))
                 jid = len(jobs)
                 if uname in switched and not written:
@@ -311,23 +319,21 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
                 ids.append(jid)
                 this_layer_jobs.append(jid)
                 seg_jobs.setdefault(seg, []).append(jid)
-            shards.append((uname, count, ids, sizes, cregs))
+            shards.append((uname, count, ids, sizes, cregs, [sop.cols(mc).out_elements * layer.act_bits / 8 for mc in sizes]))
         # each producer chunk sends each consumer chunk the part of its output that chunk reads
         # (across a non-streaming edge, all of it goes to the consumer shard's first chunk)
         streamed = [(cu, [(cid, input_need(op, split, creg)) for cid, creg in zip(cids, cregs)])
-                    for (cu, _, cids, _, cregs) in shards]
-        whole = [(cu, [(cids[0], (0.0, 1.0) + input_need(op, split, cregs[0])[2:])]) for (cu, _, cids, _, cregs) in shards]
+                    for (cu, _, cids, _, cregs, _) in shards]
+        whole = [(cu, [(cids[0], (0.0, 1.0) + input_need(op, split, cregs[0])[2:])])
+                 for (cu, _, cids, _, cregs, _) in shards]
         for pname, frac, stream in producers:
-            player = workload.layer(pname)
             cut = mapping.segment_of(pname) != seg
-            for (pu, pcount, pids, psizes, pregs) in placed[pname]:
-                pop = shard_op(mapping, player, pcount)
-                for j, pj in enumerate(pids):
-                    p_bytes = pop.cols(psizes[j]).out_elements * player.act_bits / 8
-                    p_area = area(pregs[j])
+            for (pu, _, pids, _, pregs, pbytes) in placed[pname]:
+                for pj, preg, p_bytes in zip(pids, pregs, pbytes):
+                    p_area = area(preg)
                     for cu, targets in (streamed if stream else whole):
                         for cid, need in targets:
-                            share = overlap(pregs[j], need) / p_area if p_area else 0.0
+                            share = overlap(preg, need) / p_area if p_area else 0.0
                             if share <= 0:
                                 continue
                             nb = int(round(p_bytes * frac * share))
@@ -338,11 +344,10 @@ def build_plan(arch: Arch, workload: Workload, mapping: Mapping, check: bool = T
         placed[lname] = shards
         prev_layer_jobs[part] = this_layer_jobs
     for lname in workload.sinks():  # model outputs back to DRAM
-        layer = workload.layer(lname)
-        for (u, count, ids, sizes, _) in placed[lname]:
-            for j, jid in enumerate(ids):
-                nb = int(round(shard_op(mapping, layer, count).cols(sizes[j]).out_elements * layer.act_bits / 8))
-                add_transfer(u, arch.nearest_dram(units[u].pos), nb, [jid], lname, "output")
+        for (u, _, ids, _, _, pbytes) in placed[lname]:
+            for jid, p_bytes in zip(ids, pbytes):
+                nb = int(round(p_bytes))
+                add_transfer(u, dram_of[u], nb, [jid], lname, "output")
     if arch.noc.route_table:  # user routes: prove them free of routing deadlock first
         check_deadlock_free(arch.noc, {(t.src_node, t.dst_node) for t in transfers})
     counts = {u: len(segs) for u, segs in writes.items()}  # a cell is rewritten once per reload

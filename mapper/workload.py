@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -44,8 +45,8 @@ class Layer:
         """What layers sharing a weight matrix must agree on."""
         return self.kind, self.n, self.d, self.batch, self.static_weights, self.weight_bits
 
-    @property
-    def op(self) -> Op:
+    @functools.cached_property
+    def op(self) -> Op:   # kept: mappers and the plan ask for it hundreds of thousands of times on LLMs
         return Op(self.kind, self.n, self.d, self.m, self.batch, self.static_weights, self.act_bits, self.weight_bits)
 
     @property

@@ -19,6 +19,7 @@ from prismsim.mapper.result import Result
 from prismsim.mapper.strategies import STRATEGIES
 
 from .cost_cmd import cmd_cost
+from .decode_cmd import add_parser as add_decode_parser
 from .engine import NOC_MODELS, TRACE_LEVELS
 from .argtypes import positive, seed
 from .accuracy_cmd import cmd_accuracy, parse_times as _times
@@ -290,6 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--arch", help="a preset name or YAML file to print as complete YAML (with its area)")
     lst.set_defaults(fn=cmd_list)
     add_serve_parser(sub)
+    add_decode_parser(sub)
     return p
 
 

@@ -16,6 +16,7 @@ import simpy
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch
+from prismsim.mapper.gcpause import fewer_collections
 from prismsim.mapper.mapping import Mapping
 from prismsim.mapper.plan import Plan, build_plan
 from prismsim.mapper.result import Result, summarize
@@ -229,13 +230,14 @@ def simulate_plan(plan: Plan, *, ideal_noc: bool = False, recorder: Recorder | N
         raise PrismError(f"--noc: must be one of {', '.join(NOC_MODELS)} (got {noc!r})")
     if trace not in TRACE_LEVELS:
         raise PrismError(f"--trace: must be one of {', '.join(TRACE_LEVELS)} (got {trace!r})")
-    run = _Run(plan, ideal_noc, recorder or NullRecorder(), trace, counters, noc)
-    if progress:
-        total = sum(t.nbytes for t in plan.transfers)
-        with Watcher(lambda: (run.net.bytes_delivered, run.jobs_done), total, len(plan.jobs)):
+    with fewer_collections():
+        run = _Run(plan, ideal_noc, recorder or NullRecorder(), trace, counters, noc)
+        if progress:
+            total = sum(t.nbytes for t in plan.transfers)
+            with Watcher(lambda: (run.net.bytes_delivered, run.jobs_done), total, len(plan.jobs)):
+                res = run.run()
+        else:
             res = run.run()
-    else:
-        res = run.run()
     tl = Timeline(run.start, run.end, run.tr_issue, run.tr_end, run.unit_prev, run.net.bytes_sent,
                   run.bytes_delivered, run.net.packets, run.timeouts + run.net.events)
     check_invariants(res, tl)

@@ -110,6 +110,7 @@ class FlowNetwork:
         self._sending: dict = {}  # source port -> the flow it is sending (a port sends one at a time)
         self._queued: dict = {}   # source port -> flows waiting for it, first come first served
         self.t = 0.0              # the time (ps) rates were last applied
+        self._end = math.inf      # _next_end, kept from the last solve
         self.clock = 0
         self._pumping = False
         self.packets = 0
@@ -167,7 +168,11 @@ class FlowNetwork:
     # -- running --------------------------------------------------------------------------
     def _next_end(self) -> float:
         """When the first active flow sends its last flit, or has no more flits than the network's
-        buffers on its route take, so its source port may start its next flow (ps)."""
+        buffers on its route take, so its source port may start its next flow (ps): found at each
+        solve (rates, and so these times, hold until the next)."""
+        return self._end
+
+    def _find_end(self) -> float:
         best = math.inf
         for f in self.flows.values():
             if f.rate > EPS:
@@ -184,6 +189,7 @@ class FlowNetwork:
 
     def _solve(self) -> None:
         max_min_rates([], self.cap, self.users)
+        self._end = self._find_end()
 
     def _next_ps(self) -> float:
         return min(self._pending[0][0] if self._pending else math.inf, self._next_end())

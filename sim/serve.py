@@ -30,13 +30,12 @@ import simpy
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch
 from prismsim.mapper.kv_cache import KvCapacity, kv_capacity, place_kv
-from prismsim.mapper.params import split_spec
 from prismsim.mapper.plan import build_plan
 from prismsim.mapper.strategies import make_mapping
 from prismsim.mapper.strategies.parallelism import counts_to_try
-from prismsim.mapper.zoo import ZOO
 
 from .engine import simulate_plan
+from .llm_steps import llm_builders
 
 SCHEDULERS = ("fcfs", "continuous")
 ARRIVALS = ("poisson", "fixed")
@@ -95,31 +94,6 @@ def prompt_lengths(lo: int, hi: int) -> list[int]:
     """The prompt lengths whose prefill is simulated for prompts of lo..hi tokens: both ends and
     the powers of two between."""
     return sorted({lo, hi} | {1 << k for k in range(hi.bit_length()) if lo < 1 << k < hi})
-
-
-def llm_builders(model: str):
-    """``(prefill(n), step(context, b))`` for a served model: a prompt's prefill, and one decode step
-    of ``b`` requests each with ``context`` cached tokens. Models with batched decode steps: the
-    zoo's pythia-70m (its parameters, e.g. ``vocab``, may follow) and ``hf:`` causal LMs (their
-    config overrides may follow)."""
-    from prismsim.mapper.load import load_model
-
-    name, params = split_spec(model)
-    taken = {"seq_len", "phase", "decode_tokens", "batch"} & params.keys()
-    if taken:
-        raise PrismError(f"--model: serve sets {', '.join(sorted(taken))} itself (got {model!r})")
-    if model.startswith("hf:"):
-        def spec(**kw) -> str:
-            return model + ("&" if "?" in model else "?") + "&".join(f"{k}={v}" for k, v in kw.items())
-        return (lambda n: load_model(spec(seq_len=n)),
-                lambda ctx, b: load_model(spec(seq_len=ctx, phase="decode", decode_tokens=1, batch=b)))
-    if name != "pythia-70m":
-        raise PrismError(f"--model: serve runs an LLM with batched decode steps: pythia-70m or hf:TYPE "
-                         f"(got {model!r})")
-    load_model(model)   # its parameters checked once, as simulate checks them
-    fn = ZOO[name]
-    return (lambda n: fn(seq_len=n, **params),
-            lambda ctx, b: fn(seq_len=ctx, phase="decode", decode_tokens=1, batch=b, **params))
 
 
 def service_times(arch: Arch, model: str, prompt, decode_tokens: int, max_batch: int,

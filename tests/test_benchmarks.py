@@ -48,6 +48,8 @@ def test_the_scale_flow_and_serve_benchmarks_run_on_tiny_inputs():
     import compare_flow
     r = bench_scale.one({"k": 2, "model": "mnist-mlp", "noc": "flow"})
     assert r["units"] == 8 and r["jobs"] > 0 and r["latency_us"] > 0 and r["peak_rss_mb"] > 0
+    d = bench_scale.one({"arch": "hybrid", "model": "pythia-70m", "prompt": 8, "tokens": 3, "stride": 2, "noc": "flow"})
+    assert d["steps_simulated"] == 2 and d["latency_us"] > 0 and d["wall_s"] > 0
     c = compare_flow.compare("hybrid", "mlp")
     assert abs(c["error"]) < 0.05 and c["router_us"] > 0
     s = bench_serve.measure(20, rates=(100,), prompt=8, tokens=4, max_batch=2)

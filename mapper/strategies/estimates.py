@@ -24,9 +24,16 @@ class Capacity:
         self.free = {u: arrays_available(x) for u, x in units.items() if x.kind in RESIDENT}
         self.units = units
         self.held: set[tuple[str, tuple]] = set()   # (unit, weight slice) already taken
+        self._memo: dict[tuple, list] = {}           # layers sharing weights (LLM steps) split alike
 
     def _shards(self, layer: Layer, names: list[str], shares: list[float] | None = None) -> list[tuple[str, tuple, int]]:
         """(unit, weight slice, arrays) per non-empty shard of a row split by ``shares`` (equal by default)."""
+        key = (layer.weight_key, layer.op.rows(1), layer.op.split_size, tuple(names), tuple(shares or ()))
+        if key not in self._memo:
+            self._memo[key] = self._split(layer, names, shares)
+        return self._memo[key]
+
+    def _split(self, layer: Layer, names: list[str], shares: list[float] | None) -> list[tuple[str, tuple, int]]:
         counts = split_counts(layer.op.split_size, shares or [1.0] * len(names))
         shards = [(u, c) for u, c in zip(names, counts) if c]
         need: dict[tuple, int] = {}   # a unit group's shards of one size need alike
