@@ -10,7 +10,7 @@ from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import load_arch
 from prismsim.mapper.kv_cache import PLACES
 
-from .argtypes import positive
+from .argtypes import add_llm_flags, positive
 from .llm_steps import decode, sampled
 from .output import atomic_file, check_new, fmt_ps, make_dirs, write_csv
 
@@ -20,11 +20,7 @@ COLUMNS = ["t", "context", "latency_ps", "energy_pj", "macs", "simulated"]
 def add_parser(sub) -> None:
     """The ``decode`` subcommand's flags."""
     d = sub.add_parser("decode", help="an LLM's decode step by step: each step's latency as the KV cache grows")
-    d.add_argument("--arch", default="hybrid", help="preset name or YAML file (default: hybrid)")
-    d.add_argument("--model", default="pythia-70m",
-                   help="pythia-70m (default; its parameters may follow) or hf:TYPE?field=value (a Hugging Face "
-                        "causal LM config)")
-    d.add_argument("--strategy", default="greedy", help="mapping strategy of every step (default: greedy)")
+    add_llm_flags(d)
     d.add_argument("--prompt", type=positive, default=128, help="prompt tokens before the first step (default 128)")
     d.add_argument("--tokens", type=positive, default=64, help="decode steps: tokens made per request (default 64)")
     d.add_argument("--batch", type=positive, default=1, help="requests decoding together (default 1)")
@@ -66,10 +62,12 @@ def cmd_decode(args) -> int:
         with atomic_file(out) as tmp:
             write_csv(tmp, COLUMNS, [[s[c] if c != "simulated" else int(s[c]) for c in COLUMNS] for s in run.steps])
     n_sim = sum(s["simulated"] for s in run.steps)
+    need = args.batch * (args.prompt + args.tokens)   # every request's cache at the end
     total = {"model": args.model, "arch": arch.name, "prompt": args.prompt, "tokens": args.tokens,
              "batch": args.batch, "stride": args.stride, "steps_simulated": n_sim, "latency_ps": run.latency_ps,
              "energy_pj": run.energy_pj, "macs": run.macs,
              "tokens_per_s": args.tokens * args.batch / run.latency_ps * 1e12 if run.latency_ps else 0.0,
+             "kv_cache": args.kv_cache, "kv_capacity_tokens": run.kv.tokens, "kv_tokens_held": need,
              "wall_s": round(wall, 2)}
     if args.json:
         print(json.dumps({**total, "steps": run.steps}))
@@ -82,5 +80,8 @@ def cmd_decode(args) -> int:
     print(f"  latency  {fmt_ps(run.latency_ps)}  ({total['tokens_per_s']:,.0f} tokens/s)")
     print(f"  energy   {run.energy_pj / 1e6:,.3f} uJ  ({run.energy_pj / 1e6 / (args.tokens * args.batch):,.3f} uJ "
           f"per token)")
+    print(f"  KV cache {need:,} tokens at the end, in {args.kv_cache} holding {run.kv.tokens:,} ({run.kv.binding} fills "
+          f"first)" + ("" if need <= run.kv.tokens else " -- it does not fit: the steps beyond are what the chip "
+                       "would take with room for it"))
     print(f"  wall     {wall:.1f} s" + (f"; wrote {out}" if out is not None else ""))
     return 0

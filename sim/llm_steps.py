@@ -17,7 +17,7 @@ from typing import Callable
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch
-from prismsim.mapper.kv_cache import place_kv
+from prismsim.mapper.kv_cache import KvCapacity, kv_capacity, place_kv
 from prismsim.mapper.params import split_spec
 from prismsim.mapper.plan import build_plan
 from prismsim.mapper.strategies import make_mapping
@@ -67,6 +67,7 @@ class Decode:
     batch: int
     stride: int
     steps: list[dict] = field(default_factory=list)
+    kv: KvCapacity | None = None   # the KV cache's capacity at the last step (its mapping)
 
     @property
     def latency_ps(self) -> int:
@@ -93,13 +94,16 @@ def decode(arch: Arch, model: str, prompt: int, tokens: int, stride: int = 1, ba
     _, step = llm_builders(model)
     todo = sampled(tokens, stride)
     runs: dict[int, tuple[int, float, int]] = {}
+    out = Decode(model, arch.name, prompt, batch, stride)
     for i, t in enumerate(todo):
         wl = place_kv(step(prompt + t, batch), kv_cache)
-        res = simulate_plan(build_plan(arch, wl, make_mapping(strategy, wl, arch)), trace="none", noc=noc)[0]
+        mapping = make_mapping(strategy, wl, arch)
+        res = simulate_plan(build_plan(arch, wl, mapping), trace="none", noc=noc)[0]
         runs[t] = (res.latency_ps, res.energy_pj, res.macs)
+        if t == tokens - 1:
+            out.kv = kv_capacity(arch, wl, mapping, prompt + t, batch)
         if on_step is not None:
             on_step(i + 1, len(todo))
-    out = Decode(model, arch.name, prompt, batch, stride)
     for t in range(tokens):
         if t in runs:
             lat, e, macs = runs[t]

@@ -11,7 +11,7 @@ from prismsim.hw.errors import PrismError, read_text
 from prismsim.hw.spec import load_arch
 from prismsim.mapper.kv_cache import PLACES
 
-from .argtypes import numbers, positive, seed
+from .argtypes import add_llm_flags, numbers, positive, seed
 from .output import atomic_file, check_new, fmt_bytes, fmt_ps
 from .progress import Stage
 from .serve import ARRIVALS, SCHEDULERS, estimate, run_stream, service_times
@@ -23,11 +23,7 @@ COLUMNS = ("rate", "throughput_rps", "tokens_per_s", "ttft_p50_ps", "ttft_p99_ps
 def add_parser(sub) -> None:
     """The ``serve`` subcommand's flags."""
     sv = sub.add_parser("serve", help="an LLM's request stream: throughput, TTFT and TPOT against arrival rate")
-    sv.add_argument("--arch", default="hybrid", help="preset name or YAML file (default: hybrid)")
-    sv.add_argument("--model", default="pythia-70m",
-                    help="an LLM with batched decode steps: pythia-70m (default; its parameters may follow, e.g. "
-                         "pythia-70m?vocab=1000) or hf:TYPE?field=value (a Hugging Face causal LM config)")
-    sv.add_argument("--strategy", default="greedy", help="mapping strategy of every step (default: greedy)")
+    add_llm_flags(sv)
     sv.add_argument("--rate", help="arrival rates in requests/s, comma-separated, e.g. 100,1000 (not with a trace)")
     sv.add_argument("--requests", type=positive, default=200, help="requests per rate (default 200)")
     sv.add_argument("--prompt", default="128",

@@ -52,6 +52,9 @@ def test_decode_command_writes_its_steps(tmp_path, capsys):
     assert list(df.t) == list(range(5)) and list(df.simulated) == [1, 0, 1, 0, 1]
     assert doc["latency_ps"] == df.latency_ps.sum() and doc["steps_simulated"] == 3
     assert doc["tokens_per_s"] == pytest.approx(5 / doc["latency_ps"] * 1e12)
+    assert doc["kv_tokens_held"] == 21 and doc["kv_capacity_tokens"] > 10 ** 6   # DRAM holds it
+    assert main(["decode", "--prompt", "16", "--tokens", "5", "--kv-cache", "units", "--json", "--no-progress"]) == 0
+    assert json.loads(capsys.readouterr().out)["kv_capacity_tokens"] == 85          # two 256 KiB buffers
 
 
 @pytest.mark.parametrize("argv,field", [(["--model", "resnet18"], "--model"),
