@@ -19,6 +19,7 @@ from .compare import check_strategies
 from .cost_cmd import warn_resolution
 from .engine import US_PER_EVENT, estimate
 from .progress import Stage
+from .workload_file import expand
 
 
 def model_spec(args, spec: str | None = None) -> str:
@@ -42,7 +43,8 @@ DEFAULT_MODEL = "pythia-70m"
 
 
 def load_each(args) -> list[Workload]:
-    """Every model --model names, loaded."""
+    """Every model --model names (or the workload file it gives: ``sim/workload_file.py``), loaded."""
+    expand(args)
     specs = args.model if isinstance(args.model, list) else [args.model or DEFAULT_MODEL]
     loaded = []
     for spec in specs:

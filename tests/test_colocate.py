@@ -149,3 +149,31 @@ def test_the_api_takes_a_strategy_per_model_and_a_partition():
     r = simulate("hybrid", ["mnist-cnn", "mlp"], strategy=["greedy", "equal"], partition=[1, 1], trace="none")
     assert r.mapping.meta["partition"]["mlp"]["strategy"] == "equal"
     assert r.summary["latency_ps"] > 0
+
+
+def test_a_workload_file_runs_what_the_flags_would(tmp_path, capsys):
+    spec = tmp_path / "run.yaml"
+    spec.write_text("models:\n  - {model: mlp, strategy: greedy, share: 1}\n  - {model: mnist-mlp, strategy: equal, share: 3}\n"
+                    "partition: true\n")
+    assert main(["simulate", "--model", str(spec), "--out", str(tmp_path / "a"), "--trace", "none", "--no-progress"]) == 0
+    assert main(["simulate", "--model", "mlp", "--model", "mnist-mlp", "--strategy", "greedy,equal", "--partition", "1,3",
+                 "--out", str(tmp_path / "b"), "--trace", "none", "--no-progress"]) == 0
+    a, b = (json.loads((tmp_path / d / "summary.json").read_text()) for d in "ab")
+    assert a["models"] == b["models"] and a["latency_ps"] == b["latency_ps"]
+
+
+@pytest.mark.parametrize("text,field", [
+    ("models: []\n", "field models must be a list"),
+    ("models: [mlp, {model: mnist-mlp, share: 2}]\npartition: true\n", "give every model a share"),
+    ("models: [mlp, {model: mnist-mlp, share: -1}]\npartition: true\n", "models.1.share"),
+    ("models: [{model: mlp, share: 1}, {model: mnist-mlp, share: 2}]\n", "shares need partition: true"),
+    ("models: [mlp]\ncolour: 1\n", "'colour' is not a workload field"),
+    ("models: [{model: mlp, strategy: 'a,b'}]\n", "models.0.strategy"),
+    ("models: [nosuch, mlp]\n", "nosuch"),
+])
+def test_a_bad_workload_file_is_one_line(tmp_path, capsys, text, field):
+    spec = tmp_path / "run.yaml"
+    spec.write_text(text)
+    assert main(["simulate", "--model", str(spec), "--out", str(tmp_path / "r"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert field in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
