@@ -29,6 +29,7 @@ import simpy
 
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch
+from prismsim.hw.units import leakage_mw
 from prismsim.mapper.kv_cache import KvCapacity, kv_capacity, place_kv
 from prismsim.mapper.plan import build_plan
 from prismsim.mapper.strategies import make_mapping
@@ -54,6 +55,7 @@ class ServiceTimes:
     prefill_at: dict[int, int] | None = None      # prompt length -> prefill ps, when measured at several
     prefill_pj_at: dict[int, float] | None = None
     kv: KvCapacity | None = None                  # the KV cache's capacity, when known
+    idle_mw: float = 0.0                          # the chip's leakage while it waits for requests
 
     def prefill(self, n: int) -> float:
         """The prefill of ``n`` tokens (ps): measured, linear between (or beyond) the lengths
@@ -125,6 +127,7 @@ def service_times(arch: Arch, model: str, prompt, decode_tokens: int, max_batch:
     mid = pre[prompt] if prompt in pre else None
     out = ServiceTimes(0, {b: r.latency_ps for b, r in steps.items()}, 0.0, {b: r.energy_pj for b, r in steps.items()},
                        prompt, {n: r.latency_ps for n, r in pre.items()}, {n: r.energy_pj for n, r in pre.items()}, kv)
+    out.idle_mw = sum(leakage_mw(u) for u in arch.instances().values())
     out.prefill_ps = mid.latency_ps if mid else int(round(out.prefill(prompt)))
     out.prefill_pj = mid.energy_pj if mid else out.prefill_energy(prompt)
     return out
@@ -272,6 +275,8 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
         return int(round(float(np.percentile(x, q)))) if len(x) else 0
 
     served = int(ok.sum())
+    idle_pj = times.idle_mw * max(0.0, span - state["busy"]) * 1e-3   # mW x ps = 1e-3 pJ
+    energy = state["energy"] + idle_pj   # the runs' energies (their leakage included) and the idle gaps'
     out = {"rate": rate_rps, "requests": requests, "served": served, "refused": len(refused),
            "evicted": state["evicted"],
            "throughput_rps": served / span * 1e12 if span else 0.0,
@@ -283,7 +288,8 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
            "mean_in_system": state["area"] / span if span else 0.0,
            "mean_time_in_system_ps": float(in_sys.mean()) if served else 0.0,
            "tokens": int(tokens[ok].sum()),
-           "energy_per_request_pj": state["energy"] / served if served else 0.0,
+           "energy_per_request_pj": energy / served if served else 0.0,
+           "idle_energy_pj": idle_pj,
            "timeline": timeline(busy, marks, t_arr[0], span, bins)}
     if priorities is not None:
         out["by_priority"] = {int(c): {"served": int((ok & (prio == c)).sum()),

@@ -179,6 +179,7 @@ def cmd_serve(args) -> int:
             print(json.dumps({**{k: r[k] for k in COLUMNS}, "queueing_p99_ps": r["queueing_p99_ps"],
                               "served": r["served"], "refused": r["refused"], "evicted": r["evicted"],
                               "kv_capacity_tokens": cap, "kv_cache": args.kv_cache,
+                              "energy_per_request_pj": r["energy_per_request_pj"], "idle_energy_pj": r["idle_energy_pj"],
                               **({"by_priority": r["by_priority"]} if "by_priority" in r else {}),
                               "estimate": est, "timeline": r["timeline"]}), flush=True)
             continue

@@ -257,3 +257,16 @@ def test_serve_runs_a_hugging_face_causal_lm():
     assert t.step(1) < t.step(2) < t.step(4) and t.prefill_ps > 0
     room, per_token, _ = t.kv.per_memory[t.kv.binding]
     assert sum(b for _, b, _ in t.kv.per_memory.values()) == 2 * 2 * 128   # K and V of 128 bytes, 2 layers
+
+
+def test_energy_per_request_counts_the_idle_chips_leakage():
+    t = ServiceTimes(prefill_ps=1_000_000, step_ps={1: 100_000}, prefill_pj=100.0, step_pj={1: 10.0}, prompt=64,
+                     idle_mw=2.0)
+    r = run_stream(t, 10, 5, 4, 64, arrivals="fixed")            # a request every 100 ms, 1.3 us of work each
+    busy = 5 * (1_000_000 + 3 * 100_000)
+    span = 4 * 1e11 + 1_300_000
+    idle = 2.0 * (span - busy) * 1e-3
+    assert r["idle_energy_pj"] == pytest.approx(idle)
+    assert r["energy_per_request_pj"] == pytest.approx((5 * 130.0 + idle) / 5)
+    busier = run_stream(t, 1e5, 5, 4, 64, arrivals="fixed")      # less idle time, less energy per request
+    assert busier["energy_per_request_pj"] < r["energy_per_request_pj"]
