@@ -197,11 +197,20 @@ def fits_empty(units: dict[str, Unit], layer: Layer, names: list[str]) -> bool:
 
 
 def sources_of(arch: Arch, workload: Workload, layer: Layer, placed: dict[str, Shards]) -> list[tuple[Shards, float]]:
-    """Where ``layer``'s inputs come from: its placed producers, or DRAM for a model input."""
+    """Where ``layer``'s inputs come from: its placed producers, or memory for a model input (DRAM;
+    a KV cache where ``mapper.kv_cache`` put it: the global buffer, or nothing to receive when the
+    units keep it)."""
     prods = workload.producers(layer.name)
     if not prods:
         nbytes = workload.input_bytes.get(layer.name, 0)
-        return dram_sources(arch, nbytes) if nbytes else []
+        kv = layer.info.get("kv_cache")
+        if kv == "units" or not nbytes:
+            return []
+        if kv == "gb":
+            gb = arch.global_buffer
+            return [(Shards(["gb"], np.array([tuple(gb.position)], dtype=int), np.array([[0.0, 1.0, 0.0, 1.0]]),
+                            np.array([float(nbytes)]), port_cycles_per_flit(arch.noc, gb.bandwidth_gbps), True), 1.0)]
+        return dram_sources(arch, nbytes)
     return [(placed[p], frac) for p, frac, _ in prods if p in placed]
 
 
