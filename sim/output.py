@@ -322,11 +322,11 @@ def simulate_to_dir(out: Path, arch: Arch, mapping: Mapping, plan: Plan, *, trac
         kind = ParquetRecorder if trace_format == "parquet" else CsvRecorder
         events = kind(d / f"events.{trace_format}")
         pf = PerfettoRecorder(pf_tmp) if pf_tmp else None
-        models = sorted(set(plan.workload.parts.values()))
-        if models and trace != "none":   # co-located models: a trace per model beside the whole run's
+        models = sorted(set(plan.workload.parts.values())) if trace != "none" else []
+        split = None
+        if models:   # co-located models: a trace per model beside the whole run's
             (d / "models").mkdir()
-        split = SplitRecorder({m: kind(d / "models" / f"{model_file(m)}.events.{trace_format}") for m in models}) \
-            if models and trace != "none" else None
+            split = SplitRecorder({m: kind(d / "models" / f"{model_file(m)}.events.{trace_format}") for m in models})
         rec = TeeRecorder(events, split, pf)
         try:
             res, tl = simulate_plan(plan, ideal_noc=ideal_noc, noc=noc, recorder=rec, trace=trace, counters=pf is not None,

@@ -23,7 +23,6 @@ import math
 from typing import Any
 
 from prismsim.hw.errors import PrismError, shown
-
 from prismsim.mapper.kv_cache import PLACES
 
 from .serve import ARRIVALS, SCHEDULERS, run_stream, service_times
