@@ -220,8 +220,9 @@ def _start(tmp_path, text):
     out = tmp_path / "sweep"
     env = dict(os.environ, PRISMSIM_SWEEP_BATCH="2")
     cmd = [sys.executable, "-m", "prismsim.sim.cli", "sweep", str(f), "--out", str(out), "--workers", "2", "--no-progress"]
+    # Ctrl-C as a terminal sends it: a shell's background job inherits SIGINT ignored, which Python keeps
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     db, deadline, n = out / "results.sqlite", time.time() + 120, 0
     while time.time() < deadline and n < 2:
         time.sleep(0.05)
