@@ -207,10 +207,17 @@ class FlowNetwork:
                 env.step()
 
     def _pump(self, limit: float) -> None:
+        """Play the network's events up to ``limit`` (ps). Rates are solved once per instant: a
+        change is marked (``dirty``) and solved before time moves on, so flows that start and end
+        at one time cost one solve (the rates of an instant that takes no time move no flit)."""
         self._pumping = True
         env = self.env
+        dirty = False
         while True:
             tp = self._pending[0][0] if self._pending else math.inf
+            if dirty and tp > self.t:   # time would pass: the rates must be current
+                self._solve()
+                dirty = False
             te = self._next_end()
             t = min(tp, te)
             if t > limit or t == math.inf:
@@ -220,8 +227,7 @@ class FlowNetwork:
             if tp <= te:
                 _, _, kind, f = heappop(self._pending)
                 if kind == 0:  # ready to send: it starts when its source port is free
-                    if self._start(f, t):
-                        self._solve()
+                    dirty |= self._start(f, t)
                 else:
                     self._arrived(f, int(math.ceil(t)))
                     limit = min(limit, env.peek())
@@ -238,7 +244,9 @@ class FlowNetwork:
                         if not fs:
                             del self.users[r]
                     self._later(t + f.head + f.lat_out, 1, f)
-                self._solve()
+                dirty = True
+        if dirty:
+            self._solve()
         self._pumping = False
         self.clock = env.now
 
