@@ -145,13 +145,6 @@ def input_need(op, split: str, out: Region) -> Region:
     return (t0, t1, c0, c1)
 
 
-def overlap(a: Region, b: Region) -> float:
-    """Area of the intersection of two regions."""
-    dt = min(a[1], b[1]) - max(a[0], b[0])
-    dc = min(a[3], b[3]) - max(a[2], b[2])
-    return dt * dc if dt > 0 and dc > 0 else 0.0
-
-
 def area(r: Region) -> float:
     return (r[1] - r[0]) * (r[3] - r[2])
 
@@ -331,11 +324,16 @@ def _build(arch: Arch, workload: Workload, mapping: Mapping) -> Plan:
             for (pu, _, pids, _, pregs, pbytes) in placed[pname]:
                 for pj, preg, p_bytes in zip(pids, pregs, pbytes):
                     p_area = area(preg)
+                    if not p_area:
+                        continue
+                    t0, t1, c0, c1 = preg
                     for cu, targets in (streamed if stream else whole):
-                        for cid, need in targets:
-                            share = overlap(preg, need) / p_area if p_area else 0.0
-                            if share <= 0:
+                        for cid, need in targets:   # the area both regions cover (inline: millions of pairs on LLMs)
+                            dt = (t1 if t1 < need[1] else need[1]) - (t0 if t0 > need[0] else need[0])
+                            dc = (c1 if c1 < need[3] else need[3]) - (c0 if c0 > need[2] else need[2])
+                            if dt <= 0 or dc <= 0:
                                 continue
+                            share = dt * dc / p_area
                             nb = int(round(p_bytes * frac * share))
                             if cu == pu or nb == 0:
                                 jobs[cid].deps.append(pj)

@@ -27,7 +27,10 @@ class Capacity:
         self._memo: dict[tuple, list] = {}           # layers sharing weights (LLM steps) split alike
 
     def _shards(self, layer: Layer, names: list[str], shares: list[float] | None = None) -> list[tuple[str, tuple, int]]:
-        """(unit, weight slice, arrays) per non-empty shard of a row split by ``shares`` (equal by default)."""
+        """(unit, weight slice, arrays) per non-empty shard of a row split by ``shares`` (equal by default);
+        none for a layer without static weights (it takes no arrays)."""
+        if not layer.op.weight_bytes:
+            return []
         key = (layer.weight_key, layer.op.rows(1), layer.op.split_size, tuple(names), tuple(shares or ()))
         if key not in self._memo:
             self._memo[key] = self._split(layer, names, shares)
