@@ -62,6 +62,19 @@ def test_a_port_sends_its_flows_in_turn_until_the_buffers_ahead_take_the_rest():
     assert a - one == 48 * C and b - a == (15 + 5) * C
 
 
+def test_rates_are_solved_once_per_instant(monkeypatch):
+    """Flows that start together cost one solve, not one each: the rates of an instant that takes
+    no time move no flit."""
+    import prismsim.sim.flow as flow
+    solves = []
+    real = flow.max_min_rates
+    monkeypatch.setattr(flow, "max_min_rates", lambda *a, **k: (solves.append(1), real(*a, **k))[1])
+    sends = [((0, 0), (2, 1), 64 * 32), ((1, 0), (2, 0), 64 * 32), ((0, 1), (1, 1), 64 * 32)]
+    assert deliver(sends) == [148 * C, 138 * C, 75 * C]
+    # one solve as the three start at one instant (three before), then one per later change
+    assert len(solves) == 5
+
+
 def test_a_long_queue_at_one_port_drains_in_order_at_the_ports_rate():
     done = deliver([((0, 0), (2, 1), 100 * 32)] * 2000)   # 100 flits each, a flit a cycle at most
     assert done == sorted(done) and done[-1] >= 2000 * 99 * C   # each flit after a first
