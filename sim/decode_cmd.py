@@ -41,7 +41,6 @@ def cmd_decode(args) -> int:
         if out.suffix != ".csv":
             raise PrismError(f"--out: expected a .csv file name (got {args.out!r})")
         check_new(out, "--out")
-        make_dirs(out, out.parent)
     if args.prompt > 10 ** 6 or args.tokens > 10 ** 6 or args.batch > 4096:
         raise PrismError(f"--prompt/--tokens/--batch: at most 1,000,000 tokens and 4,096 requests "
                          f"(got {args.prompt}, {args.tokens}, {args.batch})")
@@ -58,7 +57,8 @@ def cmd_decode(args) -> int:
         if bar is not None:
             bar.close()
     wall = time.perf_counter() - t0
-    if out is not None:
+    if out is not None:   # its folder made only now: a failed run leaves nothing behind
+        make_dirs(out, out.parent)
         with atomic_file(out) as tmp:
             write_csv(tmp, COLUMNS, [[s[c] if c != "simulated" else int(s[c]) for c in COLUMNS] for s in run.steps])
     n_sim = sum(s["simulated"] for s in run.steps)

@@ -60,6 +60,7 @@ def test_decode_command_writes_its_steps(tmp_path, capsys):
 @pytest.mark.parametrize("argv,field", [(["--model", "resnet18"], "--model"),
                                         (["--model", "pythia-70m?seq_len=8"], "--model"),
                                         (["--out", "x.txt"], "--out"), (["--stride", "0"], "--stride"),
+                                        (["--model", "nosuch", "--out", "sub/steps.csv"], "--model"),
                                         (["--batch", "5000"], "--batch")])
 def test_decode_bad_input_is_one_line(argv, field, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
