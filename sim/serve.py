@@ -5,8 +5,9 @@ Each request is a prefill of its prompt (which yields its first token) and then 
 per further token. The chip's times come from the event-driven simulator, played once per shape:
 the prefill of one prompt, and one decode step of ``b`` requests at once (their GEMMs share each
 weight read; each attends over its own KV cache) for b = 1, 2, 4, … up to the batch limit, at the
-context a request has halfway through its decode, all steps under one mapping (the strategy's for
-the fullest batch, as a deployed chip runs one); other batch sizes interpolate linearly
+context a request has halfway through its decode and at the longest one, all steps under one
+mapping (the strategy's for the fullest batch, as a deployed chip runs one); other batch sizes
+interpolate linearly, and a step runs at its requests' mean context, linear between the two
 (``ServiceTimes``). The requests then run through a discrete-event queue (SimPy): arrivals
 (Poisson for a seed, or evenly spaced), and a scheduler — ``fcfs`` serves one request at a time;
 ``continuous`` (continuous batching) admits waiting requests first come first served between
@@ -22,7 +23,7 @@ over time come with its metrics.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import simpy
@@ -44,8 +45,10 @@ ARRIVALS = ("poisson", "fixed")
 
 @dataclass
 class ServiceTimes:
-    """The chip's times for one model: a prompt's prefill, and a decode step per batch size (ps);
-    their energies (pJ, the runs' dynamic and static) when measured."""
+    """The chip's times for one model: a prompt's prefill, and a decode step per batch size (ps)
+    at ``context`` cached tokens per request and, when measured, at ``far`` (``step_ps_far``: a
+    step's time grows linearly with the context, attention's share); their energies (pJ, the
+    runs' dynamic and static) when measured."""
 
     prefill_ps: int
     step_ps: dict[int, int]
@@ -56,6 +59,11 @@ class ServiceTimes:
     prefill_pj_at: dict[int, float] | None = None
     kv: KvCapacity | None = None                  # the KV cache's capacity, when known
     idle_mw: float = 0.0                          # the chip's leakage while it waits for requests
+    context: int = 0                              # cached tokens per request step_ps is measured at
+    far: int = 0                                  # a second context, step_ps_far's
+    step_ps_far: dict[int, int] | None = None
+    step_pj_far: dict[int, float] | None = None
+    _seen: dict = field(default_factory=dict, repr=False, compare=False)
 
     def prefill(self, n: int) -> float:
         """The prefill of ``n`` tokens (ps): measured, linear between (or beyond) the lengths
@@ -69,12 +77,22 @@ class ServiceTimes:
             return _between(self.prefill_pj_at, n)
         return self.prefill_pj * n / self.prompt if self.prompt else self.prefill_pj
 
-    def step(self, b: int) -> int:
-        """One decode step of ``b`` requests: measured, or linear between the batch sizes measured."""
-        return int(round(_between(self.step_ps, b)))
+    def step(self, b: int, context: float | None = None) -> int:
+        """One decode step of ``b`` requests (with ``context`` cached tokens each on average, when
+        measured at two): measured, or linear between the batch sizes and contexts measured."""
+        return int(round(self._at(self.step_ps, self.step_ps_far, b, context)))
 
-    def step_energy(self, b: int) -> float:
-        return _between(self.step_pj, b) if self.step_pj else 0.0
+    def step_energy(self, b: int, context: float | None = None) -> float:
+        return self._at(self.step_pj, self.step_pj_far, b, context) if self.step_pj else 0.0
+
+    def _at(self, near: dict, far: dict | None, b: int, context: float | None) -> float:
+        key = (id(near), b)   # a stream asks for the same batch sizes thousands of times
+        if key not in self._seen:
+            self._seen[key] = (_between(near, b), _between(far, b) if far else None)
+        v, w = self._seen[key]
+        if w is None or context is None or self.far == self.context:
+            return v
+        return v + (w - v) * (context - self.context) / (self.far - self.context)
 
 
 def _between(table: dict, b: int) -> float:
@@ -102,7 +120,7 @@ def service_times(arch: Arch, model: str, prompt, decode_tokens: int, max_batch:
                   strategy: str = "greedy", noc: str = "router", kv_cache: str = "dram") -> ServiceTimes:
     """Simulate the prefill of ``prompt`` tokens (or, for a (lo, hi) range, of ``prompt_lengths``)
     and a decode step per batch size of ``counts_to_try(max_batch)`` (context: the mean prompt +
-    half the output) with ``strategy``'s mapping, the KV cache in ``kv_cache`` (``mapper.kv_cache``);
+    half the output, and the longest prompt + the whole output) with ``strategy``'s mapping, the KV cache in ``kv_cache`` (``mapper.kv_cache``);
     ``ServiceTimes.kv``: its capacity under the decode mapping."""
     lo, hi = (prompt, prompt) if isinstance(prompt, int) else prompt
     prompt = (lo + hi) // 2
@@ -113,9 +131,10 @@ def service_times(arch: Arch, model: str, prompt, decode_tokens: int, max_batch:
         return simulate_plan(plan, trace="none", noc=noc)[0]
 
     context = prompt + max(0, decode_tokens - 1) // 2
+    far = hi + max(0, decode_tokens - 1)       # the longest context a request reaches
 
-    def step(b: int):
-        return place_kv(decode(context, b), kv_cache)
+    def step(b: int, ctx: int = context):
+        return place_kv(decode(ctx, b), kv_cache)
 
     # one mapping for every batch size, as a deployed chip runs one (made for the fullest batch;
     # the layer names do not depend on the batch)
@@ -128,6 +147,11 @@ def service_times(arch: Arch, model: str, prompt, decode_tokens: int, max_batch:
     out = ServiceTimes(0, {b: r.latency_ps for b, r in steps.items()}, 0.0, {b: r.energy_pj for b, r in steps.items()},
                        prompt, {n: r.latency_ps for n, r in pre.items()}, {n: r.energy_pj for n, r in pre.items()}, kv)
     out.idle_mw = sum(leakage_mw(u) for u in arch.instances().values())
+    out.context, out.far = context, far
+    if far != context:   # the steps at the longest context too: a step's time follows the context
+        at_far = {b: run(step(b, far), decode_map) for b in counts_to_try(max_batch)}
+        out.step_ps_far = {b: r.latency_ps for b, r in at_far.items()}
+        out.step_pj_far = {b: r.energy_pj for b, r in at_far.items()}
     out.prefill_ps = mid.latency_ps if mid else int(round(out.prefill(prompt)))
     out.prefill_pj = mid.energy_pj if mid else out.prefill_energy(prompt)
     return out
@@ -178,7 +202,7 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
     refused: list[int] = []
     waiting: list[int] = []
     running: list[int] = []
-    state = {"kv": 0, "busy": 0, "in_system": 0, "area": 0.0, "last": 0.0, "finished": 0, "evicted": 0,
+    state = {"kv": 0, "ctx": 0, "busy": 0, "in_system": 0, "area": 0.0, "last": 0.0, "finished": 0, "evicted": 0,
              "energy": 0.0}
     marks: list[tuple] = [(0.0, 0, 0)]       # (time, batch, KV tokens) at every change
     busy: list[tuple[float, float]] = []     # the server's busy intervals
@@ -197,6 +221,9 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
         state["busy"] += dt
         state["energy"] += pj
         return env.timeout(dt)
+
+    def context_of(r: int) -> int:           # tokens in a running request's cache: prompt + made - 1
+        return int(prompts[r] + tokens[r] - left[r] - 1)
 
     def best() -> int:                       # the highest class waiting, then the earliest
         return min(waiting, key=lambda i: (-prio[i], t_arr[i], i))
@@ -228,6 +255,7 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
                     while state["kv"] + need[i] > cap:   # only when evicting lower classes makes room
                         r = lower.pop(0)
                         running.remove(r)
+                        state["ctx"] -= context_of(r)
                         state["kv"] -= need[r]
                         state["evicted"] += 1
                         waiting.append(r)
@@ -246,15 +274,19 @@ def run_stream(times: ServiceTimes, rate_rps: float, requests: int, decode_token
                 left[i] -= 1                     # the prefill's pass makes the next token
                 if left[i] > 0:
                     running.append(i)
+                    state["ctx"] += context_of(i)
                 else:   # its one token came with the prefill
                     finish(i)
                 mark()
-            if running:
-                yield work(times.step(len(running)), times.step_energy(len(running)))
+            if running:   # at the running requests' mean context
+                ctx = state["ctx"] / len(running)
+                yield work(times.step(len(running), ctx), times.step_energy(len(running), ctx))
                 for r in running:
                     left[r] -= 1
+                state["ctx"] += len(running)     # each request's cache grew by a token
             for r in [r for r in running if left[r] <= 0]:
                 running.remove(r)
+                state["ctx"] -= context_of(r)
                 finish(r)
             mark()
             if not running and not waiting and state["finished"] < requests:

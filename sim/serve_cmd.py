@@ -160,8 +160,10 @@ def cmd_serve(args) -> int:
     cap = min(kv.tokens, args.kv_tokens or kv.tokens)
     if not args.json:
         steps = ", ".join(f"b={b} {fmt_ps(t)}" for b, t in sorted(times.step_ps.items()))
+        far = ", ".join(f"b={b} {fmt_ps(t)}" for b, t in sorted((times.step_ps_far or {}).items()))
         pre = ", ".join(f"{n} tokens {fmt_ps(t)}" for n, t in sorted((times.prefill_at or {}).items()))
-        print(f"{args.model} on {arch.name}: prefill of {pre}; decode step {steps}")
+        print(f"{args.model} on {arch.name}: prefill of {pre}; decode step at context {times.context}: {steps}"
+              + (f"; at context {times.far}: {far}" if far else ""))
         room, per_token, _ = kv.per_memory[kv.binding]
         print(f"KV cache in {args.kv_cache}: {kv.tokens:,} tokens ({kv.binding} fills first: {fmt_bytes(room)} "
               f"at {per_token:,.0f} B per token" + (f", of {len(kv.per_memory)} units" if kv.where == "units" else "")

@@ -104,6 +104,17 @@ def test_service_times_use_one_mapping_and_grow_with_the_batch():
     t = service_times(load_arch("hybrid"), "pythia-70m", 16, 8, 8, noc="flow")
     steps = [t.step_ps[b] for b in sorted(t.step_ps)]
     assert sorted(t.step_ps) == [1, 2, 4, 8] and steps == sorted(steps) and t.prefill_ps > 0
+    # and at the longest context a request reaches (16 + 7 cached tokens): every batch's step is longer
+    assert (t.context, t.far) == (19, 23) and all(t.step_ps_far[b] > t.step_ps[b] for b in t.step_ps)
+
+
+def test_a_step_runs_at_its_requests_mean_context():
+    t = ServiceTimes(prefill_ps=1_000_000, step_ps={1: 100_000, 2: 150_000}, context=64, far=80,
+                     step_ps_far={1: 116_000, 2: 182_000})       # 1 ns (2 ns for two) more per cached token
+    assert t.step(1, 64) == 100_000 and t.step(1, 80) == 116_000 and t.step(2, 72) == 166_000
+    assert t.step(1) == 100_000                                   # no context: the measured one
+    r = run_stream(t, 10, 1, 17, 64)                              # one request: 16 steps at 64 ... 79 cached
+    assert r["tpot_p50_ps"] == sum(100_000 + 1000 * c for c in range(16)) / 16
 
 
 def test_priorities_serve_the_high_class_first_under_overload():
