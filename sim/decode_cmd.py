@@ -30,6 +30,7 @@ def add_parser(sub) -> None:
     d.add_argument("--noc", choices=("router", "flow"), default="flow", help="network model (default flow)")
     d.add_argument("--out", default=None, help="CSV file: a row per step (t, context, latency_ps, energy_pj, "
                    "macs, simulated)")
+    d.add_argument("--plot", default=None, help="PNG file: each step's latency against the tokens in its KV cache")
     d.add_argument("--json", action="store_true", help="the totals and the steps as one JSON object")
     d.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     d.set_defaults(fn=cmd_decode)
@@ -41,6 +42,11 @@ def cmd_decode(args) -> int:
         if out.suffix != ".csv":
             raise PrismError(f"--out: expected a .csv file name (got {args.out!r})")
         check_new(out, "--out")
+    plot = Path(args.plot) if args.plot else None
+    if plot is not None:
+        if plot.suffix != ".png":
+            raise PrismError(f"--plot: expected a .png file name (got {args.plot!r})")
+        check_new(plot, "--plot")
     if args.prompt > 10 ** 6 or args.tokens > 10 ** 6 or args.batch > 4096:
         raise PrismError(f"--prompt/--tokens/--batch: at most 1,000,000 tokens and 4,096 requests "
                          f"(got {args.prompt}, {args.tokens}, {args.batch})")
@@ -61,6 +67,11 @@ def cmd_decode(args) -> int:
         make_dirs(out, out.parent)
         with atomic_file(out) as tmp:
             write_csv(tmp, COLUMNS, [[s[c] if c != "simulated" else int(s[c]) for c in COLUMNS] for s in run.steps])
+    if plot is not None:
+        from prismsim.traces.plots import decode_steps
+        make_dirs(plot, plot.parent, what="--plot")
+        with atomic_file(plot) as tmp:
+            decode_steps(run.steps, tmp, f"{args.model} on {arch.name}, batch {args.batch}, stride {args.stride}")
     n_sim = sum(s["simulated"] for s in run.steps)
     need = args.batch * (args.prompt + args.tokens)   # every request's cache at the end
     total = {"model": args.model, "arch": arch.name, "prompt": args.prompt, "tokens": args.tokens,
@@ -83,5 +94,6 @@ def cmd_decode(args) -> int:
     print(f"  KV cache {need:,} tokens at the end, in {args.kv_cache} holding {run.kv.tokens:,} ({run.kv.binding} fills "
           f"first)" + ("" if need <= run.kv.tokens else " -- it does not fit: the steps beyond are what the chip "
                        "would take with room for it"))
-    print(f"  wall     {wall:.1f} s" + (f"; wrote {out}" if out is not None else ""))
+    wrote = [str(x) for x in (out, plot) if x is not None]
+    print(f"  wall     {wall:.1f} s" + (f"; wrote {', '.join(wrote)}" if wrote else ""))
     return 0

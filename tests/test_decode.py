@@ -46,7 +46,8 @@ def test_steps_one_at_a_time_agree_with_the_whole_decode_as_one_plan():
 def test_decode_command_writes_its_steps(tmp_path, capsys):
     out = tmp_path / "steps.csv"
     assert main(["decode", "--prompt", "16", "--tokens", "5", "--stride", "2", "--out", str(out), "--json",
-                 "--no-progress"]) == 0
+                 "--plot", str(tmp_path / "steps.png"), "--no-progress"]) == 0
+    assert (tmp_path / "steps.png").stat().st_size > 0
     doc = json.loads(capsys.readouterr().out)
     df = pd.read_csv(out)
     assert list(df.t) == list(range(5)) and list(df.simulated) == [1, 0, 1, 0, 1]
@@ -61,6 +62,7 @@ def test_decode_command_writes_its_steps(tmp_path, capsys):
                                         (["--model", "pythia-70m?seq_len=8"], "--model"),
                                         (["--out", "x.txt"], "--out"), (["--stride", "0"], "--stride"),
                                         (["--model", "nosuch", "--out", "sub/steps.csv"], "--model"),
+                                        (["--plot", "steps.jpg"], "--plot"),
                                         (["--batch", "5000"], "--batch")])
 def test_decode_bad_input_is_one_line(argv, field, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

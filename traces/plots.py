@@ -263,3 +263,17 @@ def latency_load(rows: list[dict], path: Path, title: str, slo_ps: float | None 
         ax.set_title("utilization over time", fontsize=9)
         ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def decode_steps(steps: list[dict], path: Path, title: str) -> Path:
+    """Each decode step's latency (µs) against the tokens in its KV cache, the simulated steps
+    marked (``prismsim decode``; the others are linear between them)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot([s["context"] for s in steps], [s["latency_ps"] / 1e6 for s in steps], "-", lw=1, label="every step")
+    sim = [s for s in steps if s["simulated"]]
+    ax.plot([s["context"] for s in sim], [s["latency_ps"] / 1e6 for s in sim], "o", label="simulated")
+    ax.set_xlabel("tokens in the KV cache")
+    ax.set_ylabel("step latency (µs)")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
