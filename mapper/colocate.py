@@ -21,7 +21,7 @@ import networkx as nx
 from prismsim.hw.errors import PrismError
 from prismsim.hw.spec import Arch, UnitGroup
 
-from .mapping import Mapping
+from .mapping import Mapping, split_counts
 from .workload import Workload
 
 
@@ -86,10 +86,7 @@ def split_units(arch: Arch, shares: list[float]) -> list[list[str]]:
             for part in out:
                 part += [u.name for u in us]
             continue
-        want = [len(us) * s / sum(shares) for s in shares]       # largest remainder, ties to the larger share
-        counts = [int(w) for w in want]
-        for i in sorted(range(len(shares)), key=lambda i: (-(want[i] - counts[i]), -shares[i]))[:len(us) - sum(counts)]:
-            counts[i] += 1
+        counts = split_counts(len(us), shares)                  # largest remainder
         for i in range(len(counts)):                            # at least one each
             if not counts[i]:
                 counts[max(range(len(counts)), key=lambda j: counts[j])] -= 1

@@ -99,14 +99,10 @@ def simulate(arch: str | Arch = "hybrid", model: str | Workload | list = "pythia
         wl = each[0]
     sched, asked = chosen_schedule(schedule, chunks, program_weights)
     if mapping is None and (partition is not None or not isinstance(strategy, str)):
-        from prismsim.mapper.colocate import partitioned
-
-        from .compare import check_strategies
-        names = [strategy] * len(each) if isinstance(strategy, str) else list(strategy)
+        from .selection import partition_mapping
+        names = [strategy] if isinstance(strategy, str) else list(strategy)
         shares = None if partition in (None, "macs") else list(partition)  # type: ignore[arg-type]
-        per = check_strategies(list(dict.fromkeys(names)), options, "strategy")
-        m = partitioned(each, a, names, shares, [per[x] for x in names])
-        m.schedule = sched
+        m = partition_mapping(each, a, names, shares, options, sched, wl.name, "strategy")
     elif mapping is None:
         m = make_mapping(strategy, wl, a, schedule=sched if asked else None, **options)
     else:

@@ -76,6 +76,19 @@ def partition_shares(text: str | None, models: int) -> list[float] | None:
     return out
 
 
+def partition_mapping(each: list[Workload], arch: Arch, strategies: list[str], shares: list[float] | None,
+                      options: dict, schedule, name: str, flag: str = "--strategy") -> Mapping:
+    """Co-located models each mapped by its strategy (one for all, or one each) on its own part of
+    the chip (``mapper.colocate.partitioned``; shares: None or [] by the models' MACs), options
+    checked as ``--strategy`` checks them; the mapping runs under ``schedule``."""
+    per = check_strategies(list(dict.fromkeys(strategies)), options, flag)
+    names = strategies * len(each) if len(strategies) == 1 else strategies
+    mapping = partitioned(each, arch, names, shares, [per[x] for x in names])
+    mapping.schedule = schedule
+    mapping.model, mapping.arch = name, arch.name
+    return mapping
+
+
 def select(args) -> tuple[Arch, Workload, Mapping]:
     arch = load_arch(args.arch)
     warn_resolution(arch)
@@ -100,11 +113,7 @@ def select(args) -> tuple[Arch, Workload, Mapping]:
         opts = strategy_options(args.option)
         with Stage(f"mapping {wl.name} ({args.strategy})", not args.no_progress):
             if part is not None or len(strategies) > 1:
-                per = check_strategies(list(dict.fromkeys(strategies)), opts, "--strategy")
-                strategies = strategies * len(each) if len(strategies) == 1 else strategies
-                mapping = partitioned(each, arch, strategies, part, [per[x] for x in strategies])
-                mapping.schedule = sched
-                mapping.model, mapping.arch = wl.name, arch.name
+                mapping = partition_mapping(each, arch, strategies, part, opts, sched, wl.name)
             else:
                 mapping = make_mapping(args.strategy, wl, arch, schedule=sched if asked else None, **opts)
         validate(mapping, arch, wl, source=f"strategy {args.strategy}")

@@ -23,7 +23,7 @@ over time come with its metrics.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import simpy
@@ -63,7 +63,6 @@ class ServiceTimes:
     far: int = 0                                  # a second context, step_ps_far's
     step_ps_far: dict[int, int] | None = None
     step_pj_far: dict[int, float] | None = None
-    _seen: dict = field(default_factory=dict, repr=False, compare=False)
 
     def prefill(self, n: int) -> float:
         """The prefill of ``n`` tokens (ps): measured, linear between (or beyond) the lengths
@@ -86,13 +85,10 @@ class ServiceTimes:
         return self._at(self.step_pj, self.step_pj_far, b, context) if self.step_pj else 0.0
 
     def _at(self, near: dict, far: dict | None, b: int, context: float | None) -> float:
-        key = (id(near), b)   # a stream asks for the same batch sizes thousands of times
-        if key not in self._seen:
-            self._seen[key] = (_between(near, b), _between(far, b) if far else None)
-        v, w = self._seen[key]
-        if w is None or context is None or self.far == self.context:
+        v = _between(near, b)
+        if far is None or context is None or self.far == self.context:
             return v
-        return v + (w - v) * (context - self.context) / (self.far - self.context)
+        return v + (_between(far, b) - v) * (context - self.context) / (self.far - self.context)
 
 
 def _between(table: dict, b: int) -> float:
